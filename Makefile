@@ -1,0 +1,34 @@
+# Two commands matter: `make demo` and `make test`. Each builds its own virtualenv in .venv.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/whisperer demo
+
+test: $(STAMP)
+	$(BIN)/ruff check bot watchers handlers storage tests bench
+	$(BIN)/ruff format --check bot watchers handlers storage tests bench
+	$(BIN)/mypy
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check --fix bot watchers handlers storage tests bench
+	$(BIN)/ruff format bot watchers handlers storage tests bench
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	$(BIN)/python bench/poll.py
+	$(BIN)/python bench/command_latency.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

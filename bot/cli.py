@@ -1,0 +1,171 @@
+"""`whisperer [--config F] <command>`: the entry point that reads the clock and builds everything once."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime, time
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+import handlers  # noqa: F401  (registers every /whisperer subcommand)
+from bot import __version__
+from bot.config import Config, ConfigError, MissingConfig, config_path, default_config, load_config
+from bot.render import to_text
+from bot.runtime import make_context, open_runtime, poll
+from handlers.registry import dispatch, dispatch_args
+from handlers.reply import Reply
+from handlers.timeparse import parse_date
+from watchers.poll import Outcome
+
+EXIT_OK, EXIT_CONFIG, EXIT_USAGE = 0, 2, 64
+
+
+def use_color(stream: object = sys.stdout) -> bool:
+    return bool(getattr(stream, "isatty", lambda: False)()) and "NO_COLOR" not in os.environ
+
+
+def real_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="whisperer",
+        description="Huawei Whisperer: watches the Huawei Cloud partner programme and tells Slack what changed.",
+    )
+    parser.add_argument("--config", metavar="FILE", help="config file (default: $WHISPERER_CONFIG or ./whisperer.toml)")
+    parser.add_argument("--version", action="version", version=f"whisperer {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="<command>")
+
+    demo = sub.add_parser("demo", help="run the scripted story against a bundled sample portal (no tokens needed)")
+    demo.add_argument("--keep", metavar="DIR", help="keep the demo's config and database in DIR")
+
+    p = sub.add_parser("poll", help="poll every source now (or one), record changes, queue alerts")
+    p.add_argument("--source", metavar="ID", action="append", help="only this source (repeatable)")
+
+    p = sub.add_parser("changes", help="list recorded changes, newest first")
+    p.add_argument("--source", metavar="ID")
+    p.add_argument("--since", metavar="DATE", help="2026-11-01, 7d, 12h, today, yesterday")
+    p.add_argument("--limit", metavar="N", type=int, default=20)
+
+    p = sub.add_parser("diff", help="show one change in full")
+    p.add_argument("change_id", metavar="CHANGE_ID")
+
+    sub.add_parser("sources", help="every source and its health")
+
+    p = sub.add_parser("ask", help='answer a /whisperer line in the terminal, e.g. whisperer ask "changes"')
+    p.add_argument("text", metavar="TEXT")
+    p.add_argument("--user", metavar="ID", help="ask as this Slack user (admin checks apply)")
+    p.add_argument("--as-of", metavar="DATE", help="pretend it is this date (YYYY-MM-DD or ISO time)")
+    return parser
+
+
+def parse_as_of(text: str | None, config: Config) -> datetime:
+    if not text:
+        return real_now()
+    day = parse_date(text)
+    if day is not None:  # a bare date means that morning in the team's timezone
+        return datetime.combine(day, time(9, 0), config.bot.tz)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise SystemExit(f"whisperer: --as-of {text!r} is not a date; use YYYY-MM-DD") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=config.bot.tz)
+
+
+def _load(args: argparse.Namespace, required: bool) -> Config:
+    path = config_path(args.config, os.environ)
+    try:
+        return load_config(path)
+    except MissingConfig:
+        if required or args.config:
+            raise
+        return default_config()
+
+
+def print_reply(reply: Reply) -> None:
+    print(to_text(reply, color=use_color()))
+
+
+def print_outcomes(outcomes: Sequence[Outcome], color: bool) -> None:
+    green, red, dim, reset = ("\033[32m", "\033[31m", "\033[2m", "\033[0m") if color else ("", "", "", "")
+    for o in outcomes:
+        if o.status == "changed":
+            for change_id, summary in zip(o.change_ids, o.summaries, strict=True):
+                print(f"{green}✓ {o.source_id}{reset}: changed — {summary}  (#{change_id})")
+        elif o.status == "error":
+            print(f"{red}✗ {o.source_id}{reset}: {o.error} (failed {o.failures}× in a row)")
+        elif o.status == "new":
+            print(f"{dim}+ {o.source_id}: first snapshot stored{reset}")
+        if o.warning and o.status != "error":
+            print(f"{dim}  ! {o.source_id}: {o.warning}{reset}")
+    counts = {s: sum(o.status == s for o in outcomes) for s in ("changed", "error", "new")}
+    quiet = len(outcomes) - sum(counts.values())
+    print(
+        f"Polled {len(outcomes)} source{'s' if len(outcomes) != 1 else ''}: {counts['changed']} changed, "
+        f"{counts['error']} failed, {counts['new']} new, {quiet} unchanged."
+    )
+
+
+def run_command(args: argparse.Namespace) -> int:
+    command = args.command
+    if command == "demo":
+        from bot.demo.story import run_demo
+
+        return run_demo(keep=args.keep)
+    needs_config = command in ("poll", "sources")
+    config = _load(args, required=needs_config)
+    now = parse_as_of(getattr(args, "as_of", None), config)
+    runtime = open_runtime(config, now)
+    try:
+        if command == "poll":
+            known = {s.id for s in config.sources}
+            for source_id in args.source or []:
+                if source_id not in known:
+                    print(f"whisperer: no source {source_id!r} in {config.path}; see `whisperer sources`")
+                    return EXIT_USAGE
+            outcomes = poll(runtime, now, args.source)
+            print_outcomes(outcomes, use_color())
+            return EXIT_OK
+        ctx = make_context(runtime, now, user_id=getattr(args, "user", None), operator=not getattr(args, "user", None))
+        if command == "changes":
+            argv = [a for a in (args.source, args.since) if a] + [str(args.limit)]
+            reply = dispatch_args(ctx, ["changes", *argv])
+        elif command == "diff":
+            reply = dispatch_args(ctx, ["diff", args.change_id])
+        elif command == "sources":
+            reply = dispatch_args(ctx, ["sources"])
+        elif command == "ask":
+            reply = dispatch(ctx, args.text.removeprefix("/whisperer").strip())
+        else:  # pragma: no cover - argparse rejects unknown commands
+            raise AssertionError(command)
+        print_reply(reply)
+        return EXIT_USAGE if reply.error else EXIT_OK
+    finally:
+        runtime.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    load_dotenv(Path.cwd() / ".env", override=False)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return run_command(args)
+    except ConfigError as exc:
+        print(f"whisperer: configuration error\n  {exc.where}: {exc.problem}", file=sys.stderr)
+        if exc.fix:
+            print(f"  fix: {exc.fix}", file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,189 @@
+"""`whisperer demo`: a scripted story against the bundled sample portal. No tokens, no network."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+import textwrap
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.config import load_config
+from bot.demo.portal import Portal
+from bot.render import to_text
+from bot.runtime import Runtime, make_context, open_runtime, poll
+from bot.terminal import print_alerts
+from handlers.registry import dispatch
+from watchers.poll import Outcome
+
+DEMO_TOML = """\
+[bot]
+database = "demo.db"
+timezone = "Asia/Jakarta"
+alerts_channel = "#huawei-partner"
+admins = ["U0ADMIN"]
+
+[partner]
+name = "Acme Cloud"
+tier = "Premier"
+status_expires = 2027-03-31
+
+[[sources]]
+id = "csp-tiers"
+name = "CSP tier ladder"
+kind = "html"
+url = "{url}/partner/tiers.html"
+selector = "table.tiers, p.meta"
+topic = "tiers"
+every = "6h"
+
+[[sources]]
+id = "cross-cloud-policy"
+name = "Cross-cloud policy"
+kind = "html"
+url = "{url}/partner/policies/cross-cloud.html"
+selector = "main"
+topic = "policy"
+every = "1h"
+twin = "cross-cloud-policy-cn"
+
+[[sources]]
+id = "cross-cloud-policy-cn"
+name = "跨云合作伙伴政策 (Chinese)"
+kind = "html"
+url = "{url}/cn/partner/policies/cross-cloud.html"
+selector = "main"
+topic = "policy"
+every = "1h"
+twin = "cross-cloud-policy"
+
+[[sources]]
+id = "certification-news"
+name = "Certification news"
+kind = "html"
+url = "{url}/certification/news.html"
+selector = "main"
+topic = "certification"
+every = "1d"
+
+[[sources]]
+id = "announcements"
+name = "Partner announcements"
+kind = "feed"
+url = "{url}/notices/feed.xml"
+topic = "announcement"
+every = "30m"
+"""
+
+
+class Narrator:
+    def __init__(self, out: Callable[[str], None]) -> None:
+        self.out = out
+        self.color = sys.stdout.isatty()
+        self.step = 0
+
+    def title(self, text: str) -> None:
+        self.step += 1
+        bold, reset = ("\033[1m", "\033[0m") if self.color else ("", "")
+        self.out(f"\n{bold}── {self.step}. {text}{reset}")
+
+    def say(self, text: str) -> None:
+        self.out(textwrap.fill(text, 100))
+
+    def command(self, runtime: Runtime, now: datetime, line: str) -> None:
+        self.out(f'\n$ whisperer ask "{line}"        (the same answer as /whisperer {line} in Slack)')
+        reply = dispatch(make_context(runtime, now, operator=True), line)
+        self.out(textwrap.indent(to_text(reply, color=self.color), "  "))
+
+
+def _print_outcomes(n: Narrator, outcomes: list[Outcome]) -> None:
+    for o in outcomes:
+        if o.status == "changed":
+            for change_id, summary in zip(o.change_ids, o.summaries, strict=True):
+                n.out(f"  ✓ {o.source_id}: {summary}  (#{change_id})")
+        elif o.status == "error":
+            n.out(f"  ✗ {o.source_id}: {o.error}")
+    quiet = sum(o.status in ("unchanged", "not_modified") for o in outcomes)
+    n.out(f"  → {sum(o.status == 'changed' for o in outcomes)} changed, {quiet} quiet")
+
+
+def edit_portal(portal: Portal) -> list[str]:
+    """The scripted edits: what happened on the portal while nobody was looking."""
+    with portal.lock:
+        state = portal.state
+        state.tiers[state.tiers.index("Premier")] = "Certified Plus"
+        state.policy_version, state.growth_threshold, state.policy_updated = "3.3.0", 25, "Q4 2026"
+        state.cn_version, state.cn_threshold = "3.3.0", 25
+        state.announcements.insert(
+            0,
+            {
+                "id": "notice-2026-034",
+                "title": "Cross-cloud policy v3.3.0 takes effect on 2027-01-01",
+                "date": "Thu, 26 Nov 2026 02:00:00 GMT",
+                "text": "Cloud consumption growth threshold rises to 25% YoY. Deal registration unchanged.",
+            },
+        )
+    return [
+        "the tier 'Premier' is renamed 'Certified Plus'",
+        "the cross-cloud policy moves from v3.2.1 to v3.3.0 and the growth threshold from 20% to 25%",
+        "the Chinese policy page (GBK-encoded) is edited to match",
+        "a new announcement appears in the feed",
+        "and, as always, the tier page's 'Last refreshed N seconds ago' line and view counter tick over",
+    ]
+
+
+def run_demo(keep: str | None = None, out: Callable[[str], None] = print, start: datetime | None = None) -> int:
+    workdir = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="whisperer-demo-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    n = Narrator(out)
+    now = start or datetime.now(UTC)
+    try:
+        with Portal() as portal:
+            config_file = workdir / "whisperer.toml"
+            (workdir / "demo.db").unlink(missing_ok=True)
+            config_file.write_text(DEMO_TOML.format(url=portal.url), encoding="utf-8")
+            config = load_config(config_file, env={})
+            runtime = open_runtime(config, now)
+            try:
+                n.out("Huawei Whisperer demo: a sample partner portal is running at " + portal.url)
+                n.out(f"Config and database: {workdir} (kept only with --keep)")
+
+                n.title("First poll: every source gets its first snapshot")
+                outcomes = poll(runtime, now)
+                n.out(f"  {sum(o.status == 'new' for o in outcomes)} sources snapshotted, nothing to report yet.")
+
+                now += timedelta(minutes=30)
+                n.title("Poll again 30 minutes later: only noise has moved")
+                n.say(
+                    "The tier page now says a different 'Last refreshed N seconds ago', its page-view counter and "
+                    "CSRF token changed. Those are noise: they are removed before hashing, so no alert."
+                )
+                before = portal.not_modified
+                outcomes = poll(runtime, now)
+                _print_outcomes(n, outcomes)
+                n.out(f"  ({portal.not_modified - before} answered 304 Not Modified to our own ETag echoed back)")
+
+                now += timedelta(hours=5)
+                n.title("Meanwhile, on the portal")
+                for line in edit_portal(portal):
+                    n.out(f"  - {line}")
+
+                n.title("Poll: the real changes, each stored with its diff")
+                outcomes = poll(runtime, now)
+                _print_outcomes(n, outcomes)
+
+                n.title("The alerts, as the channel would get them (terminal mode: printed here)")
+                print_alerts(runtime, now, out)
+
+                n.title("What people ask the bot")
+                for line in ("changes", "diff 1", "sources"):
+                    n.command(runtime, now, line)
+                n.out("\nThat's the story. Nobody refreshed anything twice.")
+            finally:
+                runtime.close()
+    finally:
+        if not keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return 0

@@ -1,0 +1,144 @@
+"""Reply model → Block Kit (Slack) or plain text (terminal, `whisperer ask`). The only place markup is made."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from handlers.reply import (
+    Bullets,
+    Code,
+    Divider,
+    Heading,
+    Inline,
+    Link,
+    Mono,
+    Note,
+    Para,
+    Reply,
+    Strong,
+    plain_text,
+)
+
+# Slack limits: 50 blocks per message, 3000 characters per section text, 150 per header.
+MAX_BLOCKS = 50
+MAX_SECTION = 3000
+MAX_HEADER = 150
+
+
+def escape(text: str) -> str:
+    """Slack's three control characters; with them escaped, <!channel> and <url|label> are inert text."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _mrkdwn_inline(part: Inline) -> str:
+    if isinstance(part, str):
+        return escape(part)
+    if isinstance(part, Strong):
+        text = escape(part.text).strip()
+        return f"*{text}*" if text else ""
+    if isinstance(part, Mono):
+        return f"`{escape(part.text).replace('`', 'ˋ')}`"
+    url = part.url
+    if not url.startswith(("http://", "https://")) or any(c in url for c in "<>| \n"):
+        return escape(f"{part.label} ({part.url})")
+    return f"<{url.replace('&', '&amp;')}|{escape(part.label).replace('|', '¦')}>"
+
+
+def mrkdwn(parts: tuple[Inline, ...]) -> str:
+    return "".join(_mrkdwn_inline(p) for p in parts)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _code_text(block: Code) -> str:
+    body = block.text.replace("```", "ˋˋˋ")
+    more = f"\n… {block.more} more line{'s' if block.more != 1 else ''}" if block.more else ""
+    return f"```{escape(body)}{more}```"
+
+
+def to_blocks(reply: Reply) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for block in reply.blocks:
+        if isinstance(block, Heading):
+            out.append({"type": "header", "text": {"type": "plain_text", "text": _clip(block.text, MAX_HEADER)}})
+        elif isinstance(block, Para):
+            out.append(_section(mrkdwn(block.parts)))
+        elif isinstance(block, Bullets):
+            lines = [f"• {mrkdwn(item)}" for item in block.items]
+            # One section per ~3000 characters: long lists split rather than truncate.
+            chunk: list[str] = []
+            for line in lines:
+                if chunk and sum(len(c) + 1 for c in chunk) + len(line) > MAX_SECTION:
+                    out.append(_section("\n".join(chunk)))
+                    chunk = []
+                chunk.append(_clip(line, MAX_SECTION))
+            if chunk:
+                out.append(_section("\n".join(chunk)))
+        elif isinstance(block, Code):
+            out.append(_section(_code_text(block)))
+        elif isinstance(block, Note):
+            out.append(
+                {
+                    "type": "context",
+                    "elements": [{"type": "mrkdwn", "text": _clip(mrkdwn(block.parts), 2000)}],
+                }
+            )
+        elif isinstance(block, Divider):
+            out.append({"type": "divider"})
+    if len(out) > MAX_BLOCKS:
+        out = [*out[: MAX_BLOCKS - 1], _section(f"… {len(out) - MAX_BLOCKS + 1} more blocks left out")]
+    return out
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": _clip(text, MAX_SECTION)}}
+
+
+def fallback_text(reply: Reply, limit: int = 300) -> str:
+    """The notification text Slack shows in pushes and to screen readers (escaped)."""
+    for block in reply.blocks:
+        if isinstance(block, Heading):
+            return escape(_clip(block.text, limit))
+        if isinstance(block, (Para, Note)):
+            return escape(_clip(plain_text(block.parts), limit))
+    return "Huawei Whisperer"
+
+
+_BOLD, _DIM, _RESET, _RED = "\033[1m", "\033[2m", "\033[0m", "\033[31m"
+
+
+def _text_inline(part: Inline, color: bool) -> str:
+    if isinstance(part, Strong):
+        return f"{_BOLD}{part.text}{_RESET}" if color else part.text
+    if isinstance(part, Mono):
+        return part.text
+    if isinstance(part, Link):
+        return plain_text((part,))
+    return part
+
+
+def to_text(reply: Reply, color: bool = False) -> str:
+    lines: list[str] = []
+    for block in reply.blocks:
+        if isinstance(block, Heading):
+            lines.append(f"{_BOLD}{block.text}{_RESET}" if color else block.text)
+            lines.append("=" * min(len(block.text), 72) if not color else "")
+        elif isinstance(block, Para):
+            lines.append("".join(_text_inline(p, color) for p in block.parts))
+        elif isinstance(block, Bullets):
+            lines.extend(f"  • {''.join(_text_inline(p, color) for p in item)}" for item in block.items)
+        elif isinstance(block, Code):
+            lines.extend(f"    {line}" for line in block.text.splitlines())
+            if block.more:
+                lines.append(f"    … {block.more} more line{'s' if block.more != 1 else ''}")
+        elif isinstance(block, Note):
+            text = "".join(_text_inline(p, False) for p in block.parts)
+            lines.append(f"{_DIM}{text}{_RESET}" if color else f"  {text}")
+        elif isinstance(block, Divider):
+            lines.append("-" * 40)
+    text = "\n".join(line for line in lines if line != "" or not color)
+    if reply.error and color:
+        text = f"{_RED}{text}{_RESET}"
+    return text

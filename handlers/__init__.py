@@ -1,0 +1,5 @@
+"""Answers to /whisperer subcommands: pure functions of (context, arguments) returning a reply model."""
+
+from __future__ import annotations
+
+from handlers import watching  # noqa: F401  (importing registers the subcommands)

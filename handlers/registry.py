@@ -1,0 +1,138 @@
+"""The /whisperer command table: one place that knows every subcommand, its usage and its help."""
+
+from __future__ import annotations
+
+import difflib
+import shlex
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from typing import Any
+
+from sqlite_utils import Database
+
+from handlers.reply import Mono, Reply, error
+
+Handler = Callable[["Context", list[str]], Reply]
+
+
+@dataclass(frozen=True)
+class Context:
+    """Everything a handler may use: the database, the time, who asks, and the team's settings."""
+
+    db: Database
+    now: datetime
+    tz: tzinfo
+    user_id: str | None = None
+    admins: tuple[str, ...] = ()
+    operator: bool = False  # the terminal's own user, who holds the database file anyway
+    partner: Mapping[str, Any] = field(default_factory=dict)
+    sections: Mapping[str, Any] = field(default_factory=dict)
+    sources: tuple[Any, ...] = ()  # SourceSpec objects from the configuration
+    alerts_channel: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.operator or (self.user_id is not None and self.user_id in self.admins)
+
+    @property
+    def local_now(self) -> datetime:
+        return self.now.astimezone(self.tz)
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    usage: str
+    summary: str
+    examples: tuple[str, ...]
+    handler: Handler
+    group: str = "watching"
+    admin_only: bool = False  # the whole command; some commands check per sub-action instead
+    aliases: tuple[str, ...] = ()
+
+
+COMMANDS: dict[str, Command] = {}
+_ALIASES: dict[str, str] = {}
+
+
+def command(
+    name: str,
+    usage: str,
+    summary: str,
+    *examples: str,
+    group: str = "watching",
+    admin_only: bool = False,
+    aliases: tuple[str, ...] = (),
+) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        COMMANDS[name] = Command(name, usage, summary, examples or (name,), fn, group, admin_only, aliases)
+        for alias in aliases:
+            _ALIASES[alias] = name
+        return fn
+
+    return register
+
+
+class UsageError(Exception):
+    """Bad arguments: the message names the problem; `usage` shows the right form."""
+
+    def __init__(self, problem: str, usage: str = "") -> None:
+        super().__init__(problem)
+        self.usage = usage
+
+
+def suggest(word: str, choices: list[str]) -> str | None:
+    close = difflib.get_close_matches(word.lower(), choices, n=1, cutoff=0.6)
+    if close:
+        return close[0]
+    prefixed = [c for c in choices if c.startswith(word.lower())]
+    return prefixed[0] if len(prefixed) == 1 else None
+
+
+def split_args(text: str) -> list[str]:
+    try:
+        return shlex.split(text)
+    except ValueError:
+        return text.split()
+
+
+def resolve(name: str) -> Command | None:
+    name = name.lower()
+    return COMMANDS.get(name) or COMMANDS.get(_ALIASES.get(name, ""))
+
+
+def dispatch(ctx: Context, text: str) -> Reply:
+    """Parse `/whisperer <subcommand> [args]` and run the handler; every problem becomes a clear reply."""
+    return dispatch_args(ctx, split_args(text.strip()))
+
+
+def dispatch_args(ctx: Context, args: list[str]) -> Reply:
+    """The same as dispatch, for arguments already split (the CLI's own subcommands)."""
+    if not args:
+        args = ["help"]
+    name, rest = args[0], args[1:]
+    cmd = resolve(name)
+    if cmd is None:
+        close = suggest(name, sorted([*COMMANDS, *_ALIASES]))
+        hint = f"Did you mean `{close}`? " if close else ""
+        return error(
+            f"I don't know the subcommand '{name}'.",
+            f"{hint}Try ",
+            Mono("/whisperer help"),
+            " for the list.",
+        )
+    if cmd.admin_only and not ctx.is_admin:
+        return admin_refusal(cmd.name)
+    try:
+        return cmd.handler(ctx, rest)
+    except UsageError as exc:
+        usage = exc.usage or cmd.usage
+        return error(str(exc), "Usage: ", Mono(f"/whisperer {usage}"), "  e.g. ", Mono(f"/whisperer {cmd.examples[0]}"))
+
+
+def admin_refusal(action: str) -> Reply:
+    return error(
+        f"Only admins can {action}.",
+        "Ask one of the admins listed in whisperer.toml ([bot] admins), or ask them to add your Slack user ID.",
+    )

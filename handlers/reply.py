@@ -1,0 +1,122 @@
+"""The reply model: what a handler answers, before anyone decides between Block Kit and plain text.
+
+Text inside the model is plain (never Slack markup); renderers escape it. Emphasis, links and code
+are structure (Strong, Link, Mono), so source text can never turn into a mention or a forged link.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Strong:
+    text: str
+
+
+@dataclass(frozen=True)
+class Mono:
+    text: str
+
+
+@dataclass(frozen=True)
+class Link:
+    url: str
+    label: str
+
+
+Inline = str | Strong | Mono | Link
+
+
+@dataclass(frozen=True)
+class Heading:
+    text: str
+
+
+@dataclass(frozen=True)
+class Para:
+    parts: tuple[Inline, ...]
+
+
+@dataclass(frozen=True)
+class Bullets:
+    items: tuple[tuple[Inline, ...], ...]
+
+
+@dataclass(frozen=True)
+class Code:
+    text: str
+    more: int = 0  # lines left out, shown as "… N more lines"
+
+
+@dataclass(frozen=True)
+class Note:
+    """Small print: context lines, hints, "did you mean"."""
+
+    parts: tuple[Inline, ...]
+
+
+@dataclass(frozen=True)
+class Divider:
+    pass
+
+
+Block = Heading | Para | Bullets | Code | Note | Divider
+
+
+@dataclass(frozen=True)
+class Reply:
+    blocks: tuple[Block, ...]
+    ephemeral: bool = True
+    error: bool = False
+    # Side effects the caller (bot/) must carry out after replying, e.g. "reload-sources".
+    effects: tuple[str, ...] = field(default=())
+
+
+def para(*parts: Inline) -> Para:
+    return Para(tuple(parts))
+
+
+def note(*parts: Inline) -> Note:
+    return Note(tuple(parts))
+
+
+def bullets(*items: tuple[Inline, ...] | Inline) -> Bullets:
+    return Bullets(tuple(item if isinstance(item, tuple) else (item,) for item in items))
+
+
+def reply(*blocks: Block, ephemeral: bool = True, effects: tuple[str, ...] = ()) -> Reply:
+    return Reply(tuple(blocks), ephemeral=ephemeral, effects=effects)
+
+
+def error(problem: str, *fix: Inline) -> Reply:
+    """An error reply: the problem in one line, then how to fix it."""
+    blocks: list[Block] = [para(Strong("⚠ "), problem)]
+    if fix:
+        blocks.append(note(*fix))
+    return Reply(tuple(blocks), ephemeral=True, error=True)
+
+
+def plain_text(parts: tuple[Inline, ...]) -> str:
+    out = []
+    for part in parts:
+        if isinstance(part, str):
+            out.append(part)
+        elif isinstance(part, Link):
+            out.append(f"{part.label} ({part.url})" if part.label != part.url else part.url)
+        else:
+            out.append(part.text)
+    return "".join(out)
+
+
+def code_excerpt(text: str, max_lines: int = 20, max_chars: int = 2500) -> Code:
+    """A diff or page excerpt trimmed to fit Slack's block limits, counting what was left out."""
+    lines = text.splitlines()
+    kept: list[str] = []
+    size = 0
+    for line in lines[:max_lines]:
+        if size + len(line) + 1 > max_chars:
+            break
+        kept.append(line)
+        size += len(line) + 1
+    return Code("\n".join(kept), more=len(lines) - len(kept))

@@ -1,0 +1,231 @@
+"""help, changes, diff, sources: what the watchers have seen."""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+
+from handlers.registry import COMMANDS, Context, UsageError, command, resolve, suggest
+from handlers.reply import (
+    Block,
+    Heading,
+    Inline,
+    Link,
+    Mono,
+    Reply,
+    Strong,
+    bullets,
+    code_excerpt,
+    error,
+    note,
+    para,
+    reply,
+)
+from handlers.timeparse import parse_since
+from storage import changes as store
+from storage import sources as state
+from storage.db import parse_stamp
+
+TOPIC_WORDS = ("tiers", "policy", "certification", "rebate", "announcement", "deadlines")
+GROUPS = {
+    "watching": "Watching the sources",
+    "admin": "Admin",
+    "partner": "Partner knowledge",
+    "people": "People and certifications",
+}
+
+
+def when(stamp: str | None, tz: tzinfo) -> str:
+    if not stamp:
+        return "never"
+    return parse_stamp(stamp).astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+
+def ago(stamp: str | None, now: datetime) -> str:
+    if not stamp:
+        return "never"
+    seconds = int((now - parse_stamp(stamp)).total_seconds())
+    if seconds < 90:
+        return "just now"
+    for size, unit in ((86400, "d"), (3600, "h"), (60, "min")):
+        if seconds >= size:
+            return f"{seconds // size}{unit} ago"
+    return "just now"
+
+
+@command(
+    "help",
+    "help [subcommand]",
+    "List every subcommand, or show one in detail.",
+    "help",
+    "help changes",
+)
+def help_command(ctx: Context, args: list[str]) -> Reply:
+    if args:
+        cmd = resolve(args[0])
+        if cmd is None:
+            close = suggest(args[0], sorted(COMMANDS))
+            return error(
+                f"There is no subcommand '{args[0]}'.",
+                *((f"Did you mean `{close}`? ",) if close else ()),
+                "Try ",
+                Mono("/whisperer help"),
+                ".",
+            )
+        blocks: list[Block] = [
+            Heading(f"/whisperer {cmd.name}"),
+            para(cmd.summary),
+            para("Usage: ", Mono(f"/whisperer {cmd.usage}")),
+            bullets(*((Mono(f"/whisperer {ex}"),) for ex in cmd.examples)),
+        ]
+        if cmd.admin_only:
+            blocks.append(note("Admins only."))
+        if cmd.aliases:
+            blocks.append(note("Also answers to: ", ", ".join(cmd.aliases)))
+        return reply(*blocks)
+    blocks = [
+        Heading("Huawei Whisperer"),
+        para("I refresh the partner portal so you don't have to refresh it twice and sigh."),
+    ]
+    for group, title in GROUPS.items():
+        cmds = [c for c in COMMANDS.values() if c.group == group]
+        if not cmds:
+            continue
+        blocks.append(para(Strong(title)))
+        blocks.append(
+            bullets(
+                *(
+                    (
+                        Mono(f"/whisperer {c.usage}"),
+                        f" — {c.summary}",
+                        *((" (admins)",) if c.admin_only else ()),
+                    )
+                    for c in cmds
+                )
+            )
+        )
+    blocks.append(note("Details and examples: ", Mono("/whisperer help <subcommand>"), "."))
+    return reply(*blocks)
+
+
+def _source_ids(ctx: Context) -> list[str]:
+    return [row["id"] for row in state.list_sources(ctx.db)]
+
+
+@command(
+    "changes",
+    "changes [source|topic] [since] [limit]",
+    "The latest changes, newest first; filter by source id or topic, and a date (2026-11-01) or age (7d).",
+    "changes",
+    "changes policy 7d",
+    "changes partner-center-changes 2026-11-01",
+)
+def changes_command(ctx: Context, args: list[str]) -> Reply:
+    source_id = topic = None
+    since = None
+    limit = 10
+    ids = _source_ids(ctx)
+    for arg in args:
+        if arg in ids:
+            source_id = arg
+        elif arg.lower() in TOPIC_WORDS:
+            topic = arg.lower()
+        elif arg.isdigit() and int(arg) <= 500 and len(arg) <= 3:
+            limit = max(1, int(arg))
+        elif (moment := parse_since(arg, ctx.now, ctx.tz)) is not None:
+            since = moment
+        else:
+            close = suggest(arg, [*ids, *TOPIC_WORDS])
+            hint = f" Did you mean '{close}'?" if close else ""
+            raise UsageError(f"'{arg}' is not a source id, a topic, a date (2026-11-01) or an age (7d).{hint}")
+    rows = store.list_changes(ctx.db, source_id=source_id, topic=topic, since=since, limit=limit)
+    since_text = f"since {since.astimezone(ctx.tz):%Y-%m-%d}" if since else None
+    scope = " · ".join(part for part in (source_id, topic, since_text) if part)
+    title = f"Latest changes ({scope})" if scope else "Latest changes"
+    if not rows:
+        return reply(
+            Heading(title),
+            para("Nothing has changed. Either the portal is quiet, or it is about to surprise us."),
+            note("Sources are listed by ", Mono("/whisperer sources"), "."),
+        )
+    items: list[tuple[Inline, ...]] = []
+    for row in rows:
+        items.append(
+            (
+                Mono(f"#{row['id']}"),
+                f" {when(row['detected_at'], ctx.tz)} · ",
+                Strong(row["source_name"] or row["source_id"]),
+                f" ({row['topic']}): {row['summary']}",
+            )
+        )
+    return reply(
+        Heading(title),
+        bullets(*items),
+        note("See one in full with ", Mono(f"/whisperer diff {rows[0]['id']}"), "."),
+    )
+
+
+@command("diff", "diff CHANGE_ID", "Show one change in full: its summary, source and unified diff.", "diff 42")
+def diff_command(ctx: Context, args: list[str]) -> Reply:
+    if len(args) != 1:
+        raise UsageError("Tell me which change: its number, as shown by /whisperer changes.")
+    raw = args[0].lstrip("#")
+    if not raw.isdigit():
+        raise UsageError(f"'{args[0]}' is not a change number.")
+    row = store.get_change(ctx.db, int(raw))
+    if row is None:
+        return error(f"There is no change #{raw}.", "List recent ones with ", Mono("/whisperer changes"), ".")
+    source: Inline = (
+        Link(row["url"], row["source_name"] or row["source_id"])
+        if row["url"].startswith("http")
+        else (row["source_name"] or row["source_id"])
+    )
+    return reply(
+        Heading(f"Change #{row['id']}: {row['source_name'] or row['source_id']}"),
+        para(Strong(row["summary"])),
+        note(source, f" · {row['topic']} · {row['kind']} · detected {when(row['detected_at'], ctx.tz)}"),
+        code_excerpt(row["diff"], max_lines=60, max_chars=2800),
+    )
+
+
+def _health(row: dict[str, object], now: datetime) -> tuple[str, str]:
+    if row["paused"]:
+        return "⏸", "paused"
+    status = str(row["last_status"])
+    if status == "never":
+        return "·", "not checked yet"
+    if status == "error":
+        since = row["failing_since"]
+        return (
+            "✗",
+            f"failing ×{row['failures']} since {ago(str(since), now) if since else '?'}: {row['last_error']}",
+        )
+    label = {"not_modified": "ok (not modified)", "unchanged": "ok", "new": "ok (first snapshot)"}.get(status, "ok")
+    return "✓", label
+
+
+@command("sources", "sources", "Every watched source and its health: last check, failures, changes.", "sources")
+def sources_command(ctx: Context, args: list[str]) -> Reply:
+    if args:
+        raise UsageError("sources takes no arguments (to change sources, see /whisperer help source).")
+    rows = state.list_sources(ctx.db)
+    if not rows:
+        return reply(
+            Heading("Sources"),
+            para("No sources yet. Add [[sources]] to whisperer.toml and run `whisperer poll`."),
+        )
+    items: list[tuple[Inline, ...]] = []
+    failing = 0
+    for row in rows:
+        mark, label = _health(row, ctx.now)
+        failing += mark == "✗"
+        items.append(
+            (
+                f"{mark} ",
+                Strong(row["id"]),
+                f" ({row['kind']}, {row['topic']}) — {label}; checked {ago(row['last_checked'], ctx.now)}; "
+                f"{row['change_count']} change{'s' if row['change_count'] != 1 else ''}",
+                *((f" — warning: {row['warning']}",) if row["warning"] else ()),
+            )
+        )
+    summary = f"{len(rows)} sources, {failing} failing" if failing else f"{len(rows)} sources, all healthy"
+    return reply(Heading("Sources"), para(summary), bullets(*items))

@@ -1,0 +1,104 @@
+"""The alert outbox: written with the fact that caused it, delivered later, exactly once."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlite_utils import Database
+
+from storage.db import stamp
+from storage.sources import Row, _rows
+
+
+def enqueue_alert(
+    db: Database,
+    key: str,
+    kind: str,
+    payload: dict[str, Any],
+    now: datetime,
+    *,
+    source_id: str | None = None,
+    change_id: int | None = None,
+    channel: str | None = None,
+    user_id: str | None = None,
+) -> bool:
+    """Add an alert unless one with the same key exists; True if it was added."""
+    cursor = db.execute(
+        """INSERT OR IGNORE INTO alerts (key, kind, source_id, change_id, channel, user_id, payload,
+                                         created_at, next_attempt_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        [
+            key,
+            kind,
+            source_id,
+            change_id,
+            channel,
+            user_id,
+            json.dumps(payload, ensure_ascii=False, sort_keys=True),
+            stamp(now),
+            stamp(now),
+        ],
+    )
+    return cursor.rowcount > 0
+
+
+def _decode(rows: list[Row]) -> list[Row]:
+    for row in rows:
+        row["payload"] = json.loads(row["payload"])
+    return rows
+
+
+def due_alerts(db: Database, now: datetime, limit: int = 50) -> list[Row]:
+    return _decode(
+        _rows(
+            db,
+            """SELECT * FROM alerts WHERE status = 'pending' AND next_attempt_at <= ?
+               ORDER BY id LIMIT ?""",
+            [stamp(now), limit],
+        )
+    )
+
+
+def pending_alerts(db: Database) -> list[Row]:
+    return _decode(_rows(db, "SELECT * FROM alerts WHERE status = 'pending' ORDER BY id"))
+
+
+def list_alerts(db: Database, status: str | None = None, limit: int = 100) -> list[Row]:
+    if status:
+        rows = _rows(db, "SELECT * FROM alerts WHERE status = ? ORDER BY id DESC LIMIT ?", [status, limit])
+    else:
+        rows = _rows(db, "SELECT * FROM alerts ORDER BY id DESC LIMIT ?", [limit])
+    return _decode(rows)
+
+
+def mark_sent(db: Database, alert_id: int, now: datetime, ts: str | None = None) -> None:
+    db.execute(
+        "UPDATE alerts SET status = 'sent', sent_at = ?, ts = ?, attempts = attempts + 1 WHERE id = ?",
+        [stamp(now), ts, alert_id],
+    )
+
+
+def mark_retry(db: Database, alert_id: int, now: datetime, delay: timedelta, error: str) -> None:
+    db.execute(
+        """UPDATE alerts SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?
+           WHERE id = ?""",
+        [error, stamp(now + delay), alert_id],
+    )
+
+
+def mark_failed(db: Database, alert_id: int, now: datetime, error: str) -> None:
+    """Give up on an alert that cannot succeed (channel gone, bot not invited): visible, not retried."""
+    db.execute(
+        """UPDATE alerts SET status = 'failed', attempts = attempts + 1, last_error = ?, sent_at = ?
+           WHERE id = ?""",
+        [error, stamp(now), alert_id],
+    )
+
+
+def alert_counts(db: Database) -> dict[str, int]:
+    return {
+        str(status): int(n)
+        for status, n in db.execute("SELECT status, COUNT(*) FROM alerts GROUP BY status").fetchall()
+    }

@@ -1,0 +1,147 @@
+"""Numbered schema migrations: each runs once, in order, inside its own transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlite_utils import Database
+
+Migration = Callable[[Database], None]
+MIGRATIONS: list[tuple[int, str, Migration]] = []
+
+
+def _run(db: Database, script: str) -> None:
+    """Run DDL statements one by one; executescript would commit the migration's transaction early."""
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def migration(number: int, name: str) -> Callable[[Migration], Migration]:
+    def register(fn: Migration) -> Migration:
+        MIGRATIONS.append((number, name, fn))
+        MIGRATIONS.sort(key=lambda m: m[0])
+        return fn
+
+    return register
+
+
+@migration(1, "core pipeline: sources, snapshots, changes, poll log")
+def _core(db: Database) -> None:
+    _run(
+        db,
+        """
+        CREATE TABLE sources (
+            id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            url TEXT NOT NULL,
+            topic TEXT NOT NULL,
+            name TEXT NOT NULL DEFAULT '',
+            every INTEGER NOT NULL DEFAULT 1800,
+            spec TEXT NOT NULL DEFAULT '{}',
+            origin TEXT NOT NULL DEFAULT 'config',
+            paused INTEGER NOT NULL DEFAULT 0,
+            retired INTEGER NOT NULL DEFAULT 0,
+            added_at TEXT NOT NULL,
+            last_checked TEXT,
+            last_status TEXT NOT NULL DEFAULT 'never',
+            last_error TEXT,
+            warning TEXT,
+            failures INTEGER NOT NULL DEFAULT 0,
+            failing_since TEXT,
+            etag TEXT,
+            last_modified TEXT,
+            last_hash TEXT,
+            last_change_at TEXT
+        );
+        CREATE TABLE snapshots (
+            hash TEXT PRIMARY KEY,
+            text TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE changes (
+            id INTEGER PRIMARY KEY,
+            source_id TEXT NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+            detected_at TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            entry_key TEXT,
+            old_hash TEXT REFERENCES snapshots(hash),
+            new_hash TEXT REFERENCES snapshots(hash),
+            added INTEGER NOT NULL DEFAULT 0,
+            removed INTEGER NOT NULL DEFAULT 0,
+            summary TEXT NOT NULL,
+            diff TEXT NOT NULL
+        );
+        CREATE INDEX changes_source_time ON changes(source_id, detected_at);
+        CREATE INDEX changes_time ON changes(detected_at);
+        CREATE TABLE polls (
+            id INTEGER PRIMARY KEY,
+            started_at TEXT NOT NULL,
+            finished_at TEXT NOT NULL,
+            origin TEXT NOT NULL,
+            checked INTEGER NOT NULL,
+            changed INTEGER NOT NULL,
+            failed INTEGER NOT NULL,
+            not_modified INTEGER NOT NULL
+        );
+        """,
+    )
+
+
+@migration(2, "alert outbox")
+def _outbox(db: Database) -> None:
+    _run(
+        db,
+        """
+        CREATE TABLE alerts (
+            id INTEGER PRIMARY KEY,
+            key TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL,
+            source_id TEXT,
+            change_id INTEGER REFERENCES changes(id) ON DELETE SET NULL,
+            channel TEXT,
+            user_id TEXT,
+            payload TEXT NOT NULL DEFAULT '{}',
+            created_at TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            last_error TEXT,
+            sent_at TEXT,
+            ts TEXT
+        );
+        CREATE INDEX alerts_due ON alerts(status, next_attempt_at);
+        """,
+    )
+
+
+def schema_version(db: Database) -> int:
+    return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(db: Database, target: int | None = None) -> list[int]:
+    """Apply every migration above the database's user_version (up to `target`); return those applied."""
+    applied = []
+    for number, _name, fn in MIGRATIONS:
+        if target is not None and number > target:
+            break
+        conn = db.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Re-read inside the lock: another process may have migrated meanwhile.
+            if number <= schema_version(db):
+                conn.execute("ROLLBACK")
+                continue
+            fn(db)
+            conn.execute(f"PRAGMA user_version = {int(number)}")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        applied.append(number)
+    return applied
+
+
+def latest_version() -> int:
+    return MIGRATIONS[-1][0]

@@ -1,0 +1,170 @@
+"""Sources and their health: what is watched, when it was checked, how it is failing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlite_utils import Database
+
+from storage.db import stamp
+
+Row = dict[str, Any]
+
+
+def _rows(db: Database, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Row]:
+    cursor = db.execute(sql, params)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def sync_sources(db: Database, specs: Iterable[Row], now: datetime, origin: str = "config") -> None:
+    """Upsert source definitions from `origin`, keeping their state; retire those of that origin now gone."""
+    seen = []
+    for spec in specs:
+        seen.append(spec["id"])
+        db.execute(
+            """
+            INSERT INTO sources (id, kind, url, topic, name, every, spec, origin, paused, added_at)
+            VALUES (:id, :kind, :url, :topic, :name, :every, :spec, :origin, :paused, :now)
+            ON CONFLICT(id) DO UPDATE SET
+                kind = excluded.kind, url = excluded.url, topic = excluded.topic, name = excluded.name,
+                every = excluded.every, spec = excluded.spec, origin = excluded.origin, retired = 0,
+                paused = CASE WHEN sources.origin = excluded.origin THEN sources.paused ELSE excluded.paused END,
+                -- a new URL means the old validators and content no longer describe this source
+                etag = CASE WHEN sources.url = excluded.url THEN sources.etag END,
+                last_modified = CASE WHEN sources.url = excluded.url THEN sources.last_modified END
+            """,
+            {
+                "id": spec["id"],
+                "kind": spec["kind"],
+                "url": spec["url"],
+                "topic": spec["topic"],
+                "name": spec.get("name", ""),
+                "every": spec["every"],
+                "spec": json.dumps(spec, sort_keys=True, ensure_ascii=False),
+                "origin": origin,
+                "paused": int(bool(spec.get("paused", False))),
+                "now": stamp(now),
+            },
+        )
+    placeholders = ",".join("?" for _ in seen) or "''"
+    db.execute(
+        f"UPDATE sources SET retired = 1 WHERE origin = ? AND id NOT IN ({placeholders})",
+        [origin, *seen],
+    )
+
+
+def stored_specs(db: Database, origin: str) -> list[Row]:
+    """Source definitions kept in the database (those added from Slack), as dicts."""
+    rows = _rows(db, "SELECT spec FROM sources WHERE origin = ? AND retired = 0 ORDER BY id", [origin])
+    return [json.loads(r["spec"]) for r in rows]
+
+
+def list_sources(db: Database, include_retired: bool = False) -> list[Row]:
+    where = "" if include_retired else "WHERE retired = 0"
+    return _rows(
+        db,
+        f"""
+        SELECT s.*, (SELECT COUNT(*) FROM changes c WHERE c.source_id = s.id) AS change_count
+        FROM sources s {where} ORDER BY s.id
+        """,
+    )
+
+
+def get_source(db: Database, source_id: str) -> Row | None:
+    rows = _rows(db, "SELECT * FROM sources WHERE id = ?", [source_id])
+    return rows[0] if rows else None
+
+
+def set_paused(db: Database, source_id: str, paused: bool) -> bool:
+    cursor = db.execute("UPDATE sources SET paused = ? WHERE id = ? AND retired = 0", [int(paused), source_id])
+    return cursor.rowcount > 0
+
+
+def retire_source(db: Database, source_id: str) -> bool:
+    cursor = db.execute("UPDATE sources SET retired = 1 WHERE id = ? AND retired = 0", [source_id])
+    return cursor.rowcount > 0
+
+
+def mark_checked(db: Database, source_ids: Sequence[str], now: datetime, status: str) -> None:
+    """Unchanged or not-modified sources: only the check time moves (one statement for many sources)."""
+    db.conn.executemany(
+        """UPDATE sources SET last_checked = ?, last_status = ?, last_error = NULL,
+           failures = 0, failing_since = NULL WHERE id = ?""",
+        [(stamp(now), status, sid) for sid in source_ids],
+    )
+
+
+def record_success(
+    db: Database,
+    source_id: str,
+    now: datetime,
+    *,
+    status: str,
+    content_hash: str,
+    etag: str | None,
+    last_modified: str | None,
+    warning: str | None,
+    changed: bool,
+) -> None:
+    db.execute(
+        """
+        UPDATE sources SET last_checked = :now, last_status = :status, last_error = NULL,
+            failures = 0, failing_since = NULL, etag = :etag, last_modified = :lm, last_hash = :hash,
+            warning = :warning, last_change_at = CASE WHEN :changed THEN :now ELSE last_change_at END
+        WHERE id = :id
+        """,
+        {
+            "now": stamp(now),
+            "status": status,
+            "etag": etag,
+            "lm": last_modified,
+            "hash": content_hash,
+            "warning": warning,
+            "changed": int(changed),
+            "id": source_id,
+        },
+    )
+
+
+def record_failure(db: Database, source_id: str, now: datetime, error: str) -> int:
+    """Count a failed check; the last good snapshot and validators are kept. Returns the failure count."""
+    db.execute(
+        """
+        UPDATE sources SET last_checked = :now, last_status = 'error', last_error = :error,
+            failures = failures + 1, failing_since = COALESCE(failing_since, :now)
+        WHERE id = :id
+        """,
+        {"now": stamp(now), "error": error, "id": source_id},
+    )
+    row = db.execute("SELECT failures FROM sources WHERE id = ?", [source_id]).fetchone()
+    return int(row[0]) if row else 0
+
+
+def log_poll(
+    db: Database,
+    started: datetime,
+    finished: datetime,
+    origin: str,
+    counts: dict[str, int],
+) -> None:
+    db.execute(
+        """INSERT INTO polls (started_at, finished_at, origin, checked, changed, failed, not_modified)
+           VALUES (?, ?, ?, ?, ?, ?, ?)""",
+        [
+            stamp(started),
+            stamp(finished),
+            origin,
+            counts.get("checked", 0),
+            counts.get("changed", 0),
+            counts.get("failed", 0),
+            counts.get("not_modified", 0),
+        ],
+    )
+
+
+def recent_polls(db: Database, limit: int = 10) -> list[Row]:
+    return _rows(db, "SELECT * FROM polls ORDER BY id DESC LIMIT ?", [limit])

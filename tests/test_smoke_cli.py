@@ -1,0 +1,7 @@
+from __future__ import annotations
+
+from bot.cli import main
+
+
+def test_version_and_no_command(capsys: object) -> None:
+    assert main([]) == 64

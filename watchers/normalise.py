@@ -1,0 +1,67 @@
+"""Noise control: turn extracted text into the canonical form whose hash decides "changed"."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+
+# Volatile fragments that change on every visit and never mean anything to a partner.
+# Each pattern is replaced (not the whole line dropped) so the rest of the line still counts.
+BUILTIN_NOISE: tuple[re.Pattern[str], ...] = tuple(
+    re.compile(p, re.IGNORECASE)
+    for p in (
+        # "47 seconds ago", "a minute ago", "3 hrs ago"
+        r"\b(?:\d+|an?|one|few)\s+(?:sec(?:ond)?s?|min(?:ute)?s?|hours?|hrs?)\s+ago\b",
+        r"\bjust now\b",
+        # "Last refreshed at 10:42:07", "Updated at 09:15 UTC", "refreshed: 2026-11-26 10:42"
+        r"\b(?:last\s+)?(?:refreshed|updated|generated|rendered|fetched|loaded)\s*(?:at|on|:)?\s*"
+        r"(?:\d{4}-\d{2}-\d{2}[ T])?\d{1,2}:\d{2}(?::\d{2})?(?:\s*[ap]\.?m\.?)?"
+        r"(?:\s*(?:UTC|GMT|[+-]\d{2}:?\d{2}))?",
+        # Chinese relative times: "47秒前", "3分钟前", "2小时前", "刚刚"
+        r"\d+\s*(?:秒|分钟|小时)前",
+        r"刚刚",
+        # CSRF / session tokens written into the text
+        r"\b[\w-]*(?:csrf|xsrf|authenticity|session|sid|nonce|token)[\w-]*"
+        r"\s*[:=]\s*[\"']?[A-Za-z0-9+/=_\-.]{8,}[\"']?",
+        # visitor and view counters
+        r"\b(?:visitors?|views?|page\s*views?|hits|visits|reads)\s*[:：]?\s*[\d,.]+\b",
+        r"\b[\d,.]+\s+(?:visitors?|views|page\s*views|hits|visits|reads)\b",
+        r"(?:浏览|阅读|访问)(?:量|次数)?\s*[:：]?\s*[\d,]+",
+    )
+)
+
+_SPACE = re.compile(r"[ \t\u00a0\u3000\u200b\r\f\v]+")
+
+
+def compile_patterns(patterns: Iterable[str]) -> tuple[re.Pattern[str], ...]:
+    """Compile user ignore patterns; re.error propagates for the config loader to report."""
+    return tuple(re.compile(p) for p in patterns)
+
+
+def normalise_lines(
+    lines: Iterable[str],
+    ignore: Sequence[re.Pattern[str]] = (),
+    unordered: bool = False,
+) -> list[str]:
+    """Collapse whitespace, strip volatile fragments and user noise, drop blank lines."""
+    out: list[str] = []
+    for raw in lines:
+        line = _SPACE.sub(" ", raw).strip()
+        for pattern in (*BUILTIN_NOISE, *ignore):
+            line = pattern.sub("", line)
+        line = _SPACE.sub(" ", line).strip()
+        if line:
+            out.append(line)
+    if unordered:
+        out = sorted(set(out))
+    return out
+
+
+def normalise_text(text: str, ignore: Sequence[re.Pattern[str]] = (), unordered: bool = False) -> str:
+    return "\n".join(normalise_lines(text.splitlines(), ignore, unordered))
+
+
+def content_hash(text: str) -> str:
+    """The content address of a snapshot."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

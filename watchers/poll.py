@@ -1,0 +1,347 @@
+"""One poll: fetch → parse → normalise → snapshot → diff → changes and alerts, one transaction per source."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from pathlib import PurePath
+from typing import Protocol
+
+import httpx
+from sqlite_utils import Database
+
+from storage import alerts as outbox
+from storage import changes as store
+from storage import sources as state
+from storage.db import transaction
+from watchers.decode import decode_body
+from watchers.diffing import diff_lines
+from watchers.feeds import FeedError, diff_entries, entries_from_snapshot, feed_snapshot, parse_feed
+from watchers.fetch import Fetched, FetchError, FetchSettings, HostLimiter, fetch_url, read_file
+from watchers.html import SelectorError, parse_html, parse_text
+from watchers.normalise import compile_patterns, content_hash, normalise_lines, normalise_text
+from watchers.sources import SourceSpec
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What one check of a source saw, before it is compared with the past."""
+
+    status: str  # "ok" | "not_modified" | "error"
+    text: str = ""
+    document: str = ""
+    etag: str | None = None
+    last_modified: str | None = None
+    warning: str | None = None
+    error: str | None = None
+
+
+@dataclass
+class Outcome:
+    """What a poll did to one source."""
+
+    source_id: str
+    status: str  # "new" | "changed" | "unchanged" | "not_modified" | "error" | "skipped"
+    change_ids: list[int] = field(default_factory=list)
+    summaries: list[str] = field(default_factory=list)
+    error: str | None = None
+    warning: str | None = None
+    failures: int = 0
+
+
+class Extractor(Protocol):
+    """Turns a new snapshot into facts, inside the poll's transaction (tier ladders, versions, dates)."""
+
+    def __call__(
+        self,
+        db: Database,
+        spec: SourceSpec,
+        obs: Observation,
+        old_text: str | None,
+        change_ids: Sequence[int],
+        now: datetime,
+    ) -> None: ...
+
+
+@lru_cache(maxsize=512)
+def _patterns(ignore: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    return compile_patterns(ignore)
+
+
+def _is_html(spec: SourceSpec, fetched: Fetched) -> bool:
+    if spec.kind == "html":
+        return True
+    suffix = PurePath(spec.url).suffix.lower()
+    return suffix in (".html", ".htm", ".xhtml")
+
+
+def observe(spec: SourceSpec, fetched: Fetched) -> Observation:
+    """Pure: parse and normalise a fetched body into the canonical snapshot text."""
+    etag, last_modified = fetched.etag, fetched.last_modified
+    if fetched.not_modified:
+        return Observation("not_modified", etag=etag, last_modified=last_modified)
+    ignore = _patterns(spec.ignore)
+    if spec.kind == "feed" or (spec.kind == "file" and PurePath(spec.url).suffix.lower() in (".xml", ".rss", ".atom")):
+        try:
+            feed = parse_feed(fetched.body, ignore)
+        except FeedError as exc:
+            return Observation("error", error=str(exc), etag=etag, last_modified=last_modified)
+        return Observation("ok", text=feed_snapshot(feed), warning=feed.warning, etag=etag, last_modified=last_modified)
+    decoded = decode_body(fetched.body, fetched.content_type)
+    try:
+        lines = parse_html(decoded.text, spec.selector) if _is_html(spec, fetched) else parse_text(decoded.text)
+    except SelectorError as exc:
+        return Observation("error", error=f"{exc}; fix the source's selector", etag=etag, last_modified=last_modified)
+    text = "\n".join(normalise_lines(lines, ignore, spec.unordered))
+    return Observation(
+        "ok",
+        text=text,
+        document=decoded.text,
+        warning=decoded.warning,
+        etag=etag,
+        last_modified=last_modified,
+    )
+
+
+def check_source(
+    spec: SourceSpec,
+    client: httpx.Client,
+    limiter: HostLimiter,
+    settings: FetchSettings,
+    etag: str | None = None,
+    last_modified: str | None = None,
+) -> Observation:
+    """Fetch and observe one source; every failure becomes an Observation, never an exception."""
+    try:
+        if spec.kind == "file":
+            fetched = read_file(spec.url, settings.max_bytes)
+        else:
+            with limiter.slot(spec.url):
+                fetched = fetch_url(
+                    client,
+                    spec.url,
+                    max_bytes=settings.max_bytes,
+                    etag=etag,
+                    last_modified=last_modified,
+                    headers=dict(spec.headers),
+                )
+        return observe(spec, fetched)
+    except FetchError as exc:
+        return Observation("error", error=str(exc))
+    except Exception as exc:  # a parser bug must not stop the other sources
+        return Observation("error", error=f"unexpected {type(exc).__name__}: {exc}")
+
+
+def _page_changes(
+    db: Database,
+    spec: SourceSpec,
+    old_text: str,
+    obs: Observation,
+    old_hash: str,
+    new_hash: str,
+    now: datetime,
+) -> list[tuple[int, str]]:
+    diff = diff_lines(old_text.splitlines(), obs.text.splitlines(), f"{spec.id} (before)", f"{spec.id} (now)")
+    change_id = store.add_change(
+        db,
+        spec.id,
+        now,
+        kind="page",
+        summary=diff.summary,
+        diff=diff.diff,
+        old_hash=old_hash,
+        new_hash=new_hash,
+        added=len(diff.added),
+        removed=len(diff.removed),
+    )
+    return [(change_id, diff.summary)]
+
+
+_ENTRY_VERBS = {"added": "New entry", "changed": "Entry changed", "removed": "Entry removed"}
+
+
+def _feed_changes(
+    db: Database,
+    spec: SourceSpec,
+    old_text: str,
+    obs: Observation,
+    old_hash: str,
+    new_hash: str,
+    now: datetime,
+) -> list[tuple[int, str]]:
+    out = []
+    for change in diff_entries(entries_from_snapshot(old_text), entries_from_snapshot(obs.text)):
+        before = change.old.as_text().splitlines() if change.old else []
+        after = change.new.as_text().splitlines() if change.new else []
+        diff = diff_lines(before, after, "entry (before)", "entry (now)")
+        summary = f"{_ENTRY_VERBS[change.kind]}: '{change.entry.title or change.entry.key}'"
+        change_id = store.add_change(
+            db,
+            spec.id,
+            now,
+            kind=f"entry-{change.kind}",
+            entry_key=change.entry.key,
+            summary=summary,
+            diff=diff.diff,
+            old_hash=old_hash,
+            new_hash=new_hash,
+            added=len(diff.added),
+            removed=len(diff.removed),
+        )
+        out.append((change_id, summary))
+    return out
+
+
+def _is_feed_text(text: str) -> bool:
+    return text.startswith("{")
+
+
+def record_observation(
+    db: Database,
+    spec: SourceSpec,
+    obs: Observation,
+    now: datetime,
+    *,
+    failure_threshold: int = 3,
+    extractors: Sequence[Extractor] = (),
+) -> Outcome:
+    """Compare an observation with the stored past and write the result, with its alerts, atomically."""
+    with transaction(db):
+        row = state.get_source(db, spec.id)
+        if row is None:
+            raise KeyError(f"source {spec.id!r} is not in the database; sync the configuration first")
+        if obs.status == "error":
+            return _record_error(db, spec, row, obs, now, failure_threshold)
+        recovered = row["failures"] >= failure_threshold
+        if recovered:
+            outbox.enqueue_alert(
+                db,
+                f"recovered:{spec.id}:{row['failing_since']}",
+                "source-recovered",
+                {"source_id": spec.id, "failures": row["failures"], "since": row["failing_since"]},
+                now,
+                source_id=spec.id,
+                channel=spec.channel,
+            )
+        if obs.status == "not_modified":
+            state.mark_checked(db, [spec.id], now, "not_modified")
+            return Outcome(spec.id, "not_modified")
+        old_hash = row["last_hash"]
+        old_text = store.get_snapshot(db, old_hash)
+        new_hash = content_hash(obs.text)
+        # Re-normalise the past with today's rules, so a newly added ignore pattern is not a "change".
+        if (
+            old_text is not None
+            and old_hash != new_hash
+            and not _is_feed_text(old_text)
+            and normalise_text(old_text, _patterns(spec.ignore), spec.unordered) == obs.text
+        ):
+            old_hash = new_hash
+        changes: list[tuple[int, str]] = []
+        if old_text is None:
+            status = "new"
+        elif old_hash == new_hash:
+            status = "unchanged"
+        else:
+            status = "changed"
+            store.save_snapshot(db, new_hash, obs.text, now)
+            builder = _feed_changes if _is_feed_text(obs.text) and _is_feed_text(old_text) else _page_changes
+            changes = builder(db, spec, old_text, obs, row["last_hash"], new_hash, now)
+            for change_id, summary in changes:
+                outbox.enqueue_alert(
+                    db,
+                    f"change:{change_id}",
+                    "change",
+                    {"change_id": change_id, "source_id": spec.id, "summary": summary},
+                    now,
+                    source_id=spec.id,
+                    change_id=change_id,
+                    channel=spec.channel,
+                )
+            if not changes:  # e.g. a feed whose title changed: a new snapshot, nothing to report
+                status = "unchanged"
+        if status == "new":
+            store.save_snapshot(db, new_hash, obs.text, now)
+        state.record_success(
+            db,
+            spec.id,
+            now,
+            status=status,
+            content_hash=new_hash,
+            etag=obs.etag,
+            last_modified=obs.last_modified,
+            warning=obs.warning,
+            changed=bool(changes),
+        )
+        change_ids = [c for c, _ in changes]
+        if status in ("new", "changed"):
+            for extract in extractors:
+                extract(db, spec, obs, old_text, change_ids, now)
+        return Outcome(spec.id, status, change_ids, [s for _, s in changes], warning=obs.warning)
+
+
+def _record_error(
+    db: Database, spec: SourceSpec, row: dict[str, object], obs: Observation, now: datetime, threshold: int
+) -> Outcome:
+    error = obs.error or "unknown error"
+    failures = state.record_failure(db, spec.id, now, error)
+    if failures == threshold:
+        since = state.get_source(db, spec.id) or {}
+        outbox.enqueue_alert(
+            db,
+            f"failing:{spec.id}:{since.get('failing_since')}",
+            "source-failing",
+            {"source_id": spec.id, "failures": failures, "error": error},
+            now,
+            source_id=spec.id,
+            channel=spec.channel,
+        )
+    return Outcome(spec.id, "error", error=error, failures=failures)
+
+
+def poll_sources(
+    db: Database,
+    specs: Sequence[SourceSpec],
+    client: httpx.Client,
+    limiter: HostLimiter,
+    settings: FetchSettings,
+    now: datetime,
+    *,
+    failure_threshold: int = 3,
+    extractors: Sequence[Extractor] = (),
+    origin: str = "poll",
+) -> list[Outcome]:
+    """Check many sources in parallel (politely per host) and record each; one failure harms no other."""
+    rows = {r["id"]: r for r in state.list_sources(db)}
+    outcomes: list[Outcome] = []
+    not_modified: list[str] = []
+
+    def work(spec: SourceSpec) -> tuple[SourceSpec, Observation]:
+        row = rows.get(spec.id) or {}
+        return spec, check_source(spec, client, limiter, settings, row.get("etag"), row.get("last_modified"))
+
+    with ThreadPoolExecutor(max_workers=max(1, settings.workers), thread_name_prefix="poll") as pool:
+        for spec, obs in pool.map(work, specs):
+            row = rows.get(spec.id) or {}
+            if obs.status == "not_modified" and not row.get("failures"):
+                not_modified.append(spec.id)  # the warm path: one batched update at the end
+                outcomes.append(Outcome(spec.id, "not_modified"))
+                continue
+            outcomes.append(
+                record_observation(db, spec, obs, now, failure_threshold=failure_threshold, extractors=extractors)
+            )
+    with transaction(db):
+        if not_modified:
+            state.mark_checked(db, not_modified, now, "not_modified")
+        counts = {
+            "checked": len(outcomes),
+            "changed": sum(o.status == "changed" for o in outcomes),
+            "failed": sum(o.status == "error" for o in outcomes),
+            "not_modified": len(not_modified),
+        }
+        state.log_poll(db, now, now, origin, counts)
+    return outcomes

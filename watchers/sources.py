@@ -1,0 +1,65 @@
+"""What a source is, independent of where its description came from (TOML, a slash command)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+
+KINDS = ("html", "feed", "file")
+TOPICS = ("tiers", "policy", "certification", "rebate", "announcement", "deadlines")
+
+_EVERY = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_every(text: str) -> int:
+    """Turn "30m", "6h", "1d" into seconds; raise ValueError on anything else."""
+    match = _EVERY.match(text)
+    if not match or int(match.group(1)) == 0:
+        raise ValueError(text)
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+def format_every(seconds: int) -> str:
+    """The inverse of parse_every, picking the largest whole unit."""
+    for unit in ("d", "h", "m"):
+        if seconds % _UNIT_SECONDS[unit] == 0:
+            return f"{seconds // _UNIT_SECONDS[unit]}{unit}"
+    return f"{seconds}s"
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """One watched source, validated; `url` is a URL for html/feed and a path for file."""
+
+    id: str
+    kind: str
+    url: str
+    topic: str = "announcement"
+    name: str = ""
+    selector: str | None = None
+    ignore: tuple[str, ...] = ()
+    unordered: bool = False
+    every: int = 1800
+    channel: str | None = None
+    headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)  # may hold cookies
+    tiers_selector: str | None = None
+    extract_deadlines: bool = False
+    twin: str | None = None
+    lag_days: int = 7
+    paused: bool = False
+
+    @property
+    def title(self) -> str:
+        return self.name or self.id
+
+    def public_dict(self) -> dict[str, object]:
+        """The definition without header values (they may hold cookies): safe to store and show."""
+        data = {k: v for k, v in asdict(self).items() if k != "headers"}
+        data["header_names"] = [name for name, _ in self.headers]
+        data["ignore"] = list(self.ignore)
+        return data
+
+    @property
+    def is_remote(self) -> bool:
+        return self.kind in ("html", "feed")
