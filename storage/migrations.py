@@ -145,3 +145,26 @@ def migrate(db: Database, target: int | None = None) -> list[int]:
 
 def latest_version() -> int:
     return MIGRATIONS[-1][0]
+
+
+@migration(3, "people and topic subscriptions")
+def _people(db: Database) -> None:
+    _run(
+        db,
+        """
+        CREATE TABLE people (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            email TEXT UNIQUE COLLATE NOCASE,
+            slack_id TEXT UNIQUE,
+            tz TEXT,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE subscriptions (
+            slack_id TEXT NOT NULL,
+            topic TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (slack_id, topic)
+        );
+        """,
+    )
