@@ -126,7 +126,11 @@ def run_command(args: argparse.Namespace) -> int:
             known = {s.id for s in config.sources}
             for source_id in args.source or []:
                 if source_id not in known:
-                    print(f"whisperer: no source {source_id!r} in {config.path}; see `whisperer sources`")
+                    known_list = ", ".join(sorted(known)) or "none"
+                    print(
+                        f"whisperer: no source {source_id!r} in {config.path}; known sources: {known_list}",
+                        file=sys.stderr,
+                    )
                     return EXIT_USAGE
             outcomes = poll(runtime, now, args.source)
             print_outcomes(outcomes, use_color())

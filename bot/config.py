@@ -80,7 +80,12 @@ class _Table:
     def __init__(self, file: str, where: str, data: Any) -> None:
         self.file, self.where = file, where
         if not isinstance(data, dict):
-            raise ConfigError(f"{file}: {where}", f"expected a table, found {type(data).__name__}")
+            fix = (
+                "write each source as [[sources]]"
+                if where.startswith("sources")
+                else f"write it as a [{where}] section"
+            )
+            raise ConfigError(f"{file}: {where}", f"expected a table, found {type(data).__name__}", fix)
         self.data: dict[str, Any] = data
         self.used: set[str] = set()
 
@@ -97,7 +102,9 @@ class _Table:
             value, ok = float(value), True
         if not ok:
             raise ConfigError(
-                self.key(name), f"expected {_type_word(kind)}, found {_type_word(type(value))} {value!r}", fix
+                self.key(name),
+                f"expected {_type_word(kind)}, found {_type_word(type(value))} {value!r}",
+                fix or f"write {name} as {_type_word(kind)}",
             )
         return value  # type: ignore[no-any-return]
 
@@ -108,10 +115,13 @@ class _Table:
         return self.get(name, kind, value, fix)
 
     def strings(self, name: str) -> tuple[str, ...]:
-        values = self.get(name, list, [])
+        example = f"e.g. {name} = ['Last refreshed .*']"
+        values = self.get(name, list, [], f"write {name} as a list of quoted strings, {example}")
         for value in values:
             if not isinstance(value, str):
-                raise ConfigError(self.key(name), f"expected a list of strings, found {value!r}")
+                raise ConfigError(
+                    self.key(name), f"expected a list of strings, found {value!r}", f"quote each item, {example}"
+                )
         return tuple(values)
 
     def done(self) -> None:
@@ -163,7 +173,8 @@ EXTRA_SECTIONS: dict[str, type] = {
 
 def _bot(file: str, data: Any, env: Mapping[str, str], base: Path) -> BotSettings:
     t = _Table(file, "bot", data)
-    database = env.get("WHISPERER_DB") or t.get("database", str, DEFAULT_DB)
+    configured = t.get("database", str, DEFAULT_DB)  # read (and checked) even when WHISPERER_DB overrides it
+    database = env.get("WHISPERER_DB") or configured
     if not env.get("WHISPERER_DB") and not Path(database).is_absolute():
         database = str(base / database)
     timezone = t.get("timezone", str, "UTC")
@@ -184,7 +195,9 @@ def _bot(file: str, data: Any, env: Mapping[str, str], base: Path) -> BotSetting
             )
     threshold = t.get("failure_alert_after", int, 3)
     if threshold < 1:
-        raise ConfigError(t.key("failure_alert_after"), "must be at least 1")
+        raise ConfigError(
+            t.key("failure_alert_after"), "must be at least 1", "set failure_alert_after = 3 (the default)"
+        )
     t.done()
     return BotSettings(database, timezone, channel, admins, threshold)
 
@@ -213,9 +226,9 @@ def _fetch(file: str, data: Any) -> FetchSettings:
     )
     for name in ("connect_timeout", "read_timeout", "max_bytes", "per_host", "workers"):
         if getattr(settings, name) <= 0:
-            raise ConfigError(t.key(name), "must be greater than zero")
+            raise ConfigError(t.key(name), "must be greater than zero", f"set {name} to a positive number")
     if not 0 <= settings.max_redirects <= 5:
-        raise ConfigError(t.key("max_redirects"), "must be between 0 and 5")
+        raise ConfigError(t.key("max_redirects"), "must be between 0 and 5", "set max_redirects = 5 (the default)")
     t.done()
     return settings
 
@@ -271,7 +284,7 @@ def parse_source(file: str, where: str, data: Any, env: Mapping[str, str], base:
                 f"invalid regular expression {pattern!r} ({exc})",
                 "escape special characters such as ( [ . * with a backslash",
             ) from None
-    every_text = t.get("every", str, "30m")
+    every_text = t.get("every", str, "30m", 'write it in quotes with a unit, e.g. every = "30m"')
     try:
         every = parse_every(every_text)
     except ValueError:
@@ -283,7 +296,9 @@ def parse_source(file: str, where: str, data: Any, env: Mapping[str, str], base:
     headers = []
     for name, value in headers_table.items():
         if not isinstance(value, str):
-            raise ConfigError(f"{t.key('headers')}.{name}", f"expected a string, found {value!r}")
+            raise ConfigError(
+                f"{t.key('headers')}.{name}", f"expected a string, found {value!r}", f'quote the value: {name} = "…"'
+            )
         headers.append((name, _expand(value, f"{t.key('headers')}.{name}", env)))
     spec = SourceSpec(
         id=source_id,
@@ -339,7 +354,8 @@ def parse_config(
     for name, kind in EXTRA_SECTIONS.items():
         if name in data:
             if not isinstance(data[name], kind):
-                raise ConfigError(f"{file}: {name}", f"expected {_type_word(kind)}")
+                shape = f"[{name}] section" if kind is dict else f"list of [[{name}]] tables"
+                raise ConfigError(f"{file}: {name}", f"expected {_type_word(kind)}", f"write it as a {shape}")
             sections[name] = data[name]
     return Config(
         path=Path(file),

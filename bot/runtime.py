@@ -8,14 +8,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-import httpx
 from sqlite_utils import Database
 
 from bot.config import Config, ConfigError, parse_source
 from handlers.registry import Context
 from storage import sources as state
 from storage.db import open_db, transaction
-from watchers.fetch import HostLimiter, make_client
+from watchers.fetch import Client, HostLimiter, make_client
 from watchers.poll import Extractor, Outcome, poll_sources
 from watchers.sources import SourceSpec, format_every
 
@@ -24,12 +23,12 @@ from watchers.sources import SourceSpec, format_every
 class Runtime:
     config: Config
     db: Database
-    client: httpx.Client
+    client: Client
     limiter: HostLimiter
     extractors: Sequence[Extractor] = field(default=())
 
     def close(self) -> None:
-        self.client.close()
+        self.client.clear()
         self.db.conn.close()
 
 

@@ -168,3 +168,9 @@ def _people(db: Database) -> None:
         );
         """,
     )
+
+
+@migration(4, "poll log: quiet passes share one row")
+def _poll_passes(db: Database) -> None:
+    # A new migration, not an edit to migration 1: databases created by 1–3 must gain the column too.
+    db.execute("ALTER TABLE polls ADD COLUMN passes INTEGER NOT NULL DEFAULT 1")

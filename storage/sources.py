@@ -151,6 +151,20 @@ def log_poll(
     origin: str,
     counts: dict[str, int],
 ) -> None:
+    """Log a poll pass. Quiet passes (nothing changed or failed) extend the previous quiet row of the
+    same origin instead of adding one, so a database that sees no change does not grow."""
+    quiet = not counts.get("changed") and not counts.get("failed")
+    if quiet:
+        last = db.execute(
+            "SELECT id, changed, failed FROM polls WHERE origin = ? ORDER BY id DESC LIMIT 1", [origin]
+        ).fetchone()
+        if last and not last[1] and not last[2]:
+            db.execute(
+                """UPDATE polls SET finished_at = ?, passes = passes + 1, checked = checked + ?,
+                   not_modified = not_modified + ? WHERE id = ?""",
+                [stamp(finished), counts.get("checked", 0), counts.get("not_modified", 0), last[0]],
+            )
+            return
     db.execute(
         """INSERT INTO polls (started_at, finished_at, origin, checked, changed, failed, not_modified)
            VALUES (?, ?, ?, ?, ?, ?, ?)""",

@@ -14,7 +14,12 @@ from typing import Any
 import pytest
 from sqlite_utils import Database
 
-from storage.db import open_db
+from storage import sources as state
+from storage.changes import get_snapshot
+from storage.db import open_db, transaction
+from watchers.fetch import FetchSettings, HostLimiter, make_client
+from watchers.poll import Outcome, poll_sources
+from watchers.sources import SourceSpec
 
 NOW = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
 
@@ -25,6 +30,7 @@ class Response:
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds before answering (timeouts)
+    chunked: bool = False  # stream the body in chunks with no Content-Length (a server that never says the size)
 
 
 @dataclass
@@ -65,18 +71,35 @@ class FixtureServer:
                     response = route
                 if response.delay:
                     server._stop.wait(response.delay)
+                # The client may have given up (timeout, size cap) and closed the connection already.
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self._answer(response)
+
+            def _answer(self, response: Response) -> None:
                 self.send_response(response.status)
-                headers = {"Content-Length": str(len(response.body)), **response.headers}
-                for name, value in headers.items():
+                length = (
+                    {"Transfer-Encoding": "chunked"}
+                    if response.chunked
+                    else {"Content-Length": str(len(response.body))}
+                )
+                for name, value in {**length, **response.headers}.items():
                     self.send_header(name, value)
                 self.end_headers()
-                if response.status != 304:
-                    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                        self.wfile.write(response.body)
+                if response.status == 304:
+                    return
+                if not response.chunked:
+                    self.wfile.write(response.body)
+                    return
+                for start in range(0, len(response.body), 1024):
+                    piece = response.body[start : start + 1024]
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                    self.wfile.flush()
+                self.wfile.write(b"0\r\n\r\n")
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        # A short poll interval: shutdown() waits up to one interval, once per test.
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     def url(self, path: str) -> str:
         host, port = self.httpd.server_address[:2]
@@ -113,3 +136,68 @@ def db(db_path: Path) -> Iterator[Database]:
     database = open_db(db_path)
     yield database
     database.conn.close()
+
+
+# Tiny timeouts and a small size cap keep failure tests fast; everything else is the real default.
+FAST = FetchSettings(connect_timeout=2.0, read_timeout=0.5, max_bytes=64_000, max_redirects=3, per_host=2, workers=8)
+
+
+class Watch:
+    """The real poll pipeline against a real database: sync the specs, poll them, read back what was stored."""
+
+    def __init__(self, db: Database, settings: FetchSettings = FAST) -> None:
+        self.db = db
+        self.settings = settings
+        self.client = make_client(settings)
+        self.limiter = HostLimiter(settings.per_host)
+        self.specs: dict[str, SourceSpec] = {}
+
+    def poll(self, *specs: SourceSpec, now: datetime = NOW, threshold: int = 3) -> dict[str, Outcome]:
+        for spec in specs:
+            self.specs[spec.id] = spec
+        with transaction(self.db):
+            state.sync_sources(self.db, (s.public_dict() for s in self.specs.values()), now)
+        outcomes = poll_sources(
+            self.db, list(specs), self.client, self.limiter, self.settings, now, failure_threshold=threshold
+        )
+        return {o.source_id: o for o in outcomes}
+
+    def source(self, source_id: str) -> dict[str, Any]:
+        row = state.get_source(self.db, source_id)
+        assert row is not None, source_id
+        return row
+
+    def snapshot(self, source_id: str) -> str | None:
+        return get_snapshot(self.db, self.source(source_id)["last_hash"])
+
+    def changes(self, source_id: str) -> list[dict[str, Any]]:
+        """Every change row of a source, oldest first, diff included."""
+        cursor = self.db.execute("SELECT * FROM changes WHERE source_id = ? ORDER BY id", [source_id])
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def alerts(self, kind: str | None = None) -> list[dict[str, Any]]:
+        cursor = self.db.execute("SELECT * FROM alerts ORDER BY id")
+        names = [d[0] for d in cursor.description]
+        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        return [r for r in rows if kind is None or r["kind"] == kind]
+
+    def count(self, table: str) -> int:
+        return int(self.db.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0])
+
+    def close(self) -> None:
+        # Whatever pool make_client returns (httpx.Client closes, urllib3.PoolManager clears).
+        if hasattr(self.client, "close"):
+            self.client.close()
+        else:
+            self.client.clear()
+
+
+@pytest.fixture
+def watch(db: Database) -> Iterator[Watch]:
+    harness = Watch(db)
+    yield harness
+    harness.close()
+
+
+DATA = Path(__file__).parent / "data"

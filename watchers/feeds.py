@@ -68,7 +68,9 @@ def parse_feed(body: bytes, ignore: Sequence[re.Pattern[str]] = ()) -> ParsedFee
         title = normalise_text(_plain(item.get("title", "")), ignore)
         link = item.get("link", "") or ""
         summary = normalise_text(_plain(item.get("summary", "") or item.get("description", "")), ignore)
-        updated = item.get("updated", "") or item.get("published", "") or ""
+        # dict.get, not item.get: FeedParserDict maps a missing "updated" to "published" with a
+        # DeprecationWarning (feedparser issue 310), a fallback that is going away.
+        updated = dict.get(item, "updated") or item.get("published", "") or ""
         key = item.get("id") or item.get("guid") or f"{link}#{title}"
         if key in entries:  # duplicate ids happen; keep the first, as readers do
             continue
@@ -81,6 +83,22 @@ def feed_snapshot(feed: ParsedFeed) -> str:
     """Canonical text of a feed (JSON, entries sorted by key) for hashing and storage."""
     items = sorted((asdict(e) for e in feed.entries), key=lambda e: e["key"])
     return json.dumps({"title": feed.title, "entries": items}, ensure_ascii=False, sort_keys=True, indent=1)
+
+
+_ENTRY_FIELDS = frozenset(Entry.__dataclass_fields__)
+
+
+def is_feed_snapshot(text: str) -> bool:
+    """True for text made by feed_snapshot; a page or a JSON export that merely starts with "{" is not one."""
+    if not text.startswith("{"):
+        return False
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return False
+    if not isinstance(data, dict) or set(data) != {"title", "entries"} or not isinstance(data["entries"], list):
+        return False
+    return all(isinstance(e, dict) and set(e) == _ENTRY_FIELDS for e in data["entries"])
 
 
 def entries_from_snapshot(text: str) -> dict[str, Entry]:

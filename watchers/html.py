@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bs4 import BeautifulSoup, Comment, Tag
+from bs4 import BeautifulSoup
+from bs4.element import CData, NavigableString, PageElement, Tag
 from soupsieve import SelectorSyntaxError
 from soupsieve import compile as compile_css
 
@@ -11,6 +12,9 @@ _BLOCK = {
     "p", "div", "li", "tr", "br", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol", "section",
     "article", "header", "footer", "dt", "dd", "pre", "blockquote", "title", "option", "hr", "main", "nav",
 }  # fmt: skip
+
+
+_FLUSH = "\x00flush"
 
 
 class SelectorError(ValueError):
@@ -25,29 +29,50 @@ def check_selector(selector: str) -> None:
         raise SelectorError(str(exc).splitlines()[0]) from exc
 
 
-def _text_lines(node: Tag) -> list[str]:
-    """Visible text, one line per block element and per table cell row."""
-    for cell in node.find_all(["td", "th"]):
-        cell.append(" | ")
-    for block in node.find_all(_BLOCK):
-        block.insert_before("\n")
-        block.append("\n")
-    text = node.get_text()
-    lines = []
-    for line in text.splitlines():
-        line = line.strip().rstrip("|").strip()
+def _text_lines(root: Tag) -> list[str]:
+    """Visible text, one line per block element; table cells joined with " | ".
+
+    One iterative walk over the tree (no find_all, no mutation): pages can be deep, and this runs
+    for every changed page on every poll.
+    """
+    lines: list[str] = []
+    buf: list[str] = []
+
+    def flush() -> None:
+        line = "".join(buf).strip()
+        buf.clear()
         if line:
-            lines.append(line)
-    return lines
+            lines.append(line.rstrip("|").strip())
+
+    stack: list[PageElement | str] = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str) and not isinstance(node, NavigableString):
+            if node == _FLUSH:
+                flush()
+            else:
+                buf.append(node)
+            continue
+        if isinstance(node, NavigableString):
+            if type(node) in (NavigableString, CData):
+                buf.append(str(node))
+            continue
+        if not isinstance(node, Tag) or node.name in _DROP:
+            continue
+        name = node.name
+        children: list[PageElement | str] = list(node.children)
+        if name in ("td", "th"):
+            children.append(" | ")
+        if name in _BLOCK:
+            children = [_FLUSH, *children, _FLUSH]
+        stack.extend(reversed(children))
+    flush()
+    return [line for line in lines if line]
 
 
 def parse_html(text: str, selector: str | None = None) -> list[str]:
     """Extract text lines, scripts/styles/comments dropped; several selector matches kept in order."""
     soup = BeautifulSoup(text, "lxml")
-    for tag in soup.find_all(_DROP):
-        tag.decompose()
-    for comment in soup.find_all(string=lambda s: isinstance(s, Comment)):
-        comment.extract()
     if not selector:
         root = soup.body or soup
         return _text_lines(root)

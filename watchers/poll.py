@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from pathlib import PurePath
 from typing import Protocol
+from urllib.parse import urlsplit
 
-import httpx
 from sqlite_utils import Database
 
 from storage import alerts as outbox
@@ -20,8 +20,8 @@ from storage import sources as state
 from storage.db import transaction
 from watchers.decode import decode_body
 from watchers.diffing import diff_lines
-from watchers.feeds import FeedError, diff_entries, entries_from_snapshot, feed_snapshot, parse_feed
-from watchers.fetch import Fetched, FetchError, FetchSettings, HostLimiter, fetch_url, read_file
+from watchers.feeds import FeedError, diff_entries, entries_from_snapshot, feed_snapshot, is_feed_snapshot, parse_feed
+from watchers.fetch import Client, Fetched, FetchError, FetchSettings, HostLimiter, fetch_url, read_file
 from watchers.html import SelectorError, parse_html, parse_text
 from watchers.normalise import compile_patterns, content_hash, normalise_lines, normalise_text
 from watchers.sources import SourceSpec
@@ -107,33 +107,53 @@ def observe(spec: SourceSpec, fetched: Fetched) -> Observation:
     )
 
 
+def fetch_source(
+    spec: SourceSpec,
+    client: Client,
+    limiter: HostLimiter,
+    settings: FetchSettings,
+    etag: str | None = None,
+    last_modified: str | None = None,
+) -> Fetched | Observation:
+    """The I/O half of a check: the fetched body, or an error Observation. Never raises."""
+    try:
+        if spec.kind == "file":
+            return read_file(spec.url, settings.max_bytes)
+        with limiter.slot(spec.url):
+            return fetch_url(
+                client,
+                spec.url,
+                max_bytes=settings.max_bytes,
+                etag=etag,
+                last_modified=last_modified,
+                headers=dict(spec.headers),
+            )
+    except FetchError as exc:
+        return Observation("error", error=str(exc))
+    except Exception as exc:  # whatever the network layer throws must not stop the other sources
+        return Observation("error", error=f"unexpected {type(exc).__name__}: {exc}")
+
+
+def safe_observe(spec: SourceSpec, fetched: Fetched | Observation) -> Observation:
+    """observe() that turns a parser bug into a recorded error instead of a crash."""
+    if isinstance(fetched, Observation):
+        return fetched
+    try:
+        return observe(spec, fetched)
+    except Exception as exc:
+        return Observation("error", error=f"unexpected {type(exc).__name__} while parsing: {exc}")
+
+
 def check_source(
     spec: SourceSpec,
-    client: httpx.Client,
+    client: Client,
     limiter: HostLimiter,
     settings: FetchSettings,
     etag: str | None = None,
     last_modified: str | None = None,
 ) -> Observation:
     """Fetch and observe one source; every failure becomes an Observation, never an exception."""
-    try:
-        if spec.kind == "file":
-            fetched = read_file(spec.url, settings.max_bytes)
-        else:
-            with limiter.slot(spec.url):
-                fetched = fetch_url(
-                    client,
-                    spec.url,
-                    max_bytes=settings.max_bytes,
-                    etag=etag,
-                    last_modified=last_modified,
-                    headers=dict(spec.headers),
-                )
-        return observe(spec, fetched)
-    except FetchError as exc:
-        return Observation("error", error=str(exc))
-    except Exception as exc:  # a parser bug must not stop the other sources
-        return Observation("error", error=f"unexpected {type(exc).__name__}: {exc}")
+    return safe_observe(spec, fetch_source(spec, client, limiter, settings, etag, last_modified))
 
 
 def _page_changes(
@@ -197,7 +217,7 @@ def _feed_changes(
 
 
 def _is_feed_text(text: str) -> bool:
-    return text.startswith("{")
+    return is_feed_snapshot(text)
 
 
 def record_observation(
@@ -240,6 +260,8 @@ def record_observation(
             and not _is_feed_text(old_text)
             and normalise_text(old_text, _patterns(spec.ignore), spec.unordered) == obs.text
         ):
+            # Keep the content under its new hash too: last_hash will point at it and the next poll diffs against it.
+            store.save_snapshot(db, new_hash, obs.text, now)
             old_hash = new_hash
         changes: list[tuple[int, str]] = []
         if old_text is None:
@@ -303,10 +325,20 @@ def _record_error(
     return Outcome(spec.id, "error", error=error, failures=failures)
 
 
+def _useful_workers(specs: Sequence[SourceSpec], settings: FetchSettings) -> int:
+    """No more threads than can be busy: per_host slots per host (files count as one host each)."""
+    hosts: dict[str, int] = {}
+    for spec in specs:
+        host = urlsplit(spec.url).netloc.lower() if spec.is_remote else spec.url
+        hosts[host] = hosts.get(host, 0) + 1
+    useful = sum(min(count, settings.per_host) for count in hosts.values())
+    return max(1, min(settings.workers, useful))
+
+
 def poll_sources(
     db: Database,
     specs: Sequence[SourceSpec],
-    client: httpx.Client,
+    client: Client,
     limiter: HostLimiter,
     settings: FetchSettings,
     now: datetime,
@@ -320,12 +352,17 @@ def poll_sources(
     outcomes: list[Outcome] = []
     not_modified: list[str] = []
 
-    def work(spec: SourceSpec) -> tuple[SourceSpec, Observation]:
+    def work(spec: SourceSpec) -> tuple[SourceSpec, Fetched | Observation]:
         row = rows.get(spec.id) or {}
-        return spec, check_source(spec, client, limiter, settings, row.get("etag"), row.get("last_modified"))
+        return spec, fetch_source(spec, client, limiter, settings, row.get("etag"), row.get("last_modified"))
 
-    with ThreadPoolExecutor(max_workers=max(1, settings.workers), thread_name_prefix="poll") as pool:
-        for spec, obs in pool.map(work, specs):
+    # Threads only fetch (I/O); parsing and writing stay on this thread, so CPU-bound parsing never
+    # fights the database writes for the interpreter lock.
+    with ThreadPoolExecutor(max_workers=_useful_workers(specs, settings), thread_name_prefix="poll") as pool:
+        futures = [pool.submit(work, spec) for spec in specs]
+        for future in as_completed(futures):
+            spec, fetched = future.result()
+            obs = safe_observe(spec, fetched)
             row = rows.get(spec.id) or {}
             if obs.status == "not_modified" and not row.get("failures"):
                 not_modified.append(spec.id)  # the warm path: one batched update at the end

@@ -1,0 +1,78 @@
+"""Noise control and change summaries, case by case from tests/data/normalise.json."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from conftest import DATA
+
+from watchers.diffing import diff_lines, summarise
+from watchers.normalise import content_hash, normalise_lines, normalise_text
+
+CASES: list[dict[str, Any]] = json.loads((DATA / "normalise.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["why"] for c in CASES])
+def test_normalise_line(case: dict[str, Any]) -> None:
+    expected = [case["out"]] if case["out"] else []
+    assert normalise_lines([case["in"]]) == expected
+
+
+def test_normalising_twice_changes_nothing() -> None:
+    once = normalise_lines([c["in"] for c in CASES])
+    assert normalise_lines(once) == once
+
+
+def test_user_patterns_remove_only_what_they_match() -> None:
+    ignore = (re.compile(r"Build \S+"), re.compile(r"^Rendered by node-\d+$"))
+    lines = ["Deal registration: 90 days", "Footer · Build 2026.11.26-7f3a", "Rendered by node-7", "Elite: 6%"]
+
+    assert normalise_lines(lines, ignore) == ["Deal registration: 90 days", "Footer ·", "Elite: 6%"]
+
+
+def test_unordered_sorts_and_drops_duplicates() -> None:
+    assert normalise_lines(["Zeta", "alpha", "Zeta", "Beta"], unordered=True) == ["Beta", "Zeta", "alpha"]
+    assert normalise_lines(["Zeta", "alpha", "Zeta", "Beta"]) == ["Zeta", "alpha", "Zeta", "Beta"]
+
+
+def test_the_hash_ignores_noise_and_sees_content() -> None:
+    before = "Elite: 6%\nLast refreshed 47 seconds ago\nVisitors: 12,345"
+    later = "Elite: 6%\nLast refreshed 3 minutes ago\nVisitors: 12,399"
+    edited = "Elite: 7%\nLast refreshed 3 minutes ago\nVisitors: 12,399"
+
+    assert content_hash(normalise_text(before)) == content_hash(normalise_text(later))
+    assert content_hash(normalise_text(before)) != content_hash(normalise_text(edited))
+
+
+@pytest.mark.parametrize(
+    ("added", "removed", "summary"),
+    [
+        (
+            ["Deal registration: 90 days", "Premier: 8%"],
+            ["Deal registration: 72 hours"],
+            "2 lines added, 1 removed: 'Deal registration: 90 days'",
+        ),
+        (["Premier: 8%"], [], "1 line added: 'Premier: 8%'"),
+        ([], ["Legacy: closed", "Old: gone"], "2 lines removed: 'Legacy: closed'"),
+        (["a"], ["b", "c"], "1 line added, 2 removed: 'a'"),
+        ([], [], "reordered"),
+        (["x" * 200], [], f"1 line added: '{'x' * 79}…'"),
+        (["Tier   with\tspaces"], [], "1 line added: 'Tier with spaces'"),
+    ],
+)
+def test_summaries(added: list[str], removed: list[str], summary: str) -> None:
+    assert summarise(added, removed) == summary
+
+
+def test_diff_lines_counts_and_labels() -> None:
+    diff = diff_lines(
+        ["Tier", "Elite: 6%", "Advanced: 4%"], ["Tier", "Elite: 7%", "Advanced: 4%", "Premier: 8%"], "a", "b"
+    )
+
+    assert diff.added == ["Elite: 7%", "Premier: 8%"]
+    assert diff.removed == ["Elite: 6%"]
+    assert diff.summary == "2 lines added, 1 removed: 'Elite: 7%'"
+    assert diff.diff.splitlines()[:2] == ["--- a", "+++ b"]
