@@ -22,8 +22,9 @@ BUILTIN_NOISE: tuple[re.Pattern[str], ...] = tuple(
         r"\d+\s*(?:秒|分钟|小时)前",
         r"刚刚",
         # CSRF / session tokens written into the text
-        r"\b[\w-]*(?:csrf|xsrf|authenticity|session|sid|nonce|token)[\w-]*"
-        r"\s*[:=]\s*[\"']?[A-Za-z0-9+/=_\-.]{8,}[\"']?",
+        # (the value must hold a digit: "Session: Registration" is content, "Session ID: 8f3a9c1e" is noise)
+        r"\b[\w-]*(?:csrf|xsrf|authenticity|session|sid|nonce|token)[\w-]*(?:\s+id)?"
+        r"\s*[:=]\s*[\"']?(?=[A-Za-z0-9+/=_\-.]*\d)[A-Za-z0-9+/=_\-.]{8,}[\"']?",
         # visitor and view counters
         r"\b(?:visitors?|views?|page\s*views?|hits|visits|reads)\s*[:：]?\s*[\d,.]+\b",
         r"\b[\d,.]+\s+(?:visitors?|views|page\s*views|hits|visits|reads)\b",
