@@ -107,4 +107,5 @@ def make_context(runtime: Runtime, now: datetime, user_id: str | None = None, op
         sections=config.sections,
         sources=config.sources,
         alerts_channel=config.bot.alerts_channel,
+        knowledge=config.knowledge,
     )
