@@ -1,0 +1,49 @@
+"""Schema for partner knowledge (migrations 5 and up; 4 belongs to the Slack side)."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+
+from storage.migrations import _run, migration
+
+
+@migration(5, "tier ladders, tier events, partner state, policy versions")
+def _tiers_and_policies(db: Database) -> None:
+    _run(
+        db,
+        """
+        CREATE TABLE tier_ladders (
+            id INTEGER PRIMARY KEY,
+            source_id TEXT NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+            tiers TEXT NOT NULL,
+            observed_at TEXT NOT NULL,
+            change_id INTEGER REFERENCES changes(id) ON DELETE SET NULL
+        );
+        CREATE TABLE tier_events (
+            id INTEGER PRIMARY KEY,
+            source_id TEXT NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            old_name TEXT,
+            new_name TEXT,
+            position INTEGER,
+            detected_at TEXT NOT NULL,
+            change_id INTEGER REFERENCES changes(id) ON DELETE SET NULL
+        );
+        CREATE TABLE partner_state (
+            key TEXT PRIMARY KEY,
+            value TEXT,
+            basis TEXT,
+            updated_at TEXT NOT NULL
+        );
+        CREATE TABLE policy_versions (
+            id INTEGER PRIMARY KEY,
+            source_id TEXT NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+            version TEXT NOT NULL,
+            updated TEXT,
+            observed_at TEXT NOT NULL,
+            change_id INTEGER REFERENCES changes(id) ON DELETE SET NULL
+        );
+        CREATE INDEX tier_ladders_source ON tier_ladders(source_id, id);
+        CREATE INDEX policy_versions_source ON policy_versions(source_id, id);
+        """,
+    )
