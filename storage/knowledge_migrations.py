@@ -47,3 +47,26 @@ def _tiers_and_policies(db: Database) -> None:
         CREATE INDEX policy_versions_source ON policy_versions(source_id, id);
         """,
     )
+
+
+@migration(6, "certifications")
+def _certifications(db: Database) -> None:
+    _run(
+        db,
+        """
+        CREATE TABLE certifications (
+            id INTEGER PRIMARY KEY,
+            person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+            name TEXT NOT NULL COLLATE NOCASE,
+            level TEXT NOT NULL,
+            number TEXT,
+            passed TEXT,
+            expires TEXT NOT NULL,
+            expires_given INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            UNIQUE (person_id, name)
+        );
+        CREATE INDEX certifications_expires ON certifications(expires);
+        """,
+    )
