@@ -4,15 +4,21 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
-from datetime import datetime
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.render import to_text
-from bot.runtime import Runtime
-from handlers.people import import_certs, import_reply, parse_cert_csv
+import icalendar
 
-COMMANDS = ("certs",)
+from bot.render import to_text
+from bot.runtime import Runtime, make_context
+from handlers.deadlines import DEFAULT_DAYS, Deadline, collect_deadlines
+from handlers.people import import_certs, import_reply, parse_cert_csv
+from handlers.registry import dispatch_args
+from handlers.reply import plain_text
+
+COMMANDS = ("certs", "deadlines")
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 64
 
 
@@ -22,11 +28,51 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p = certs_sub.add_parser("import", help="import (or update) certifications from a CSV file")
     p.add_argument("file", metavar="FILE.csv")
 
+    p = sub.add_parser("deadlines", help="every deadline in the next N days; --ics writes a calendar to stdout")
+    p.add_argument(
+        "--days", metavar="N", type=int, default=DEFAULT_DAYS, help=f"how far ahead (default {DEFAULT_DAYS})"
+    )
+    p.add_argument("--ics", action="store_true", help="an iCalendar file: whisperer deadlines --ics > deadlines.ics")
+    p.add_argument("--as-of", metavar="DATE", help="pretend it is this date (YYYY-MM-DD)")
+
 
 def run(args: argparse.Namespace, runtime: Runtime, now: datetime, out: Callable[[str], None] = print) -> int:
     if args.command == "certs":
         return _import(Path(args.file), runtime, now, out)
+    if args.command == "deadlines":
+        if not 0 < args.days <= 3660:
+            out(f"whisperer: --days {args.days} is out of range; use 1 to 3660")
+            return EXIT_USAGE
+        ctx = make_context(runtime, now, operator=True)
+        if args.ics:
+            sys.stdout.buffer.write(deadlines_ics(collect_deadlines(ctx, args.days), now))
+            sys.stdout.flush()
+            return EXIT_OK
+        out(to_text(dispatch_args(ctx, ["deadlines", str(args.days)])))
+        return EXIT_OK
     raise AssertionError(args.command)  # pragma: no cover
+
+
+def deadlines_ics(items: Sequence[Deadline], now: datetime) -> bytes:
+    """An iCalendar file: all-day events for dates, a point in time (UTC) for timed deadlines."""
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", "-//Huawei Whisperer//deadlines//EN")
+    calendar.add("version", "2.0")
+    calendar.add("x-wr-calname", "Huawei partner deadlines")
+    for item in items:
+        event = icalendar.Event()
+        event.add("uid", f"{item.key}@huawei-whisperer")
+        event.add("dtstamp", now.astimezone(UTC))
+        event.add("summary", item.title)
+        event.add("description", "From: " + plain_text(item.origin))
+        if item.at is not None:
+            event.add("dtstart", item.at.astimezone(UTC))
+            event.add("dtend", item.at.astimezone(UTC))
+        else:
+            event.add("dtstart", item.due)
+            event.add("dtend", item.due + timedelta(days=1))
+        calendar.add_component(event)
+    return bytes(calendar.to_ical())
 
 
 def _import(path: Path, runtime: Runtime, now: datetime, out: Callable[[str], None]) -> int:

@@ -70,3 +70,28 @@ def _certifications(db: Database) -> None:
         CREATE INDEX certifications_expires ON certifications(expires);
         """,
     )
+
+
+@migration(7, "deadlines")
+def _deadlines(db: Database) -> None:
+    _run(
+        db,
+        """
+        CREATE TABLE deadlines (
+            id INTEGER PRIMARY KEY,
+            key TEXT NOT NULL UNIQUE,
+            due TEXT NOT NULL,
+            timed INTEGER NOT NULL DEFAULT 0,
+            title TEXT NOT NULL,
+            origin TEXT NOT NULL,
+            source_id TEXT REFERENCES sources(id) ON DELETE CASCADE,
+            change_id INTEGER REFERENCES changes(id) ON DELETE SET NULL,
+            created_by TEXT,
+            created_at TEXT NOT NULL,
+            gone_at TEXT,
+            removed_at TEXT,
+            removed_by TEXT
+        );
+        CREATE INDEX deadlines_due ON deadlines(due);
+        """,
+    )

@@ -6,6 +6,7 @@ Each is an `Extractor` (watchers/poll.py); bot/runtime.py registers them. The re
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,7 +15,9 @@ from sqlite_utils import Database
 
 from storage import alerts as outbox
 from storage import changes as store
-from storage import knowledge
+from storage import deadlines, knowledge
+from watchers.dates import dated_sentences
+from watchers.feeds import entries_from_snapshot
 from watchers.html import SelectorError
 from watchers.poll import Extractor, Observation
 from watchers.sources import SourceSpec
@@ -157,5 +160,38 @@ class PolicyFacts:
         )
 
 
+def _readable_text(obs: Observation) -> str:
+    """The snapshot as sentences: a page's lines, or a feed's entry titles and summaries."""
+    if not _is_feed(obs):
+        return obs.text
+    lines = []
+    for entry in entries_from_snapshot(obs.text).values():
+        lines.append(entry.title)
+        lines.extend(entry.summary.splitlines())
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class DeadlineFacts:
+    """topic = "deadlines" or extract_deadlines = true: every dated sentence becomes a deadline."""
+
+    def __call__(
+        self,
+        db: Database,
+        spec: SourceSpec,
+        obs: Observation,
+        old_text: str | None,
+        change_ids: Sequence[int],
+        now: datetime,
+    ) -> None:
+        if spec.topic != "deadlines" and not spec.extract_deadlines:
+            return
+        items = []
+        for found in dated_sentences(_readable_text(obs)):
+            digest = hashlib.sha1(found.sentence.encode("utf-8")).hexdigest()[:12]
+            items.append((f"source:{spec.id}:{found.day.isoformat()}:{digest}", found.day, found.sentence))
+        deadlines.sync_source_deadlines(db, spec.id, items, now, change_ids[0] if change_ids else None)
+
+
 def make_extractors(partner_name: str, partner_tier: str | None) -> list[Extractor]:
-    return [TierFacts(partner_name, partner_tier), PolicyFacts()]
+    return [TierFacts(partner_name, partner_tier), PolicyFacts(), DeadlineFacts()]
