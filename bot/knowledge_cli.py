@@ -5,20 +5,23 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import icalendar
 
+from bot.reminders import run_reminder_sweep
 from bot.render import to_text
 from bot.runtime import Runtime, make_context
 from handlers.deadlines import DEFAULT_DAYS, Deadline, collect_deadlines
+from handlers.notices import compose_notice
 from handlers.people import import_certs, import_reply, parse_cert_csv
 from handlers.registry import dispatch_args
 from handlers.reply import plain_text
 
-COMMANDS = ("certs", "deadlines")
+COMMANDS = ("certs", "deadlines", "reminders")
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 64
 
 
@@ -35,6 +38,10 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("--ics", action="store_true", help="an iCalendar file: whisperer deadlines --ics > deadlines.ics")
     p.add_argument("--as-of", metavar="DATE", help="pretend it is this date (YYYY-MM-DD)")
 
+    p = sub.add_parser("reminders", help="run the daily reminder sweep now: certification DMs, summaries, lag")
+    p.add_argument("--as-of", metavar="DATE", help="sweep as if it were this date (YYYY-MM-DD or ISO time)")
+    p.add_argument("--dry-run", action="store_true", help="print what would be sent; queue nothing")
+
 
 def run(args: argparse.Namespace, runtime: Runtime, now: datetime, out: Callable[[str], None] = print) -> int:
     if args.command == "certs":
@@ -50,7 +57,35 @@ def run(args: argparse.Namespace, runtime: Runtime, now: datetime, out: Callable
             return EXIT_OK
         out(to_text(dispatch_args(ctx, ["deadlines", str(args.days)])))
         return EXIT_OK
+    if args.command == "reminders":
+        return _reminders(runtime, now, args.dry_run, out)
     raise AssertionError(args.command)  # pragma: no cover
+
+
+def _reminders(runtime: Runtime, now: datetime, dry_run: bool, out: Callable[[str], None]) -> int:
+    tz = runtime.config.bot.tz
+    moment = now.astimezone(tz)
+    out(
+        f"Reminder sweep as of {moment:%Y-%m-%d %H:%M} {runtime.config.bot.timezone}"
+        + (" (dry run)" if dry_run else "")
+    )
+    planned = run_reminder_sweep(runtime, now, dry_run=dry_run)
+    for p in planned:
+        when = "now" if p.deliver_at <= now else f"at {p.deliver_at.astimezone(tz):%Y-%m-%d %H:%M} ("
+        zone = getattr(p.deliver_at.tzinfo, "key", None)
+        if p.deliver_at > now:
+            when += f"{p.deliver_at:%H:%M} {zone}, " if zone and zone != runtime.config.bot.timezone else ""
+            when += "their working hours)"
+        out(f"\n→ {p.to}, {when}:")
+        out(textwrap.indent(to_text(compose_notice(p.payload)), "    "))
+    verb = "would be sent" if dry_run else "queued"
+    if not planned:
+        out("\nNothing to send today. Every certificate is either fine or already nagged about.")
+    else:
+        out(f"\n{len(planned)} message{'s' if len(planned) != 1 else ''} {verb}.")
+        if not dry_run:
+            out("They go out with the next delivery (`whisperer run`); in terminal mode they print there.")
+    return EXIT_OK
 
 
 def deadlines_ics(items: Sequence[Deadline], now: datetime) -> bytes:

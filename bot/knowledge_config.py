@@ -285,8 +285,11 @@ def _reminders(file: str, data: Any) -> ReminderSettings:
     summary = (
         None if summary_text.strip().lower() in ("off", "none", "") else _weekday(t, "weekly_summary", summary_text)
     )
+    final = t.get("final_notice_days", int, defaults.final_notice_days)
+    if not 0 <= final <= 365:
+        raise ConfigError(t.key("final_notice_days"), f"{final} is out of range", "use 0 to 365 (days)")
     t.done()
-    return ReminderSettings(tuple(sorted(set(days), reverse=True)), start, end, work_days, summary)
+    return ReminderSettings(tuple(sorted(set(days), reverse=True)), start, end, work_days, summary, final)
 
 
 def _dealreg(file: str, data: Any) -> DealRegSettings:

@@ -132,6 +132,7 @@ class ReminderSettings:
     work_end: time = time(18, 0)
     work_days: tuple[int, ...] = (0, 1, 2, 3, 4)  # Monday = 0
     weekly_summary: int | None = 0  # weekday of the channel summary; None turns it off
+    final_notice_days: int = 30  # an expired certification gets its last DM only if it expired this recently
 
     @property
     def horizon(self) -> int:
