@@ -7,15 +7,17 @@ goes out once per certification (and expiry date) however often the sweep runs, 
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.runtime import Runtime
+from bot.runtime import Runtime, make_context
 from handlers.deadlines import when_left
 from handlers.people import first_name
+from handlers.renewal import evaluate_kpi
 from handlers.settings import ReminderSettings
 from storage import alerts as outbox
 from storage import certifications as certs
@@ -223,10 +225,44 @@ def translation_lag(runtime: Runtime, now: datetime) -> list[Planned]:
     return planned
 
 
+def renewal_risk(runtime: Runtime, now: datetime) -> list[Planned]:
+    """The first time a certification count is projected to miss its KPI on the renewal date."""
+    renewal = runtime.config.knowledge.renewal.date
+    if renewal is None:
+        return []
+    ctx = make_context(runtime, now, operator=True)
+    planned = []
+    for kpi in runtime.config.knowledge.renewal.kpis:
+        if not kpi.certified:
+            continue
+        result = evaluate_kpi(ctx, kpi, renewal)
+        if result.status != "at risk":
+            continue
+        digest = hashlib.sha1(result.why.encode("utf-8")).hexdigest()[:10]
+        payload = {
+            "heading": "Renewal at risk",
+            "text": f"{result.why[0].upper()}{result.why[1:]}.\n\nTo close the gap: {result.fix}."
+            + (f" Missing it means: {kpi.consequence}." if kpi.consequence else ""),
+            "note": "/whisperer renewal",
+        }
+        at = working_moment(now, runtime.config.bot.tz, runtime.config.knowledge.reminders)
+        planned.append(
+            Planned(
+                f"renewal-risk:{kpi.id}:{renewal}:{digest}",
+                "renewal-risk",
+                payload,
+                runtime.config.bot.alerts_channel or "alerts channel",
+                at,
+            )
+        )
+    return planned
+
+
 def plan_sweep(runtime: Runtime, now: datetime) -> list[Planned]:
     return [
         *certification_reminders(runtime, now),
         *weekly_summary(runtime, now),
+        *renewal_risk(runtime, now),
         *translation_lag(runtime, now),
     ]
 

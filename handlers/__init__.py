@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-from handlers import deadlines, knowledge, people, watching  # noqa: F401  (importing registers the subcommands)
+from handlers import deadlines, knowledge, people, rebates, renewal, watching  # noqa: F401  (importing registers the subcommands)

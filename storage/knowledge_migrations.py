@@ -95,3 +95,29 @@ def _deadlines(db: Database) -> None:
         CREATE INDEX deadlines_due ON deadlines(due);
         """,
     )
+
+
+@migration(8, "metrics history and rebate rule confirmations")
+def _metrics(db: Database) -> None:
+    _run(
+        db,
+        """
+        CREATE TABLE metrics (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            value REAL NOT NULL,
+            set_at TEXT NOT NULL,
+            set_by TEXT,
+            note TEXT
+        );
+        CREATE INDEX metrics_name ON metrics(name, set_at);
+        CREATE TABLE rebate_confirmations (
+            id INTEGER PRIMARY KEY,
+            rebate_id TEXT NOT NULL,
+            confirmed_at TEXT NOT NULL,
+            confirmed_by TEXT,
+            change_id INTEGER REFERENCES changes(id) ON DELETE SET NULL
+        );
+        CREATE INDEX rebate_confirmations_rebate ON rebate_confirmations(rebate_id, confirmed_at);
+        """,
+    )
