@@ -2,4 +2,12 @@
 
 from __future__ import annotations
 
-from handlers import deadlines, knowledge, people, rebates, renewal, watching  # noqa: F401  (importing registers the subcommands)
+from handlers import (  # noqa: F401  (importing registers the subcommands)
+    deadlines,
+    dealreg,
+    knowledge,
+    people,
+    rebates,
+    renewal,
+    watching,
+)
