@@ -5,6 +5,7 @@ from __future__ import annotations
 from handlers import (  # noqa: F401  (importing registers the subcommands)
     deadlines,
     dealreg,
+    glossary,
     knowledge,
     people,
     rebates,

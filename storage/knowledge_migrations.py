@@ -121,3 +121,18 @@ def _metrics(db: Database) -> None:
         CREATE INDEX rebate_confirmations_rebate ON rebate_confirmations(rebate_id, confirmed_at);
         """,
     )
+
+
+@migration(9, "glossary terms added by admins")
+def _glossary(db: Database) -> None:
+    _run(
+        db,
+        """
+        CREATE TABLE glossary_terms (
+            term TEXT PRIMARY KEY COLLATE NOCASE,
+            meaning TEXT NOT NULL,
+            added_by TEXT,
+            added_at TEXT NOT NULL
+        );
+        """,
+    )
