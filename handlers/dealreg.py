@@ -98,7 +98,7 @@ def dealreg_command(ctx: Context, args: list[str]) -> Reply:
     blocks.append(para(Strong("Checklist")))
     blocks.append(bullets(*((f"☐ {item}",) for item in settings.checklist)))
     key = f"dealreg:{customer.casefold()}:{release.isoformat()}"
-    summary = f"Register the deal{f' with {customer}' if customer else ''} ({rfp})"
+    summary = f"Register the deal{f' with {customer}' if customer else ''} (RFP out {release:%Y-%m-%d %H:%M})"
     with transaction(ctx.db):
         deadline_id, added = store.add_deadline(
             ctx.db, key, deadline, summary, "dealreg", ctx.now, created_by=ctx.user_id or "terminal"

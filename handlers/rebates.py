@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from datetime import date
 
 from handlers.deadlines import when_left
-from handlers.knowledge import day, partner_tier, source_label, tier_position
+from handlers.knowledge import partner_tier, source_label, tier_position
 from handlers.registry import Context, UsageError, admin_refusal, command, suggest
-from handlers.renewal import certified_holders, number
+from handlers.renewal import certified_holders, difference, number
 from handlers.reply import Block, Heading, Inline, Mono, Reply, Strong, bullets, error, note, para, reply
 from handlers.settings import Rebate
+from handlers.watching import when
 from storage import changes as changes_store
 from storage import metrics as store
 from storage import sources as state
@@ -69,7 +70,7 @@ def evaluate_rebate(ctx: Context, rebate: Rebate) -> list[Criterion]:
             ""
             if ok
             else (
-                f"raise it by {number(abs(bound - value), unit)}"
+                f"raise it by {difference(abs(bound - value), unit)}"
                 if at_least
                 else f"bring it down to {number(bound, unit)}"
             )
@@ -79,7 +80,7 @@ def evaluate_rebate(ctx: Context, rebate: Rebate) -> list[Criterion]:
     for group, needed in rebate.min_certified:
         count = len(certified_holders(ctx.db, settings, group, today))
         label = f"Certified {group.replace('_', ' ')}"
-        gap = "" if count >= needed else f"{needed - count} more with {', '.join(settings.patterns(group))}"
+        gap = "" if count >= needed else f"{needed - count} more with {settings.describe(group)}"
         out.append(Criterion(count >= needed, label, str(count), f"≥ {needed}", gap))
     if rebate.no_overdue_bills:
         row = values.get("overdue_bills")
@@ -121,7 +122,7 @@ def _stale(ctx: Context, rebate: Rebate) -> list[Block]:
     change = latest[0]
     source = state.get_source(ctx.db, rebate.source) or {"id": rebate.source}
     since = (
-        f"after they were last confirmed on {day(confirmed['confirmed_at'], ctx.tz)}"
+        f"after they were last confirmed on {when(confirmed['confirmed_at'], ctx.tz)}"
         if confirmed
         else "and nobody has confirmed them since"
     )
@@ -129,7 +130,7 @@ def _stale(ctx: Context, rebate: Rebate) -> list[Block]:
         para(
             Strong("⚠ These rules may be stale: "),
             source_label(source, "name", "id"),
-            f" changed on {day(change['detected_at'], ctx.tz)} {since}. Read ",
+            f" changed on {when(change['detected_at'], ctx.tz)} {since}. Read ",
             Mono(f"/whisperer diff {change['id']}"),
             ", update [[rebates]] if needed, then ",
             Mono(f"/whisperer rebate confirm {rebate.id}"),

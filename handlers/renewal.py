@@ -47,6 +47,11 @@ def number(value: float, unit: str = "") -> str:
     return f"{text}{unit}" if unit in ("%", "") else f"{text} {unit}"
 
 
+def difference(value: float, unit: str = "") -> str:
+    """A gap between two values: percentages differ by points, not by per cent."""
+    return f"{value:g} percentage point{'s' if value != 1 else ''}" if unit == "%" else number(value, unit)
+
+
 @dataclass(frozen=True)
 class KpiResult:
     kpi: Kpi
@@ -62,7 +67,7 @@ def evaluate_kpi(ctx: Context, kpi: Kpi, renewal: date | None) -> KpiResult:
         settings = ctx.knowledge.certifications
         now_holders = certified_holders(ctx.db, settings, kpi.certified, today)
         count = float(len(now_holders))
-        who = ", ".join(settings.patterns(kpi.certified))
+        who = settings.describe(kpi.certified)
         if not kpi.passes(count):
             short = int((kpi.min or 0) - count)
             return KpiResult(
@@ -90,15 +95,15 @@ def evaluate_kpi(ctx: Context, kpi: Kpi, renewal: date | None) -> KpiResult:
     value = float(row["value"])
     if not kpi.passes(value):
         if kpi.min is not None and value < kpi.min:
-            fix = f"raise it by {number(kpi.min - value, kpi.unit)} to {number(kpi.min, kpi.unit)}"
+            fix = f"raise it by {difference(kpi.min - value, kpi.unit)} to {number(kpi.min, kpi.unit)}"
         else:
-            fix = f"bring it down by {number(value - (kpi.max or 0), kpi.unit)} to {number(kpi.max or 0, kpi.unit)}"
+            fix = f"bring it down by {difference(value - (kpi.max or 0), kpi.unit)} to {number(kpi.max or 0, kpi.unit)}"
         return KpiResult(kpi, value, "missed", "", fix)
     if kpi.warn_within is not None:
         margins = [value - kpi.min if kpi.min is not None else None, kpi.max - value if kpi.max is not None else None]
         close = [m for m in margins if m is not None and m <= kpi.warn_within]
         if close:
-            why = f"only {number(min(close), kpi.unit)} from the line"
+            why = f"only {difference(min(close), kpi.unit)} from the line"
             return KpiResult(kpi, value, "at risk", why, "keep it moving the right way")
     return KpiResult(kpi, value, "met", "", "")
 

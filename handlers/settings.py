@@ -120,6 +120,11 @@ class CertificationSettings:
     def patterns(self, group: str) -> tuple[str, ...]:
         return dict(self.groups).get(group, ())
 
+    def describe(self, group: str) -> str:
+        """ "HCIE-Cloud*", "HCCDE*" → "HCIE-Cloud… or HCCDE…" (no stars: they would read as emphasis)."""
+        names = [p.replace("*", "…").replace("?", "_") for p in self.patterns(group)]
+        return " or ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+
     def in_group(self, group: str, certification: str) -> bool:
         name = certification.casefold()
         return any(fnmatch.fnmatchcase(name, p.casefold()) for p in self.patterns(group))

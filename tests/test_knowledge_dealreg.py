@@ -29,7 +29,7 @@ def test_last_moment_checklist_and_deadline(config: Path, capsys: pytest.Capture
 
     out = ask(capsys, config, "deadlines", as_of="2026-11-26")
     assert (
-        "2026-12-07 00:00 (in 11 days) — Register the deal with PT Nusantara Logistics (RFP release 2026-12-10 00:00"
+        "2026-12-07 00:00 (in 11 days) — Register the deal with PT Nusantara Logistics (RFP out 2026-12-10 00:00)"
         in out
     )
     assert "deal registration #1" in out

@@ -56,7 +56,7 @@ def test_renewal_shows_each_kpi_and_projects_to_the_renewal_date(
     assert (
         "Certified architects: 3 (needs ≥ 3) — at risk: Ana's HCIE-Cloud expires on 2027-02-01, before your renewal "
         "on 2027-03-31: certified architects would drop to 2 (< 3). To close the gap: Ana recertifies before "
-        "2027-02-01, or one more person passes HCIE-Cloud*, HCIE-CSSA*, HCCDE*."
+        "2027-02-01, or one more person passes HCIE-Cloud…, HCIE-CSSA… or HCCDE…."
     ) in out
     assert "On track today, but 3 KPIs are at risk or unknown." in out
 
@@ -71,8 +71,8 @@ def test_renewal_shows_each_kpi_and_projects_to_the_renewal_date(
 
     out = ask(capsys, config, "renewal", as_of="2026-11-26")
     assert (
-        "❌ Cloud consumption growth (YoY): 22% (needs ≥ 25%) — missed. To close the gap: raise it by 3% to 25%. "
-        "Missing it means: Provisional until Q3."
+        "❌ Cloud consumption growth (YoY): 22% (needs ≥ 25%) — missed. To close the gap: raise it by 3 percentage "
+        "points to 25%. Missing it means: Provisional until Q3."
     ) in out
     assert "✅ Licence-misuse escalations: 0 (needs ≤ 0) — met." in out
     assert "1 of 3 KPIs missed. As things stand: Provisional until Q3." in out
@@ -86,7 +86,7 @@ def test_renewal_shows_each_kpi_and_projects_to_the_renewal_date(
 
     # After Ana's certificate lapses the KPI is missed, with the count it needs.
     out = ask(capsys, config, "renewal", as_of="2027-02-02")
-    assert "Certified architects: 2 (needs ≥ 3) — missed. To close the gap: 1 more person with HCIE-Cloud*" in out
+    assert "Certified architects: 2 (needs ≥ 3) — missed. To close the gap: 1 more person with HCIE-Cloud…" in out
 
 
 def test_the_projection_alerts_once(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -105,7 +105,7 @@ def test_rebate_eligibility_names_every_criterion_and_warns_when_rules_may_be_st
     out = ask(capsys, config, "rebate", as_of="2026-11-26")
     assert "Cross-cloud growth rebate — not eligible (1 of 5 criteria not met)" in out
     assert "✓ Tier: Premier (level 3); needs Advanced (level 2) or higher" in out
-    assert "✗ Cloud consumption growth (YoY): 27%; needs ≥ 30% — raise it by 3%" in out
+    assert "✗ Cloud consumption growth (YoY): 27%; needs ≥ 30% — raise it by 3 percentage points" in out
     assert "✓ Certified architects: 3; needs ≥ 3" in out
     assert "✓ Overdue bills: 0; needs none" in out
     assert "✓ Claim window: opens 2027-01-01 (in 36 days); needs 2027-01-01 → 2027-03-31" in out
@@ -120,7 +120,9 @@ def test_rebate_eligibility_names_every_criterion_and_warns_when_rules_may_be_st
     poll_at(config, NOW + timedelta(days=1))
     out = ask(capsys, config, "rebate cross-cloud", as_of="2026-11-28")
     assert "⚠ These rules may be stale: Cross-cloud policy (" in out
-    assert "changed on 2026-11-27 after they were last confirmed on 2026-11-26. Read /whisperer diff 1" in out
+    assert (
+        "changed on 2026-11-27 10:00 after they were last confirmed on 2026-11-26 09:00. Read /whisperer diff 1" in out
+    )
     ask(capsys, config, "rebate confirm cross-cloud", as_of="2026-11-28")
     assert "stale" not in ask(capsys, config, "rebate cross-cloud", as_of="2026-11-29")
 
@@ -140,3 +142,25 @@ def test_without_programmes_the_answer_says_where_to_describe_them(
     config = write_config(tmp_path, "")
     out = ask(capsys, config, "rebate")
     assert "No rebate programmes configured." in out and "[[rebates]]" in out
+
+
+def test_a_kpi_close_to_its_line_is_at_risk(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = write_config(
+        tmp_path,
+        """
+[[renewal.kpis]]
+id = "growth"
+label = "Cloud growth"
+metric = "cloud_growth"
+min = 25
+unit = "%"
+warn_within = 2
+consequence = "Downgrade"
+""",
+    )
+    ask(capsys, config, "metric set cloud_growth 26", as_of="2026-11-20")
+    out = ask(capsys, config, "renewal", as_of="2026-11-26")
+    assert "⚠️ Cloud growth: 26% (needs ≥ 25%) — at risk: only 1 percentage point from the line" in out
+    ask(capsys, config, "metric set cloud_growth 24", as_of="2026-11-21")
+    out = ask(capsys, config, "renewal", as_of="2026-11-26")
+    assert "1 of 1 KPIs missed. As things stand: Downgrade." in out
