@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import textwrap
 from collections.abc import Callable, Sequence
@@ -96,7 +97,7 @@ def deadlines_ics(items: Sequence[Deadline], now: datetime) -> bytes:
     calendar.add("x-wr-calname", "Huawei partner deadlines")
     for item in items:
         event = icalendar.Event()
-        event.add("uid", f"{item.key}@huawei-whisperer")
+        event.add("uid", re.sub(r"[^\w:.+-]+", "-", item.key) + "@huawei-whisperer")
         event.add("dtstamp", now.astimezone(UTC))
         event.add("summary", item.title)
         event.add("description", "From: " + plain_text(item.origin))

@@ -276,11 +276,10 @@ def _cert_item(row: dict[str, Any], today: date, horizon: int, show_person: bool
     mark = "❌" if left <= 0 else ("⏳" if left <= horizon else "✅")
     who: list[Inline] = [Strong(row["person"]), " — "] if show_person else []
     number = f" · no. {row['number']}" if row["number"] else ""
-    estimated = "" if row["expires_given"] else " (passed + validity)"
     return (
         f"{mark} ",
         *who,
-        f"{row['name']} ({row['level']}){number} · expires {row['expires']}{estimated}, {status_text(left)} · ",
+        f"{row['name']} ({row['level']}){number} · expires {row['expires']}, {status_text(left)} · ",
         Mono(f"#{row['id']}"),
     )
 
@@ -339,7 +338,7 @@ def certs_command(ctx: Context, args: list[str]) -> Reply:
     blocks.append(
         note(
             f"{len(rows)} certification{'s' if len(rows) != 1 else ''}: {expired} expired, {soon} expiring within "
-            f"{horizon} days. Remove one with ",
+            f"{horizon} days. Expiry not given on import = passed + the level's validity. Remove one with ",
             Mono("/whisperer cert remove ID"),
             ".",
         )

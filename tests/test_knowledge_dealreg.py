@@ -65,3 +65,4 @@ def test_a_deal_registration_is_a_timed_calendar_event(config: Path, capsys: pyt
     _code, out = run(capsys, config, "deadlines", "--ics", "--as-of", "2026-11-26")
     [event] = [e for e in icalendar.Calendar.from_ical(out).walk("VEVENT") if "Acme Retail" in str(e["summary"])]
     assert event.decoded("dtstart").isoformat() == "2026-12-07T07:30:00+00:00"
+    assert str(event["uid"]) == "dealreg:acme-retail:2026-12-10T14:30:00+07:00@huawei-whisperer"
