@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -42,7 +42,6 @@ class Planned:
     channel: str | None = None
     source_id: str | None = None
     change_id: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _zone(name: str | None, fallback: tzinfo) -> tzinfo:
@@ -177,6 +176,7 @@ def translation_lag(runtime: Runtime, now: datetime) -> list[Planned]:
     specs = {s.id: s for s in runtime.config.sources}
     pairs = sorted({tuple(sorted((s.id, s.twin))) for s in specs.values() if s.twin and s.twin in specs})
     planned: list[Planned] = []
+    rows = {r["id"]: r for r in state.list_sources(runtime.db)} if pairs else {}
     for a, b in pairs:
         for changed_id, other_id in ((a, b), (b, a)):
             changed, other = specs[changed_id], specs[other_id]
@@ -191,7 +191,6 @@ def translation_lag(runtime: Runtime, now: datetime) -> list[Planned]:
             nearby = store.list_changes(runtime.db, source_id=other_id, since=when - lag, limit=50)
             if any(parse_stamp(c["detected_at"]) <= when + lag for c in nearby):
                 continue  # the twin changed too: caught up (or led)
-            rows = {r["id"]: r for r in state.list_sources(runtime.db)}
             texts = {sid: store.get_snapshot(runtime.db, rows.get(sid, {}).get("last_hash")) or "" for sid in (a, b)}
             lang_changed, lang_other = _language(texts[changed_id]), _language(texts[other_id])
             english = other if lang_other == "English" else changed
@@ -205,7 +204,7 @@ def translation_lag(runtime: Runtime, now: datetime) -> list[Planned]:
                 text = f"*{changed.title}* changed on {day}; its twin *{other.title}* has not caught up."
             payload = {
                 "heading": "Translation lag",
-                "text": text + f" ({changed.lag_days} days and counting.)",
+                "text": text + f" ({(now - when).days} days and counting; lag_days = {changed.lag_days}.)",
                 "note": f"What changed: /whisperer diff {change['id']}",
                 "source_id": changed_id,
                 "twin": other_id,
