@@ -166,11 +166,14 @@ def _row(line: int, v: dict[str, str], settings: CertificationSettings) -> CertR
         raise ValueError(f"level {level!r} is unknown; use one of {', '.join(LEVELS)} or other")
     passed = _day(v, "passed")
     expires = _day(v, "expires")
-    if passed is None and expires is None:
-        raise ValueError("neither passed nor expires is given; add the date the exam was passed")
     if passed and expires and expires <= passed:
         raise ValueError(f"expires {expires} is not after passed {passed}; check the two dates")
-    computed = expires or expiry_for(settings, level, passed)  # type: ignore[arg-type]
+    if expires is not None:
+        computed = expires
+    elif passed is not None:
+        computed = expiry_for(settings, level, passed)
+    else:
+        raise ValueError("neither passed nor expires is given; add the date the exam was passed")
     return CertRow(
         line,
         name,

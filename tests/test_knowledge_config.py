@@ -94,7 +94,7 @@ claim_closes = 2027-03-31
     k = config.knowledge
     assert k.renewal.date == date(2027, 6, 30)
     assert [(x.id, x.min, x.warn_within, x.consequence) for x in k.renewal.kpis] == [("growth", 30, 2, "Downgraded")]
-    assert k.metric("paid_seats") is not None and k.metric("paid_seats").unit == "seats"  # type: ignore[union-attr]
+    assert k.metric("paid_seats") is not None and k.metric("paid_seats").unit == "seats"
     assert k.certifications.years_for("HCIE") == 3 and k.certifications.years_for("HCIA") == 2
     assert k.certifications.in_group("developers", "HCCDP-Cloud Native")
     assert k.reminders.days_before == (30, 7)

@@ -74,7 +74,7 @@ def test_each_step_is_sent_once_across_restarts(config: Path, capsys: pytest.Cap
     assert rows["cert-reminder:1:2026-12-03:7"]["user_id"] == "U0DEWI"
     chen = rows["cert-reminder:2:2026-12-20:30"]
     assert chen["user_id"] is None and chen["channel"] is None
-    assert chen["payload"]["person_id"] == 2  # type: ignore[index]
+    assert chen["payload"]["person_id"] == 2
     assert chen["next_attempt_at"] == "2026-11-26T08:00:00+00:00"  # 09:00 in Berlin
 
     for day in ("2026-11-26", "2026-11-27", "2026-11-30"):  # each run is a fresh process on the same file
@@ -89,7 +89,7 @@ def test_each_step_is_sent_once_across_restarts(config: Path, capsys: pytest.Cap
     dewi = [str(a["key"]) for a in outbox(config) if a["user_id"] == "U0DEWI"]
     assert dewi == ["cert-reminder:1:2026-12-03:7", "cert-reminder:1:2026-12-03:1", "cert-expired:1:2026-12-03"]
     expired = next(a for a in outbox(config) if a["key"] == "cert-expired:1:2026-12-03")
-    assert "expired on *2026-12-03*" in expired["payload"]["text"]  # type: ignore[index]
+    assert "expired on *2026-12-03*" in expired["payload"]["text"]
 
     # Terminal mode prints the DMs, including the one that needs an email lookup.
     lines: list[str] = []

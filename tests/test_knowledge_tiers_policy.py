@@ -83,11 +83,11 @@ def test_added_removed_and_reordered_tiers_are_told_apart(server: FixtureServer,
     server.routes["/tiers.html"] = tier_table("Standard", "Advanced", "Elite", "Core")
     poll_at(tiers_config, NOW + timedelta(hours=3))
     [added] = alerts_of(tiers_config, "tier-added")
-    assert added["payload"]["text"] == "New tier on the csp-tiers: *Elite* (level 4 of 5)."  # type: ignore[index]
+    assert added["payload"]["text"] == "New tier on the csp-tiers: *Elite* (level 4 of 5)."
     assert len(alerts_of(tiers_config, "tier-reordered")) == 1
     [removed] = alerts_of(tiers_config, "tier-removed")
-    assert "*Premier* is no longer on the csp-tiers." in removed["payload"]["text"]  # type: ignore[index]
-    assert "That was your tier" in removed["payload"]["text"]  # type: ignore[index]
+    assert "*Premier* is no longer on the csp-tiers." in removed["payload"]["text"]
+    assert "That was your tier" in removed["payload"]["text"]
     assert alerts_of(tiers_config, "tier-renamed") == []
 
 
@@ -128,7 +128,7 @@ def test_policy_version_bump_alerts_with_the_diff_and_is_listed(
     assert payload["heading"] == "Cross-cloud policy v3.2.1 → v3.3.0"
     assert "(the page says: updated Q4 2026)" in payload["text"]
     assert "+Growth at least 25% year on year." in payload["excerpt"]
-    assert chinese["payload"]["heading"] == "跨云政策 v3.2.1 → v3.3"  # type: ignore[index]
+    assert chinese["payload"]["heading"] == "跨云政策 v3.2.1 → v3.3"
 
     printed = printed_alerts(config)
     assert "Cross-cloud policy v3.2.1 → v3.3.0" in printed and "-Growth at least 21% year on year." in printed
