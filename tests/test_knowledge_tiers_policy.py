@@ -10,7 +10,7 @@ from conftest import NOW, FixtureServer
 from knowledge_support import ask, html, poll_at, source, tier_table, write_config
 
 from bot.config import load_config
-from bot.runtime import open_runtime
+from bot.runtime import open_runtime, poll
 from bot.terminal import print_alerts
 from storage.alerts import list_alerts
 from storage.db import open_db
@@ -140,3 +140,27 @@ def test_policy_version_bump_alerts_with_the_diff_and_is_listed(
     assert "跨云政策 v3.3" in out and "v3.2.1 — seen 2026-11-26" in out
     out = ask(capsys, config, "policy nonesuch")
     assert "No tracked policy matches 'nonesuch'." in out
+
+
+def test_snapshots_from_before_the_extractors_still_give_a_rename_and_a_version_bump(
+    server: FixtureServer, tmp_path: Path
+) -> None:
+    server.routes["/tiers.html"] = tier_table(*LADDER)
+    server.routes["/policy.html"] = html(POLICY.format(v="3.2.1", u="Q2 2024", g=20))
+    config = write_config(
+        tmp_path,
+        source(server, "csp-tiers", "/tiers.html", "tiers") + source(server, "policy", "/policy.html", "policy"),
+    )
+    runtime = open_runtime(load_config(config, env={}), NOW)
+    try:
+        runtime.extractors = ()  # the bot as it was before it read ladders and versions
+        poll(runtime, NOW)
+    finally:
+        runtime.close()
+    server.routes["/tiers.html"] = tier_table("Standard", "Advanced", "Certified Plus", "Core")
+    server.routes["/policy.html"] = html(POLICY.format(v="3.3.0", u="Q4 2026", g=25))
+    poll_at(config, NOW + timedelta(days=1))
+    [renamed] = alerts_of(config, "tier-renamed")
+    assert renamed["payload"]["text"].startswith("Heads-up: *Premier* is now called *Certified Plus*.")
+    [bumped] = alerts_of(config, "policy-version")
+    assert bumped["payload"]["heading"] == "policy v3.2.1 → v3.3.0"

@@ -52,6 +52,8 @@ class TierFacts:
         except SelectorError:  # the tiers_selector no longer matches: read the whole snapshot instead
             ladder = extract_ladder(obs.text)
         previous = knowledge.latest_ladder(db, spec.id)
+        if previous is None and old_text and not spec.tiers_selector and not old_text.startswith("{"):
+            previous = extract_ladder(old_text) or None  # snapshots from before the bot read ladders
         if not ladder or ladder == previous:
             return
         change_id = change_ids[0] if change_ids else None
@@ -127,6 +129,11 @@ class PolicyFacts:
         if version is None:
             return
         last = knowledge.latest_policy_version(db, spec.id)
+        earlier = find_version(old_text) if last is None and old_text and not old_text.startswith("{") else None
+        if earlier is not None:  # a snapshot from before the bot read versions
+            assert old_text is not None
+            knowledge.record_policy_version(db, spec.id, str(earlier), find_updated(old_text), now, None)
+            last = knowledge.latest_policy_version(db, spec.id)
         if last is not None and same_version(Version.parse(last["version"].lstrip("v")), version):
             return
         change_id = change_ids[0] if change_ids else None
