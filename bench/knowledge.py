@@ -15,7 +15,7 @@ from pathlib import Path
 from bot.config import load_config
 from bot.reminders import run_reminder_sweep
 from bot.runtime import make_context, open_runtime
-from handlers.people import import_certs, parse_cert_csv
+from handlers.certificates import import_certs, parse_cert_csv
 from handlers.registry import dispatch
 
 NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)

@@ -16,9 +16,9 @@ import icalendar
 from bot.reminders import run_reminder_sweep
 from bot.render import to_text
 from bot.runtime import Runtime, make_context
+from handlers.certificates import import_certs, import_reply, parse_cert_csv
 from handlers.deadlines import DEFAULT_DAYS, Deadline, collect_deadlines
 from handlers.notices import compose_notice
-from handlers.people import import_certs, import_reply, parse_cert_csv
 from handlers.registry import dispatch_args
 from handlers.reply import plain_text
 

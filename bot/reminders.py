@@ -15,8 +15,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.runtime import Runtime, make_context
+from handlers.certificates import first_name
 from handlers.deadlines import when_left
-from handlers.people import first_name
 from handlers.renewal import evaluate_kpi
 from handlers.settings import ReminderSettings
 from storage import alerts as outbox

@@ -6,8 +6,8 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from handlers.certificates import first_name
 from handlers.knowledge import partner_tier, source_label
-from handlers.people import first_name
 from handlers.registry import Context, UsageError, admin_refusal, command
 from handlers.reply import Block, Heading, Inline, Mono, Reply, Strong, bullets, error, note, para, reply
 from storage import certifications as certs

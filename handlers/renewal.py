@@ -8,9 +8,9 @@ from datetime import date
 
 from sqlite_utils import Database
 
+from handlers.certificates import first_name
 from handlers.deadlines import when_left
 from handlers.knowledge import day, partner_tier
-from handlers.people import first_name
 from handlers.registry import Context, UsageError, admin_refusal, command, suggest
 from handlers.reply import Block, Heading, Inline, Mono, Reply, Strong, bullets, error, note, para, reply
 from handlers.settings import CertificationSettings, Kpi, MetricDef

@@ -12,7 +12,7 @@ from bot.reminders import run_reminder_sweep
 from bot.render import to_text
 from bot.runtime import Runtime
 from bot.terminal import print_alerts
-from handlers.people import import_certs, import_reply, parse_cert_csv
+from handlers.certificates import import_certs, import_reply, parse_cert_csv
 
 KNOWLEDGE_TOML = """
 [renewal]
