@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from handlers.settings import KnowledgeSettings
 from watchers.fetch import FetchSettings
 from watchers.html import SelectorError, check_selector
 from watchers.sources import KINDS, TOPICS, SourceSpec, parse_every
@@ -65,6 +66,7 @@ class Config:
     fetch: FetchSettings = field(default_factory=FetchSettings)
     sources: tuple[SourceSpec, ...] = ()
     sections: Mapping[str, Any] = field(default_factory=dict)  # later sections ([renewal], [[rebates]], …)
+    knowledge: KnowledgeSettings = field(default_factory=KnowledgeSettings)  # those sections, validated
 
     @property
     def database(self) -> Path:
@@ -357,13 +359,18 @@ def parse_config(
                 shape = f"[{name}] section" if kind is dict else f"list of [[{name}]] tables"
                 raise ConfigError(f"{file}: {name}", f"expected {_type_word(kind)}", f"write it as a {shape}")
             sections[name] = data[name]
+    from bot.knowledge_config import parse_knowledge  # here: it builds on this module's _Table
+
+    bot = _bot(file, data.get("bot", {}), env, base)
+    partner = _partner(file, data.get("partner", {}))
     return Config(
         path=Path(file),
-        bot=_bot(file, data.get("bot", {}), env, base),
-        partner=_partner(file, data.get("partner", {})),
+        bot=bot,
+        partner=partner,
         fetch=_fetch(file, data.get("fetch", {})),
         sources=tuple(sources),
         sections=sections,
+        knowledge=parse_knowledge(file, sections, partner.status_expires, list(seen)),
     )
 
 

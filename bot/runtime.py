@@ -14,6 +14,7 @@ from bot.config import Config, ConfigError, parse_source
 from handlers.registry import Context
 from storage import sources as state
 from storage.db import open_db, transaction
+from watchers.facts import make_extractors
 from watchers.fetch import Client, HostLimiter, make_client
 from watchers.poll import Extractor, Outcome, poll_sources
 from watchers.sources import SourceSpec, format_every
@@ -35,6 +36,7 @@ class Runtime:
 def open_runtime(config: Config, now: datetime) -> Runtime:
     db = open_db(config.database)
     runtime = Runtime(config, db, make_client(config.fetch), HostLimiter(config.fetch.per_host))
+    runtime.extractors = make_extractors(config.partner.name, config.partner.tier)
     if config.path is not None:
         sync_config_sources(runtime, now)
     return runtime
@@ -106,4 +108,5 @@ def make_context(runtime: Runtime, now: datetime, user_id: str | None = None, op
         sections=config.sections,
         sources=config.sources,
         alerts_channel=config.bot.alerts_channel,
+        knowledge=config.knowledge,
     )

@@ -25,6 +25,8 @@ def print_alerts(runtime: Runtime, now: datetime, out: Callable[[str], None] = p
             target = (
                 f"DM {alert['user_id']}" if alert["user_id"] else alert["channel"] or runtime.config.bot.alerts_channel
             )
+            if not alert["user_id"] and alert["payload"].get("person_id"):  # a DM to someone known by email only
+                target = f"DM {alert['payload'].get('to')} (by email {alert['payload'].get('email')})"
             out(f"\n[alert → {target or 'terminal'}]")
             out(textwrap.indent(to_text(message), "  "))
             outbox.mark_sent(runtime.db, alert["id"], now)

@@ -2,4 +2,13 @@
 
 from __future__ import annotations
 
-from handlers import watching  # noqa: F401  (importing registers the subcommands)
+from handlers import (  # noqa: F401  (importing registers the subcommands)
+    deadlines,
+    dealreg,
+    glossary,
+    knowledge,
+    people,
+    rebates,
+    renewal,
+    watching,
+)

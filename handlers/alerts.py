@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from handlers.notices import compose_notice
 from handlers.reply import Inline, Link, Mono, Reply, Strong, code_excerpt, note, para, reply
 from handlers.watching import when
 from storage import changes as store
@@ -69,5 +70,5 @@ def compose_alert(db: Database, alert: dict[str, Any], tz: tzinfo) -> Reply | No
             ephemeral=False,
         )
     if "text" in payload:  # alerts from later features carry their own wording
-        return reply(para(str(payload["text"])), ephemeral=False)
+        return compose_notice(payload)
     return None

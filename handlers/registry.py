@@ -12,6 +12,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from handlers.reply import Mono, Reply, error
+from handlers.settings import KnowledgeSettings
 
 Handler = Callable[["Context", list[str]], Reply]
 
@@ -30,6 +31,7 @@ class Context:
     sections: Mapping[str, Any] = field(default_factory=dict)
     sources: tuple[Any, ...] = ()  # SourceSpec objects from the configuration
     alerts_channel: str | None = None
+    knowledge: KnowledgeSettings = field(default_factory=KnowledgeSettings)  # [renewal], [[rebates]], …
 
     @property
     def is_admin(self) -> bool:

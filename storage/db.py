@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from storage import knowledge_migrations  # noqa: F401  (registers migrations 5 and up)
 from storage.migrations import migrate
 
 

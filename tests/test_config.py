@@ -72,7 +72,7 @@ twin = "portal-incentives"
 paused = true
 
 [renewal]
-reminder_days = [30, 7]
+consequence = "Provisional until Q3"
 """,
     )
     env = {"PORTAL": "https://partner.example", "PORTAL_COOKIE": "abc123", "EXPORT_NAME": "tiers"}
@@ -116,7 +116,7 @@ reminder_days = [30, 7]
         1800,
         "announcement",
     )
-    assert config.sections["renewal"] == {"reminder_days": [30, 7]}
+    assert config.knowledge.renewal.consequence == "Provisional until Q3"
 
 
 def test_defaults_when_sections_are_left_out(tmp_path: Path) -> None:

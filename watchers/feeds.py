@@ -68,9 +68,8 @@ def parse_feed(body: bytes, ignore: Sequence[re.Pattern[str]] = ()) -> ParsedFee
         title = normalise_text(_plain(item.get("title", "")), ignore)
         link = item.get("link", "") or ""
         summary = normalise_text(_plain(item.get("summary", "") or item.get("description", "")), ignore)
-        # dict.get, not item.get: FeedParserDict maps a missing "updated" to "published" with a
-        # DeprecationWarning (feedparser issue 310), a fallback that is going away.
-        updated = dict.get(item, "updated") or item.get("published", "") or ""
+        # dict.get: feedparser's own get() maps a missing "updated" to "published" with a DeprecationWarning
+        updated = dict.get(item, "updated", "") or dict.get(item, "published", "") or ""
         key = item.get("id") or item.get("guid") or f"{link}#{title}"
         if key in entries:  # duplicate ids happen; keep the first, as readers do
             continue

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from bot.config import load_config
 from bot.demo.portal import Portal
+from bot.demo.team import KNOWLEDGE_TOML, ask_around, reminder_sweep, seed_team
 from bot.render import to_text
 from bot.runtime import Runtime, make_context, open_runtime, poll
 from bot.terminal import print_alerts
@@ -36,6 +37,7 @@ name = "CSP tier ladder"
 kind = "html"
 url = "{url}/partner/tiers.html"
 selector = "table.tiers, p.meta"
+tiers_selector = "table.tiers"
 topic = "tiers"
 every = "6h"
 
@@ -74,8 +76,11 @@ name = "Partner announcements"
 kind = "feed"
 url = "{url}/notices/feed.xml"
 topic = "announcement"
+extract_deadlines = true
 every = "30m"
 """
+# The story's clock: a Thursday morning in Jakarta, so dates in the output never drift.
+DEMO_START = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
 
 
 class Narrator:
@@ -138,12 +143,12 @@ def run_demo(keep: str | None = None, out: Callable[[str], None] = print, start:
     workdir = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="whisperer-demo-"))
     workdir.mkdir(parents=True, exist_ok=True)
     n = Narrator(out)
-    now = start or datetime.now(UTC)
+    now = start or DEMO_START
     try:
         with Portal() as portal:
             config_file = workdir / "whisperer.toml"
             (workdir / "demo.db").unlink(missing_ok=True)
-            config_file.write_text(DEMO_TOML.format(url=portal.url), encoding="utf-8")
+            config_file.write_text(DEMO_TOML.format(url=portal.url) + KNOWLEDGE_TOML, encoding="utf-8")
             config = load_config(config_file, env={})
             runtime = open_runtime(config, now)
             try:
@@ -153,6 +158,9 @@ def run_demo(keep: str | None = None, out: Callable[[str], None] = print, start:
                 n.title("First poll: every source gets its first snapshot")
                 outcomes = poll(runtime, now)
                 n.out(f"  {sum(o.status == 'new' for o in outcomes)} sources snapshotted, nothing to report yet.")
+
+                n.title("What only the team knows: people, certifications, KPI numbers")
+                seed_team(n, runtime, workdir, now)
 
                 now += timedelta(minutes=30)
                 n.title("Poll again 30 minutes later: only noise has moved")
@@ -180,6 +188,10 @@ def run_demo(keep: str | None = None, out: Callable[[str], None] = print, start:
                 n.title("What people ask the bot")
                 for line in ("changes", "diff 1", "sources"):
                     n.command(runtime, now, line)
+                ask_around(n, runtime, now)
+
+                n.title("The daily reminder sweep: DMs before certificates expire, and what the channel hears")
+                reminder_sweep(n, runtime, now)
                 n.out("\nThat's the story. Nobody refreshed anything twice.")
             finally:
                 runtime.close()

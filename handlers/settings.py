@@ -1,0 +1,174 @@
+"""Partner-knowledge settings: the validated form of [renewal], [[rebates]], [certifications], [reminders],
+[dealreg], [glossary] and [metrics]. The defaults are the seed's inferred values, not truths: every one can be
+changed in whisperer.toml (bot/knowledge_config.py reads it)."""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+from datetime import date, time
+
+LEVELS = ("HCIA", "HCIP", "HCIE", "HCCDA", "HCCDP", "HCCDE")
+
+
+def level_of(certification: str) -> str:
+    """HCIE-Cloud Service Solutions Architect → HCIE; anything unrecognised → other."""
+    head = certification.strip().upper().split("-")[0].split(" ")[0]
+    return head if head in LEVELS else "other"
+
+
+@dataclass(frozen=True)
+class MetricDef:
+    """A number the team reports with `/whisperer metric set` (it is not on any public page)."""
+
+    name: str
+    label: str
+    unit: str = ""
+
+    def show(self, value: float | None) -> str:
+        if value is None:
+            return "not set"
+        number = f"{value:g}"
+        return f"{number}{self.unit}" if self.unit == "%" else f"{number} {self.unit}".strip()
+
+
+@dataclass(frozen=True)
+class Kpi:
+    """One renewal KPI: a metric (or a certification count) against a minimum or a maximum."""
+
+    id: str
+    label: str
+    metric: str | None = None  # value from /whisperer metric set …
+    certified: str | None = None  # … or counted: people holding a certification of this group
+    min: float | None = None
+    max: float | None = None
+    unit: str = ""
+    consequence: str = ""
+    warn_within: float | None = None  # met, but this close to the line: "at risk"
+
+    def passes(self, value: float) -> bool:
+        return (self.min is None or value >= self.min) and (self.max is None or value <= self.max)
+
+    @property
+    def needed(self) -> str:
+        parts = []
+        if self.min is not None:
+            parts.append(f"≥ {_number(self.min)}{_unit(self.unit)}")
+        if self.max is not None:
+            parts.append(f"≤ {_number(self.max)}{_unit(self.unit)}")
+        return " and ".join(parts) or "anything"
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def _unit(unit: str) -> str:
+    return unit if unit in ("%", "") else f" {unit}"
+
+
+DEFAULT_CONSEQUENCE = "Provisional until Q3"
+ARCHITECTS = "architects"
+
+DEFAULT_METRICS = (
+    MetricDef("cloud_growth", "Cloud consumption growth (YoY)", "%"),
+    MetricDef("licence_escalations", "Licence-misuse escalations"),
+    MetricDef("overdue_bills", "Overdue bills"),
+)
+
+DEFAULT_KPIS = (
+    Kpi("cloud_growth", "Cloud consumption growth (YoY)", metric="cloud_growth", min=25, unit="%"),
+    Kpi("certified_architects", "Certified architects", certified=ARCHITECTS, min=3),
+    Kpi("licence_escalations", "Licence-misuse escalations", metric="licence_escalations", max=0),
+)
+
+
+@dataclass(frozen=True)
+class RenewalSettings:
+    date: date | None = None  # defaults to [partner] status_expires
+    consequence: str = DEFAULT_CONSEQUENCE
+    kpis: tuple[Kpi, ...] = DEFAULT_KPIS
+
+
+@dataclass(frozen=True)
+class Rebate:
+    """A rebate programme's rules, as an admin read them from `source`."""
+
+    id: str
+    name: str
+    source: str | None = None
+    min_tier: str | None = None
+    min_metrics: tuple[tuple[str, float], ...] = ()
+    max_metrics: tuple[tuple[str, float], ...] = ()
+    min_certified: tuple[tuple[str, int], ...] = ()
+    no_overdue_bills: bool = False
+    claim_opens: date | None = None
+    claim_closes: date | None = None
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class CertificationSettings:
+    validity_years: int = 3
+    validity_by_level: tuple[tuple[str, int], ...] = ()
+    # Which certifications count for what; shell-style patterns, case-insensitive.
+    groups: tuple[tuple[str, tuple[str, ...]], ...] = ((ARCHITECTS, ("HCIE-Cloud*", "HCIE-CSSA*", "HCCDE*")),)
+
+    def years_for(self, level: str) -> int:
+        return dict(self.validity_by_level).get(level, self.validity_years)
+
+    def patterns(self, group: str) -> tuple[str, ...]:
+        return dict(self.groups).get(group, ())
+
+    def describe(self, group: str) -> str:
+        """ "HCIE-Cloud*", "HCCDE*" → "HCIE-Cloud… or HCCDE…" (no stars: they would read as emphasis)."""
+        names = [p.replace("*", "…").replace("?", "_") for p in self.patterns(group)]
+        return " or ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+
+    def in_group(self, group: str, certification: str) -> bool:
+        name = certification.casefold()
+        return any(fnmatch.fnmatchcase(name, p.casefold()) for p in self.patterns(group))
+
+
+@dataclass(frozen=True)
+class ReminderSettings:
+    days_before: tuple[int, ...] = (90, 60, 30, 7, 1)  # descending
+    work_start: time = time(9, 0)
+    work_end: time = time(18, 0)
+    work_days: tuple[int, ...] = (0, 1, 2, 3, 4)  # Monday = 0
+    weekly_summary: int | None = 0  # weekday of the channel summary; None turns it off
+    final_notice_days: int = 30  # an expired certification gets its last DM only if it expired this recently
+
+    @property
+    def horizon(self) -> int:
+        return max(self.days_before, default=90)
+
+
+DEFAULT_CHECKLIST = (
+    "A signed LOI from the prospect's CIO (not their IT manager)",
+    "The deal aligns with the current quarterly GTM priorities",
+)
+
+
+@dataclass(frozen=True)
+class DealRegSettings:
+    hours_before: int = 72
+    rfp_time: time = time(0, 0)  # when an RFP "released on 2027-01-15" is assumed to come out
+    checklist: tuple[str, ...] = DEFAULT_CHECKLIST
+
+
+@dataclass(frozen=True)
+class KnowledgeSettings:
+    renewal: RenewalSettings = field(default_factory=RenewalSettings)
+    rebates: tuple[Rebate, ...] = ()
+    certifications: CertificationSettings = field(default_factory=CertificationSettings)
+    reminders: ReminderSettings = field(default_factory=ReminderSettings)
+    dealreg: DealRegSettings = field(default_factory=DealRegSettings)
+    glossary: tuple[tuple[str, str], ...] = ()  # extra terms: (term, meaning)
+    metrics: tuple[MetricDef, ...] = DEFAULT_METRICS
+
+    def metric(self, name: str) -> MetricDef | None:
+        return next((m for m in self.metrics if m.name == name), None)
+
+    def rebate(self, rebate_id: str) -> Rebate | None:
+        return next((r for r in self.rebates if r.id == rebate_id), None)

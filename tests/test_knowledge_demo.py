@@ -1,0 +1,32 @@
+"""`whisperer demo` tells the partner-knowledge story end to end, on its own fixed clock."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.demo.story import run_demo
+
+
+def test_the_demo_shows_every_partner_knowledge_answer(tmp_path: Path) -> None:
+    lines: list[str] = []
+    assert run_demo(keep=str(tmp_path / "demo"), out=lines.append) == 0
+    out = "\n".join(lines)
+    for expected in (
+        "line 8: slack_id 'fajar' is not a Slack user ID",  # the bad CSV row; the others imported
+        "Heads-up: Premier is now called Certified Plus.",
+        "That is your tier: Acme Cloud is now Certified Plus.",
+        "Cross-cloud policy v3.2.1 → v3.3.0",
+        "Premier was renamed Certified Plus on 2026-11-26; that is your tier.",
+        "Register by Monday 2026-12-07 00:00 Asia/Jakarta",
+        "2026-12-07 00:00 (in 11 days) — Register the deal with PT Nusantara Logistics",
+        "2027-01-01 (in 36 days) — Cross-cloud policy v3.3.0 takes effect on 2027-01-01",
+        "certified architects would drop to 2 (< 3)",
+        "Cross-cloud growth rebate — not eligible (1 of 5 criteria not met)",
+        "⚠ These rules may be stale",
+        "ROMA Connect",
+        "[alert → DM U0DEWI]",
+        "[alert → DM Chen Wei (by email chen@acme.example)]",
+        "Renewal at risk",
+    ):
+        assert expected in out, expected
+    assert (tmp_path / "demo" / "team-certs.csv").exists()
