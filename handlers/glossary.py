@@ -110,7 +110,7 @@ def _answer(match: Match) -> Reply:
     blocks.append(para(term.meaning))
     facts: list[tuple[Inline, ...]] = []
     if term.aliases:
-        facts.append(("Also called: ", ", ".join(term.aliases)))
+        facts.append(("Also called: ", "; ".join(term.aliases)))
     if term.formerly:
         facts.append(("Formerly: ", ", ".join(term.formerly)))
     if term.category:
