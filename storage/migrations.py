@@ -168,3 +168,25 @@ def _people(db: Database) -> None:
         );
         """,
     )
+
+
+@migration(4, "Slack delivery health and handled request keys")
+def _slack(db: Database) -> None:
+    _run(
+        db,
+        """
+        CREATE TABLE delivery_blocks (
+            target TEXT PRIMARY KEY,
+            error TEXT NOT NULL,
+            fix TEXT NOT NULL DEFAULT '',
+            since TEXT NOT NULL,
+            probe_at TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 1
+        );
+        CREATE TABLE handled_requests (
+            key TEXT PRIMARY KEY,
+            seen_at TEXT NOT NULL
+        );
+        CREATE INDEX handled_requests_seen ON handled_requests(seen_at);
+        """,
+    )
