@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-from handlers import watching  # noqa: F401  (importing registers the subcommands)
+from handlers import admin, watching  # noqa: F401  (importing registers the subcommands)

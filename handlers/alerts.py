@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from handlers.reply import Inline, Link, Mono, Reply, Strong, code_excerpt, note, para, reply
+from handlers.reply import Block, Heading, Inline, Link, Mono, Reply, Strong, code_excerpt, note, para, reply
 from handlers.watching import when
 from storage import changes as store
 from storage import sources as state
@@ -37,6 +37,18 @@ def compose_alert(db: Database, alert: dict[str, Any], tz: tzinfo) -> Reply | No
         if change is None:
             return None
         icon = TOPIC_ICONS.get(change["topic"], "🔔")
+        why: tuple[Block, ...] = ()
+        if payload.get("subscription"):  # a DM fanned out to someone subscribed to this topic
+            topic = str(payload["subscription"])
+            why = (
+                note(
+                    "You get this DM because you subscribed to ",
+                    Mono(topic),
+                    ". Stop with ",
+                    Mono(f"/whisperer unsubscribe {topic}"),
+                    ".",
+                ),
+            )
         return reply(
             para(
                 f"{icon} ",
@@ -50,6 +62,7 @@ def compose_alert(db: Database, alert: dict[str, Any], tz: tzinfo) -> Reply | No
                 f" · change #{change['id']} · {when(change['detected_at'], tz)} · ",
                 Mono(f"/whisperer diff {change['id']}"),
             ),
+            *why,
             ephemeral=False,
         )
     source = state.get_source(db, str(alert.get("source_id") or payload.get("source_id")))
@@ -69,5 +82,6 @@ def compose_alert(db: Database, alert: dict[str, Any], tz: tzinfo) -> Reply | No
             ephemeral=False,
         )
     if "text" in payload:  # alerts from later features carry their own wording
-        return reply(para(str(payload["text"])), ephemeral=False)
+        heading = (Heading(str(payload["heading"])),) if payload.get("heading") else ()
+        return reply(*heading, para(str(payload["text"])), ephemeral=False)
     return None
