@@ -16,6 +16,8 @@ from sqlite_utils import Database
 
 from storage.db import open_db
 
+pytest_plugins = ["fakeslack", "botserver"]  # the fake Slack Web API, and our bot served from a thread
+
 NOW = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
 
 
@@ -76,7 +78,7 @@ class FixtureServer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
 
     def url(self, path: str) -> str:
         host, port = self.httpd.server_address[:2]
