@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import io
+import logging
+
 import pytest
 from fakeslack import APP_TOKEN, SECRET, TOKEN
 
 from bot.config import ConfigError
+from bot.service import Redact
 from bot.slack import DEFAULT_API_URL, make_web_client, request_key, response_for, slack_settings, split_share
 from handlers.reply import error, para, reply
 
@@ -87,3 +91,20 @@ def test_request_keys() -> None:
     assert request_key({"event_id": "Ev1", "trigger_id": "t"}) == "event:Ev1"
     assert request_key({"trigger_id": "123.456.abc"}) == "trigger:123.456.abc"
     assert request_key({"type": "url_verification"}) is None
+
+
+def test_tokens_never_reach_the_log() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(Redact([SECRET]))
+    logger = logging.getLogger("test.redact")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        logger.warning("calling with %s and %s, secret %s", TOKEN, APP_TOKEN, SECRET)
+        logger.warning("a user token xoxp-123-456-abc in a message")
+    finally:
+        logger.removeHandler(handler)
+    output = stream.getvalue()
+    assert TOKEN not in output and APP_TOKEN not in output and SECRET not in output and "xoxp-123" not in output
+    assert "xoxb-…(redacted)" in output and "xapp-…(redacted)" in output and "secret …(redacted)" in output
