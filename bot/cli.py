@@ -49,6 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", metavar="N", type=int, default=3000, help="HTTP mode port (default 3000; 0 picks one)")
     p.add_argument("--host", metavar="ADDR", default="127.0.0.1", help="HTTP mode address (default 127.0.0.1)")
 
+    sub.add_parser("doctor", help="check the config, database, Slack token and scopes, and the alerts channel")
+
     p = sub.add_parser("poll", help="poll every source now (or one), record changes, queue alerts")
     p.add_argument("--source", metavar="ID", action="append", help="only this source (repeatable)")
 
@@ -122,6 +124,10 @@ def run_command(args: argparse.Namespace) -> int:
         from bot.demo.story import run_demo
 
         return run_demo(keep=args.keep)
+    if command == "doctor":
+        from bot.doctor import print_checks, run_checks
+
+        return print_checks(run_checks(config_path(args.config, os.environ), os.environ, real_now()))
     if command == "run":
         from bot.service import Options, run_bot
         from bot.slack import slack_settings
