@@ -109,7 +109,7 @@ def help_command(ctx: Context, args: list[str]) -> Reply:
 
 
 def _source_ids(ctx: Context) -> list[str]:
-    return [row["id"] for row in state.list_sources(ctx.db)]
+    return state.source_ids(ctx.db)
 
 
 @command(
