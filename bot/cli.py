@@ -44,6 +44,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="run the scripted story against a bundled sample portal (no tokens needed)")
     demo.add_argument("--keep", metavar="DIR", help="keep the demo's config and database in DIR")
 
+    p = sub.add_parser("run", help="run the bot: Socket Mode, HTTP mode (--http), or the terminal without tokens")
+    p.add_argument("--http", action="store_true", help="serve POST /slack/events instead of using Socket Mode")
+    p.add_argument("--port", metavar="N", type=int, default=3000, help="HTTP mode port (default 3000; 0 picks one)")
+    p.add_argument("--host", metavar="ADDR", default="127.0.0.1", help="HTTP mode address (default 127.0.0.1)")
+
+    sub.add_parser("doctor", help="check the config, database, Slack token and scopes, and the alerts channel")
+
     p = sub.add_parser("poll", help="poll every source now (or one), record changes, queue alerts")
     p.add_argument("--source", metavar="ID", action="append", help="only this source (repeatable)")
 
@@ -118,6 +125,17 @@ def run_command(args: argparse.Namespace) -> int:
         from bot.demo.story import run_demo
 
         return run_demo(keep=args.keep)
+    if command == "doctor":
+        from bot.doctor import print_checks, run_checks
+
+        return print_checks(run_checks(config_path(args.config, os.environ), os.environ, real_now()))
+    if command == "run":
+        from bot.service import Options, run_bot
+        from bot.slack import slack_settings
+
+        if not 0 <= args.port <= 65535:
+            raise SystemExit(f"whisperer: --port {args.port} is not a TCP port; use 1-65535 (or 0 for any free one)")
+        return run_bot(_load(args, required=True), slack_settings(os.environ), Options(args.http, args.host, args.port))
     needs_config = command in ("poll", "sources")
     config = _load(args, required=needs_config)
     now = parse_as_of(getattr(args, "as_of", None), config)

@@ -1,34 +1,53 @@
-"""Terminal mode: alerts printed to stdout instead of posted to Slack."""
+"""Terminal mode: alerts printed to stdout, and `/whisperer …` lines typed on stdin answered there."""
 
 from __future__ import annotations
 
-import textwrap
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
 
+from bot.delivery import Pacer, TerminalSink, deliver_alerts
 from bot.render import to_text
-from bot.runtime import Runtime
-from handlers.alerts import compose_alert
-from storage import alerts as outbox
-from storage.db import transaction
+from bot.runtime import Runtime, make_context
+from handlers.registry import dispatch
+
+QUIT_WORDS = ("quit", "exit")
 
 
 def print_alerts(runtime: Runtime, now: datetime, out: Callable[[str], None] = print) -> int:
     """Print every pending alert once and mark it sent; returns how many were printed."""
+    sink = TerminalSink(out)
     printed = 0
-    for alert in outbox.pending_alerts(runtime.db):
-        message = compose_alert(runtime.db, alert, runtime.config.bot.tz)
-        with transaction(runtime.db):
-            if message is None:
-                outbox.mark_failed(runtime.db, alert["id"], now, "nothing left to say (its change was removed)")
-                continue
-            target = (
-                f"DM {alert['user_id']}" if alert["user_id"] else alert["channel"] or runtime.config.bot.alerts_channel
-            )
-            if not alert["user_id"] and alert["payload"].get("person_id"):  # a DM to someone known by email only
-                target = f"DM {alert['payload'].get('to')} (by email {alert['payload'].get('email')})"
-            out(f"\n[alert → {target or 'terminal'}]")
-            out(textwrap.indent(to_text(message), "  "))
-            outbox.mark_sent(runtime.db, alert["id"], now)
-        printed += 1
-    return printed
+    while True:  # DMs fanned out to subscribers become due in the same pass; keep going until quiet
+        report = deliver_alerts(
+            runtime.db,
+            sink,
+            now,
+            tz=runtime.config.bot.tz,
+            default_channel=runtime.config.bot.alerts_channel,
+            pacer=Pacer(interval=timedelta(0)),
+        )
+        printed += report.sent
+        if report.sent + report.failed == 0:
+            return printed
+
+
+def answer_lines(
+    lines: Iterable[str],
+    runtime: Callable[[], Runtime],
+    clock: Callable[[], datetime],
+    out: Callable[[str], None] = print,
+    on_effects: Callable[[tuple[str, ...]], None] = lambda effects: None,
+) -> bool:
+    """Answer each line as `/whisperer` would (the prefix is optional); False if the user typed quit."""
+    for line in lines:
+        text = line.strip()
+        if not text:
+            continue
+        if text.lower() in QUIT_WORDS:
+            return False
+        text = text.removeprefix("/whisperer").strip()
+        reply = dispatch(make_context(runtime(), clock(), operator=True), text)
+        out(to_text(reply))
+        if reply.effects:
+            on_effects(reply.effects)
+    return True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from handlers import (  # noqa: F401  (importing registers the subcommands)
+    admin,
     deadlines,
     dealreg,
     glossary,

@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from handlers.notices import compose_notice
-from handlers.reply import Inline, Link, Mono, Reply, Strong, code_excerpt, note, para, reply
+from handlers.notices import compose_notice, emphasis
+from handlers.reply import Block, Inline, Link, Mono, Reply, Strong, code_excerpt, note, para, reply
 from handlers.watching import when
 from storage import changes as store
 from storage import sources as state
@@ -37,22 +37,19 @@ def compose_alert(db: Database, alert: dict[str, Any], tz: tzinfo) -> Reply | No
         change = store.get_change(db, int(payload["change_id"]))
         if change is None:
             return None
-        icon = TOPIC_ICONS.get(change["topic"], "🔔")
-        return reply(
-            para(
-                f"{icon} ",
-                Strong(change["source_name"] or change["source_id"]),
-                f" changed ({change['topic']})",
-            ),
-            para(change["summary"]),
-            code_excerpt(change["diff"], max_lines=15, max_chars=1800),
-            note(
-                _source_link(change),
-                f" · change #{change['id']} · {when(change['detected_at'], tz)} · ",
-                Mono(f"/whisperer diff {change['id']}"),
-            ),
-            ephemeral=False,
-        )
+        why: tuple[Block, ...] = ()
+        if payload.get("subscription"):  # a DM fanned out to someone subscribed to this topic
+            topic = str(payload["subscription"])
+            why = (
+                note(
+                    "You get this DM because you subscribed to ",
+                    Mono(topic),
+                    ". Stop with ",
+                    Mono(f"/whisperer unsubscribe {topic}"),
+                    ".",
+                ),
+            )
+        return reply(*change_blocks(change, tz), *why, ephemeral=False)
     source = state.get_source(db, str(alert.get("source_id") or payload.get("source_id")))
     if kind == "source-failing":
         name: Inline = _source_link(source) if source else str(payload.get("source_id"))
@@ -70,5 +67,26 @@ def compose_alert(db: Database, alert: dict[str, Any], tz: tzinfo) -> Reply | No
             ephemeral=False,
         )
     if "text" in payload:  # alerts from later features carry their own wording
-        return compose_notice(payload)
+        change = store.get_change(db, int(alert["change_id"])) if alert.get("change_id") else None
+        if change is None:
+            return compose_notice(payload)
+        # A tier rename or policy version replaces the page-diff alert of its change: say both in one message.
+        notice = compose_notice({k: v for k, v in payload.items() if k not in ("excerpt", "note")})
+        tail = (note(*emphasis(str(payload["note"]))),) if payload.get("note") else ()
+        return reply(*notice.blocks, *change_blocks(change, tz), *tail, ephemeral=False)
     return None
+
+
+def change_blocks(change: dict[str, Any], tz: tzinfo) -> tuple[Block, ...]:
+    """What changed: source and topic, the summary, a diff excerpt, the link and the change id."""
+    icon = TOPIC_ICONS.get(change["topic"], "🔔")
+    return (
+        para(f"{icon} ", Strong(change["source_name"] or change["source_id"]), f" changed ({change['topic']})"),
+        para(change["summary"]),
+        code_excerpt(change["diff"], max_lines=15, max_chars=1800),
+        note(
+            _source_link(change),
+            f" · change #{change['id']} · {when(change['detected_at'], tz)} · ",
+            Mono(f"/whisperer diff {change['id']}"),
+        ),
+    )

@@ -125,7 +125,7 @@ def dispatch_args(ctx: Context, args: list[str]) -> Reply:
             " for the list.",
         )
     if cmd.admin_only and not ctx.is_admin:
-        return admin_refusal(cmd.name)
+        return admin_refusal(f"use /whisperer {cmd.name}")
     try:
         return cmd.handler(ctx, rest)
     except UsageError as exc:

@@ -22,6 +22,7 @@ from handlers.reply import (
 )
 from handlers.timeparse import parse_since
 from storage import changes as store
+from storage import delivery
 from storage import sources as state
 from storage.db import parse_stamp
 
@@ -108,7 +109,7 @@ def help_command(ctx: Context, args: list[str]) -> Reply:
 
 
 def _source_ids(ctx: Context) -> list[str]:
-    return [row["id"] for row in state.list_sources(ctx.db)]
+    return state.source_ids(ctx.db)
 
 
 @command(
@@ -228,4 +229,16 @@ def sources_command(ctx: Context, args: list[str]) -> Reply:
             )
         )
     summary = f"{len(rows)} sources, {failing} failing" if failing else f"{len(rows)} sources, all healthy"
-    return reply(Heading("Sources"), para(summary), bullets(*items))
+    return reply(Heading("Sources"), para(summary), bullets(*items), *_delivery_problems(ctx))
+
+
+def _delivery_problems(ctx: Context) -> tuple[Block, ...]:
+    """Targets that refuse alerts (bot not in the channel, channel gone): the admin's to-do list."""
+    blocked = delivery.blocked_targets(ctx.db)
+    if not blocked:
+        return ()
+    items: list[tuple[Inline, ...]] = []
+    for row in blocked:
+        fix: tuple[Inline, ...] = (f" — {row['fix']}",) if row["fix"] else ()
+        items.append((Strong(row["target"]), f": {row['error']} since {ago(row['since'], ctx.now)}", *fix))
+    return (para(Strong("⚠ Alerts not delivered")), bullets(*items))

@@ -97,6 +97,16 @@ def mark_failed(db: Database, alert_id: int, now: datetime, error: str) -> None:
     )
 
 
+def supersede_alert(db: Database, key: str, now: datetime, by: str) -> bool:
+    """A pending alert that a more telling one replaces (a tier rename replaces its page diff): never sent."""
+    cursor = db.execute(
+        """UPDATE alerts SET status = 'superseded', last_error = ?, sent_at = ?
+           WHERE key = ? AND status = 'pending'""",
+        [f"superseded by {by}", stamp(now), key],
+    )
+    return cursor.rowcount > 0
+
+
 def alert_counts(db: Database) -> dict[str, int]:
     return {
         str(status): int(n)

@@ -170,7 +170,29 @@ def _people(db: Database) -> None:
     )
 
 
-@migration(4, "poll log: quiet passes share one row")
+@migration(4, "Slack delivery health and handled request keys")
+def _slack(db: Database) -> None:
+    _run(
+        db,
+        """
+        CREATE TABLE delivery_blocks (
+            target TEXT PRIMARY KEY,
+            error TEXT NOT NULL,
+            fix TEXT NOT NULL DEFAULT '',
+            since TEXT NOT NULL,
+            probe_at TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 1
+        );
+        CREATE TABLE handled_requests (
+            key TEXT PRIMARY KEY,
+            seen_at TEXT NOT NULL
+        );
+        CREATE INDEX handled_requests_seen ON handled_requests(seen_at);
+        """,
+    )
+
+
+@migration(10, "poll log: quiet passes share one row")
 def _poll_passes(db: Database) -> None:
-    # A new migration, not an edit to migration 1: databases created by 1–3 must gain the column too.
+    # A new migration, not an edit to migration 1: databases created by earlier versions must gain the column too.
     db.execute("ALTER TABLE polls ADD COLUMN passes INTEGER NOT NULL DEFAULT 1")

@@ -74,6 +74,11 @@ def list_sources(db: Database, include_retired: bool = False) -> list[Row]:
     )
 
 
+def source_ids(db: Database) -> list[str]:
+    """The ids of the sources not retired (cheap: no change counts)."""
+    return [str(r[0]) for r in db.execute("SELECT id FROM sources WHERE retired = 0 ORDER BY id").fetchall()]
+
+
 def get_source(db: Database, source_id: str) -> Row | None:
     rows = _rows(db, "SELECT * FROM sources WHERE id = ?", [source_id])
     return rows[0] if rows else None

@@ -68,6 +68,8 @@ class TierFacts:
             )
             if is_mine and event.kind == "renamed" and self.partner_tier and event.new:
                 knowledge.follow_tier(db, self.partner_tier, event.new, now)
+            if change_id is not None:  # one message for the channel: the rename says more than the diff
+                outbox.supersede_alert(db, f"change:{change_id}", now, by=f"tier-event:{event_id}")
             outbox.enqueue_alert(
                 db,
                 f"tier-event:{event_id}",
@@ -147,6 +149,8 @@ class PolicyFacts:
         text += f" (the page says: updated {updated})." if updated else "."
         if version.key < old.key:
             text += " That is a lower version than before: a rollback, or a typo on the page."
+        if change_id is not None:  # the version alert carries the same diff excerpt
+            outbox.supersede_alert(db, f"change:{change_id}", now, by=f"policy-version:{row_id}")
         outbox.enqueue_alert(
             db,
             f"policy-version:{row_id}",

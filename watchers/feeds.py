@@ -45,9 +45,16 @@ class ParsedFeed:
 
 
 def _plain(html: str) -> str:
-    if "<" not in html:
+    if "<" not in html and "&" not in html:
         return html
     return BeautifulSoup(html, "lxml").get_text("\n")
+
+
+def _field(item: Any, name: str) -> str:
+    """A text field as a reader sees it: feedparser says whether it is plain text or HTML."""
+    value = item.get(name, "") or ""
+    detail = item.get(f"{name}_detail") or {}
+    return str(value) if detail.get("type") == "text/plain" else _plain(str(value))
 
 
 def parse_feed(body: bytes, ignore: Sequence[re.Pattern[str]] = ()) -> ParsedFeed:
@@ -65,9 +72,9 @@ def parse_feed(body: bytes, ignore: Sequence[re.Pattern[str]] = ()) -> ParsedFee
         raise FeedError("not an RSS/Atom feed (no channel or feed element found)")
     entries: dict[str, Entry] = {}
     for item in parsed.get("entries", []):
-        title = normalise_text(_plain(item.get("title", "")), ignore)
+        title = normalise_text(_field(item, "title"), ignore)
         link = item.get("link", "") or ""
-        summary = normalise_text(_plain(item.get("summary", "") or item.get("description", "")), ignore)
+        summary = normalise_text(_field(item, "summary") or _field(item, "description"), ignore)
         # dict.get: feedparser's own get() maps a missing "updated" to "published" with a DeprecationWarning
         updated = dict.get(item, "updated", "") or dict.get(item, "published", "") or ""
         key = item.get("id") or item.get("guid") or f"{link}#{title}"

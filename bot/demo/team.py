@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
@@ -96,3 +96,6 @@ def reminder_sweep(n: Narrator, runtime: Runtime, now: datetime) -> None:
     )
     run_reminder_sweep(runtime, now)
     print_alerts(runtime, now, n.out)
+    later = now + timedelta(hours=12)
+    n.out(f"\n(later, in the other holders' working hours: by {later.astimezone(runtime.config.bot.tz):%H:%M} here)")
+    print_alerts(runtime, later, n.out)

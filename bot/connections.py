@@ -1,0 +1,46 @@
+"""One SQLite connection per thread: Slack listeners and scheduler jobs each run on worker threads.
+
+A single connection cannot carry two threads' transactions at once (BEGIN IMMEDIATE would collide), so
+every worker thread opens its own; WAL mode lets them read while one writes.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+
+from sqlite_utils import Database
+
+from bot.runtime import Runtime
+from storage.db import open_db
+
+
+class Connections:
+    """Per-thread databases for a runtime; `runtime()` is the runtime as seen from the calling thread."""
+
+    def __init__(self, base: Runtime) -> None:
+        self.base = base
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._opened: list[Database] = []
+        self._local.db = base.db  # the creating thread keeps the runtime's own connection
+
+    def db(self) -> Database:
+        db: Database | None = getattr(self._local, "db", None)
+        if db is None:
+            db = open_db(self.base.config.database, upgrade=False)  # migrated once, at start-up
+            self._local.db = db
+            with self._lock:
+                self._opened.append(db)
+        return db
+
+    def runtime(self) -> Runtime:
+        """The shared runtime (config, HTTP client, host limiter) with this thread's database."""
+        return replace(self.base, db=self.db())
+
+    def close(self) -> None:
+        """Close the worker threads' connections (the base runtime closes its own)."""
+        with self._lock:
+            opened, self._opened = self._opened, []
+        for db in opened:
+            db.conn.close()

@@ -1,0 +1,225 @@
+"""`whisperer run`: one long-lived process in one of three modes, built once and torn down in order.
+
+Socket Mode when SLACK_APP_TOKEN is set; HTTP mode (`--http`) serving POST /slack/events on waitress;
+terminal mode without tokens (alerts on stdout, `/whisperer …` lines from stdin). In every mode the same
+scheduler polls the sources and delivers the outbox, and SIGHUP re-reads whisperer.toml.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from types import FrameType
+from typing import TextIO
+from urllib.error import URLError
+
+from slack_bolt import App
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_bolt.error import BoltError
+from slack_sdk.errors import SlackApiError
+
+from bot.config import Config
+from bot.connections import Connections
+from bot.delivery import Sink, SlackSink, TerminalSink
+from bot.runtime import open_runtime
+from bot.scheduler import EXTRA_JOBS, RunLock, RunLockError, Scheduler, real_now
+from bot.slack import (
+    EVENTS_PATH,
+    SlackSettings,
+    build_app,
+    make_http_server,
+    make_web_client,
+    server_address,
+)
+from bot.terminal import answer_lines
+from storage import delivery as blocks
+from storage.db import transaction
+
+log = logging.getLogger("whisperer")
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+_TOKEN = re.compile(r"\b(xox[abposr]|xapp)-[A-Za-z0-9-]+")
+
+
+class Redact(logging.Filter):
+    """Last line of defence: no token or secret reaches a log line, whoever logs it."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        self.secrets = tuple(s for s in secrets if len(s) >= 8)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = _TOKEN.sub(lambda m: f"{m.group(1)}-…(redacted)", message)
+        for secret in self.secrets:
+            clean = clean.replace(secret, "…(redacted)")
+        if clean != message:
+            record.msg, record.args = clean, None
+        return True
+
+
+def setup_logging(secrets: Iterable[str] = (), stream: TextIO | None = None, level: int = logging.INFO) -> None:
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%d %H:%M:%S"))
+    handler.addFilter(Redact(secrets))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in ("apscheduler", "slack_sdk", "slack_bolt", "waitress.queue"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+@dataclass
+class Options:
+    http: bool = False
+    host: str = "127.0.0.1"
+    port: int = 3000
+
+
+def run_bot(
+    config: Config,
+    settings: SlackSettings,
+    options: Options,
+    *,
+    stdin: TextIO | None = None,
+    clock: Callable[[], datetime] = real_now,
+) -> int:
+    """Run until SIGTERM/SIGINT (or `quit` in the terminal); returns the exit status."""
+    mode = settings.mode(options.http)  # ConfigError for a half-configured Slack: the CLI prints it
+    setup_logging(settings.secrets())
+    lock = RunLock(config.database)
+    try:
+        lock.acquire()
+    except RunLockError as exc:
+        print(f"whisperer: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    runtime = open_runtime(config, clock())
+    connections = Connections(runtime)
+    scheduler: Scheduler | None = None
+    try:
+        with transaction(runtime.db):
+            blocks.clear_blocks(runtime.db, clock())  # a fresh start tries every target again
+        sink: Sink
+        app: App | None = None
+        out = _locked(say)  # one writer for the alert thread and the command loop
+        if mode == "terminal":
+            sink = TerminalSink(out)
+        else:
+            client = make_web_client(settings.bot_token, settings.api_url)
+            sink = SlackSink(client)
+        scheduler = Scheduler(connections, sink, clock=clock, extra_jobs=EXTRA_JOBS)
+
+        def on_effects(effects: tuple[str, ...]) -> None:
+            if "reload-sources" in effects and scheduler is not None:
+                scheduler.sync_jobs()
+
+        if mode != "terminal":
+            try:
+                app = build_app(connections, client, settings.signing_secret or "", clock=clock, on_effects=on_effects)
+            except (BoltError, SlackApiError) as exc:
+                print(
+                    f"whisperer: Slack did not accept SLACK_BOT_TOKEN ({_slack_error(exc)})\n"
+                    "  fix: copy OAuth & Permissions → Bot User OAuth Token (xoxb-…) into .env; "
+                    "`whisperer doctor` checks it",
+                    file=sys.stderr,
+                )
+                return EXIT_CONFIG
+            except URLError as exc:
+                print(f"whisperer: cannot reach Slack at {settings.api_url} ({exc.reason})", file=sys.stderr)
+                return EXIT_FAILED
+        _install_signals(scheduler)
+        scheduler.start()
+        if mode == "http" and app is not None:
+            _serve_http(app, options)
+        elif mode == "socket" and app is not None:
+            _serve_socket(app, settings)
+        else:
+            _serve_terminal(connections, clock, stdin or sys.stdin, out, on_effects)
+        return EXIT_OK
+    except SystemExit as stop:  # SIGTERM
+        return int(stop.code or 0)
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown()
+        connections.close()
+        runtime.close()
+        lock.release()
+        log.info("stopped")
+
+
+def _slack_error(exc: Exception) -> str:
+    if isinstance(exc, SlackApiError):
+        return str(exc.response.get("error", "error"))
+    return str(exc).splitlines()[0]
+
+
+def _locked(out: Callable[[str], None]) -> Callable[[str], None]:
+    """The delivery thread and the command loop share stdout; keep each message whole."""
+    lock = threading.Lock()
+
+    def write(text: str) -> None:
+        with lock:
+            out(text)
+
+    return write
+
+
+def _install_signals(scheduler: Scheduler) -> None:
+    if threading.current_thread() is not threading.main_thread():
+        return  # embedded (tests): the host process owns its signals
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise SystemExit(0)
+
+    def reload(signum: int, frame: FrameType | None) -> None:
+        threading.Thread(target=scheduler.reload, name="reload", daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, reload)
+
+
+def _serve_http(app: App, options: Options) -> None:
+    server = make_http_server(app, options.host, options.port)
+    host, port = server_address(server)
+    say(f"HTTP mode: Slack requests on http://{host}:{port}{EVENTS_PATH} (put HTTPS in front of it)")
+    server.run()  # returns on SIGINT/SIGTERM
+
+
+def _serve_socket(app: App, settings: SlackSettings) -> None:
+    handler = SocketModeHandler(app, app_token=settings.app_token)
+    handler.connect()  # type: ignore[no-untyped-call]
+    say("Socket Mode: connected to Slack; no public URL needed.")
+    stopped = threading.Event()
+    try:
+        while not stopped.wait(1.0):
+            pass
+    finally:
+        handler.close()  # type: ignore[no-untyped-call]
+
+
+def _serve_terminal(
+    connections: Connections,
+    clock: Callable[[], datetime],
+    stdin: TextIO,
+    out: Callable[[str], None],
+    on_effects: Callable[[tuple[str, ...]], None],
+) -> None:
+    out("Terminal mode (no Slack tokens): alerts print here. Type /whisperer help (the prefix is optional), or quit.")
+    if not answer_lines(iter(stdin.readline, ""), connections.runtime, clock, out, on_effects):
+        return
+    if stdin.isatty():
+        return  # Ctrl-D at a prompt means "done"
+    log.info("stdin closed; still polling and printing alerts until stopped (Ctrl-C or SIGTERM)")
+    forever = threading.Event()
+    while not forever.wait(1.0):  # a timed wait, so SIGTERM's handler runs promptly
+        pass

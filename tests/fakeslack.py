@@ -1,0 +1,298 @@
+"""A local fake of the Slack Web API: a real HTTP server on 127.0.0.1, port 0, that records every call.
+
+It implements auth.test, chat.postMessage, chat.postEphemeral, conversations.open, users.lookupByEmail,
+views.publish and a response_url target. Tests script trouble per method (`fail_next`: 429 with
+Retry-After, 500, a Slack error such as not_in_channel, or a hang) or per channel (`refuse`).
+Reach it with `WebClient(base_url=fake.api_url)`; slash commands are signed with `sign`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import itertools
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import pytest
+
+TOKEN = "xoxb-1111-2222-fake-bot-token"
+APP_TOKEN = "xapp-1-A111-fake-app-token"
+SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+SCOPES = ("commands", "chat:write", "im:write", "users:read", "users:read.email")
+T = TypeVar("T")
+
+
+@dataclass
+class Call:
+    method: str  # a Web API method, or "response_url"
+    path: str
+    args: dict[str, Any]
+    outcome: str = "ok"  # ok | error:<code> | http:<status> | hung
+
+
+@dataclass
+class Trouble:
+    """One scripted answer: an HTTP status (with headers), a Slack error code, or a hang until released."""
+
+    status: int = 200
+    error: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    hang: bool = False
+
+
+def rate_limited(retry_after: int = 0) -> Trouble:
+    return Trouble(429, "ratelimited", {"Retry-After": str(retry_after)})
+
+
+def server_error(status: int = 500) -> Trouble:
+    return Trouble(status)
+
+
+def slack_error(code: str) -> Trouble:
+    return Trouble(200, code)
+
+
+def hang() -> Trouble:
+    return Trouble(hang=True)
+
+
+class FakeSlack:
+    def __init__(self, token: str = TOKEN, scopes: tuple[str, ...] = SCOPES) -> None:
+        self.token = token
+        self.scopes = scopes
+        self.users_by_email: dict[str, str] = {}
+        self.calls: list[Call] = []
+        self._script: dict[str, deque[Trouble]] = {}
+        self._refusals: dict[str, str] = {}
+        self._cond = threading.Condition()
+        self._release = threading.Event()
+        self._ts = itertools.count(1)
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                self._handle()
+
+            def do_POST(self) -> None:
+                self._handle()
+
+            def _handle(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                status, headers, body = fake._answer(self.path, dict(self.headers.items()), raw)
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self.send_response(status)
+                    for name, value in {"Content-Length": str(len(body)), **headers}.items():
+                        self.send_header(name, value)
+                    self.end_headers()
+                    self.wfile.write(body)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
+
+    # ── addresses ──
+    @property
+    def base(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.base}/api/"
+
+    def response_url(self, name: str) -> str:
+        return f"{self.base}/response/{name}"
+
+    # ── scripting ──
+    def fail_next(self, method: str, *troubles: Trouble) -> None:
+        """The next calls to `method` get these answers, in order; later calls succeed again."""
+        with self._cond:
+            self._script.setdefault(method, deque()).extend(troubles)
+
+    def refuse(self, channel: str, error: str | None) -> None:
+        """Every post to `channel` fails with `error` (e.g. not_in_channel) until called with None."""
+        with self._cond:
+            if error is None:
+                self._refusals.pop(channel, None)
+            else:
+                self._refusals[channel] = error
+
+    def release(self) -> None:
+        """Let hung calls go (they answer 500 to whoever is still listening)."""
+        self._release.set()
+
+    # ── what happened ──
+    def calls_to(self, method: str) -> list[Call]:
+        with self._cond:
+            return [c for c in self.calls if c.method == method]
+
+    def posts(self, channel: str | None = None) -> list[dict[str, Any]]:
+        """Messages chat.postMessage accepted (what a channel would show)."""
+        return [
+            c.args
+            for c in self.calls_to("chat.postMessage")
+            if c.outcome == "ok" and (channel is None or c.args.get("channel") == channel)
+        ]
+
+    def responses(self, name: str | None = None) -> list[dict[str, Any]]:
+        return [c.args for c in self.calls_to("response_url") if name is None or c.path.endswith(f"/{name}")]
+
+    def wait_for(self, predicate: Callable[[], T], timeout: float = 10.0) -> T:
+        """Block until predicate() is truthy (re-checked on every call the fake records); bounded."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                value = predicate()
+                if value:
+                    return value
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    methods = [f"{c.method}:{c.outcome}" for c in self.calls]
+                    raise AssertionError(f"gave up waiting after {timeout}s; calls so far: {methods}")
+                self._cond.wait(min(left, 0.1))  # also re-checks state the fake cannot see
+
+    def _record(self, call: Call) -> None:
+        with self._cond:
+            self.calls.append(call)
+            self._cond.notify_all()
+
+    # ── the API ──
+    def _answer(self, path: str, headers: dict[str, str], raw: bytes) -> tuple[int, dict[str, str], bytes]:
+        parts = urlsplit(path)
+        args: dict[str, Any] = dict(parse_qsl(parts.query))
+        content_type = headers.get("Content-Type", "")
+        if raw and "json" in content_type:
+            args.update(json.loads(raw))
+        elif raw:
+            args.update(parse_qsl(raw.decode("utf-8")))
+        if parts.path.startswith("/response/"):
+            self._record(Call("response_url", parts.path, args))
+            return 200, {"Content-Type": "text/plain"}, b"ok"
+        method = parts.path.removeprefix("/api/")
+        call = Call(method, parts.path, args)
+        with self._cond:
+            queue = self._script.get(method)
+            trouble = queue.popleft() if queue else None
+        if trouble is not None and trouble.hang:
+            call.outcome = "hung"
+            self._record(call)
+            self._release.wait(60)
+            return 500, {}, b"released"
+        auth = headers.get("Authorization", "")
+        token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else args.get("token", "")
+        if token != self.token:
+            return self._error(call, "invalid_auth")
+        if trouble is not None:
+            if trouble.status != 200:
+                call.outcome = f"http:{trouble.status}"
+                self._record(call)
+                body = json.dumps({"ok": False, "error": trouble.error}) if trouble.error else "upstream trouble"
+                return trouble.status, trouble.headers, body.encode()
+            return self._error(call, trouble.error or "fatal_error")
+        channel = str(args.get("channel", ""))
+        if method in ("chat.postMessage", "chat.postEphemeral") and channel in self._refusals:
+            return self._error(call, self._refusals[channel])
+        handler = getattr(self, "_" + method.replace(".", "_"), None)
+        if handler is None:
+            return self._error(call, "unknown_method")
+        result: dict[str, Any] = handler(args)
+        extra: dict[str, str] = result.pop("_headers", {})
+        if not result.get("ok"):
+            return self._error(call, str(result["error"]))
+        self._record(call)
+        return 200, {"Content-Type": "application/json", **extra}, json.dumps(result).encode()
+
+    def _error(self, call: Call, code: str) -> tuple[int, dict[str, str], bytes]:
+        call.outcome = f"error:{code}"
+        self._record(call)
+        return 200, {"Content-Type": "application/json"}, json.dumps({"ok": False, "error": code}).encode()
+
+    def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "url": "https://acme.slack.com/",
+            "team": "Acme Cloud",
+            "user": "whisperer",
+            "team_id": "T0ACME",
+            "user_id": "U0BOT",
+            "bot_id": "B0BOT",
+            "_headers": {"x-oauth-scopes": ",".join(self.scopes)},
+        }
+
+    def _chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
+        ts = f"1764100000.{next(self._ts):06d}"
+        return {"ok": True, "channel": args["channel"], "ts": ts, "message": {"text": args.get("text", "")}}
+
+    def _chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "message_ts": f"1764100000.{next(self._ts):06d}"}
+
+    def _conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "channel": {"id": "D" + str(args["users"]).split(",")[0]}}
+
+    def _users_lookupByEmail(self, args: dict[str, Any]) -> dict[str, Any]:
+        user = self.users_by_email.get(str(args.get("email", "")).lower())
+        if user is None:
+            return {"ok": False, "error": "users_not_found"}
+        return {"ok": True, "user": {"id": user, "tz": "Asia/Jakarta", "profile": {"email": args["email"]}}}
+
+    def _views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
+        view = args["view"] if isinstance(args["view"], dict) else json.loads(args["view"])
+        return {"ok": True, "view": {"id": "V0HOME", **view}}
+
+    def start(self) -> FakeSlack:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._release.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def sign(body: str, timestamp: int | None = None, secret: str = SECRET) -> dict[str, str]:
+    """The headers Slack sends: X-Slack-Signature = v0=HMAC-SHA256(secret, "v0:{ts}:{body}")."""
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    digest = hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
+
+
+def slash_body(text: str, user: str, response_url: str, trigger: str, channel: str = "C0GENERAL") -> str:
+    return urlencode(
+        {
+            "token": "legacy-verification-token",
+            "team_id": "T0ACME",
+            "team_domain": "acme",
+            "channel_id": channel,
+            "channel_name": "general",
+            "user_id": user,
+            "user_name": user.lower(),
+            "command": "/whisperer",
+            "text": text,
+            "api_app_id": "A0WHISPER",
+            "is_enterprise_install": "false",
+            "response_url": response_url,
+            "trigger_id": trigger,
+        }
+    )
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlack]:
+    fake = FakeSlack().start()
+    yield fake
+    fake.stop()
