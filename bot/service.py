@@ -19,6 +19,7 @@ from types import FrameType
 from typing import TextIO
 from urllib.error import URLError
 
+from apscheduler.triggers.cron import CronTrigger
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.error import BoltError
@@ -27,8 +28,9 @@ from slack_sdk.errors import SlackApiError
 from bot.config import Config
 from bot.connections import Connections
 from bot.delivery import Sink, SlackSink, TerminalSink
+from bot.reminders import run_reminder_sweep
 from bot.runtime import open_runtime
-from bot.scheduler import EXTRA_JOBS, RunLock, RunLockError, Scheduler, real_now
+from bot.scheduler import EXTRA_JOBS, ExtraJob, RunLock, RunLockError, Scheduler, real_now
 from bot.slack import (
     EVENTS_PATH,
     SlackSettings,
@@ -44,6 +46,11 @@ from storage.db import transaction
 log = logging.getLogger("whisperer")
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 _TOKEN = re.compile(r"\b(xox[abposr]|xapp)-[A-Za-z0-9-]+")
+
+# The reminder sweep runs hourly (at :05, team time) rather than once a day: it is idempotent (each step has
+# its own outbox key), so a bot started mid-morning still sends today's reminders, and DMs already wait for
+# each holder's working hours in the outbox.
+REMINDER_SWEEP = ExtraJob("reminders", run_reminder_sweep, lambda config: CronTrigger(minute=5, timezone=config.bot.tz))
 
 
 class Redact(logging.Filter):
@@ -116,7 +123,7 @@ def run_bot(
         else:
             client = make_web_client(settings.bot_token, settings.api_url)
             sink = SlackSink(client)
-        scheduler = Scheduler(connections, sink, clock=clock, extra_jobs=EXTRA_JOBS)
+        scheduler = Scheduler(connections, sink, clock=clock, extra_jobs=[REMINDER_SWEEP, *EXTRA_JOBS])
 
         def on_effects(effects: tuple[str, ...]) -> None:
             if "reload-sources" in effects and scheduler is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,9 +19,11 @@ from bot.connections import Connections
 from bot.delivery import SlackSink, TerminalSink
 from bot.runtime import Runtime, make_context, open_runtime
 from bot.scheduler import EXTRA_JOBS, ExtraJob, Scheduler, daily, jitter_for, register_job
+from bot.service import REMINDER_SWEEP
 from bot.slack import make_web_client
 from handlers.registry import dispatch
 from storage import alerts as outbox
+from storage import certifications, people
 from storage import changes as store
 from storage import sources as state
 from storage.db import transaction
@@ -184,3 +186,24 @@ def test_a_scheduled_poll_posts_a_change_exactly_once(
     assert len(fake_slack.posts()) == 1
     [change] = store.list_changes(db)
     assert [a["key"] for a in outbox.list_alerts(db)] == [f"change:{change['id']}"]
+
+
+def test_the_bot_runs_the_reminder_sweep_hourly_and_it_queues_each_dm_once(
+    make_scheduler: Callable[..., Scheduler],
+) -> None:
+    clock = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)  # 09:00 in Jakarta
+    scheduler = make_scheduler(extra_jobs=[REMINDER_SWEEP], clock=lambda: clock)
+    db = scheduler.connections.base.db
+    with transaction(db):
+        person = people.upsert_person(db, "Dewi", clock, slack_id="U0DEWI")
+        certifications.upsert_certification(
+            db, person, "HCIE-Cloud", clock, level="HCIE", number=None, passed=None,
+            expires=date(2026, 12, 3), expires_given=True,
+        )  # fmt: skip
+    scheduler.start()
+    job = scheduler.job("reminders")
+    assert job.next_run_time.tzinfo == ZoneInfo("Asia/Jakarta") and job.next_run_time.minute == 5
+    job.func(*job.args)  # what the scheduler calls at :05
+    job.func(*job.args)  # an hour later: nothing new
+    dms = [a for a in outbox.list_alerts(db) if a["user_id"] == "U0DEWI"]
+    assert [a["key"] for a in dms] == ["cert-reminder:1:2026-12-03:7"]
