@@ -128,7 +128,7 @@ def _check_database(config: Config, now: datetime, checks: list[Check]) -> None:
                     "see `whisperer sources` for each error" if failing else "",
                 )
             )
-        oldest = db.execute("SELECT MIN(created_at) FROM alerts WHERE status = 'pending'").fetchone()[0]
+        oldest = outbox.oldest_pending(db)
         if oldest and (now - parse_stamp(oldest)).total_seconds() > 600:
             checks.append(
                 Check(

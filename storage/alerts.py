@@ -107,6 +107,12 @@ def supersede_alert(db: Database, key: str, now: datetime, by: str) -> bool:
     return cursor.rowcount > 0
 
 
+def oldest_pending(db: Database) -> str | None:
+    """When the longest-waiting pending alert was written (None when the outbox is empty)."""
+    row = db.execute("SELECT MIN(created_at) FROM alerts WHERE status = 'pending'").fetchone()
+    return str(row[0]) if row and row[0] else None
+
+
 def alert_counts(db: Database) -> dict[str, int]:
     return {
         str(status): int(n)
