@@ -8,30 +8,40 @@ from collections.abc import Iterable, Sequence
 
 # Volatile fragments that change on every visit and never mean anything to a partner.
 # Each pattern is replaced (not the whole line dropped) so the rest of the line still counts.
-BUILTIN_NOISE: tuple[re.Pattern[str], ...] = tuple(
-    re.compile(p, re.IGNORECASE)
-    for p in (
-        # "47 seconds ago", "a minute ago", "3 hrs ago"
-        r"\b(?:\d+|an?|one|few)\s+(?:sec(?:ond)?s?|min(?:ute)?s?|hours?|hrs?)\s+ago\b",
-        r"\bjust now\b",
-        # "Last refreshed at 10:42:07", "Updated at 09:15 UTC", "refreshed: 2026-11-26 10:42"
+# Each comes with the words one of its matches must contain: most lines hold none of them, and a
+# substring test is far cheaper than running the pattern.
+_NOISE: tuple[tuple[str, tuple[str, ...]], ...] = (
+    # "47 seconds ago", "a minute ago", "3 hrs ago"
+    (r"\b(?:\d+|an?|one|few)\s+(?:sec(?:ond)?s?|min(?:ute)?s?|hours?|hrs?)\s+ago\b", ("ago",)),
+    (r"\bjust now\b", ("just now",)),
+    # "Last refreshed at 10:42:07", "Updated at 09:15 UTC", "refreshed: 2026-11-26 10:42"
+    (
         r"\b(?:last\s+)?(?:refreshed|updated|generated|rendered|fetched|loaded)\s*(?:at|on|:)?\s*"
         r"(?:\d{4}-\d{2}-\d{2}[ T])?\d{1,2}:\d{2}(?::\d{2})?(?:\s*[ap]\.?m\.?)?"
         r"(?:\s*(?:UTC|GMT|[+-]\d{2}:?\d{2}))?",
-        # Chinese relative times: "47秒前", "3分钟前", "2小时前", "刚刚"
-        r"\d+\s*(?:秒|分钟|小时)前",
-        r"刚刚",
-        # CSRF / session tokens written into the text
-        # (the value must hold a digit: "Session: Registration" is content, "Session ID: 8f3a9c1e" is noise)
+        ("refreshed", "updated", "generated", "rendered", "fetched", "loaded"),
+    ),
+    # Chinese relative times: "47秒前", "3分钟前", "2小时前", "刚刚"
+    (r"\d+\s*(?:秒|分钟|小时)前", ("前",)),
+    (r"刚刚", ("刚刚",)),
+    # CSRF / session tokens written into the text
+    # (the value must hold a digit: "Session: Registration" is content, "Session ID: 8f3a9c1e" is noise)
+    (
         r"\b[\w-]*(?:csrf|xsrf|authenticity|session|sid|nonce|token)[\w-]*(?:\s+id)?"
         r"\s*[:=]\s*[\"']?(?=[A-Za-z0-9+/=_\-.]*\d)[A-Za-z0-9+/=_\-.]{8,}[\"']?",
-        # visitor and view counters
+        ("csrf", "xsrf", "authenticity", "session", "sid", "nonce", "token"),
+    ),
+    # visitor and view counters
+    (
         r"\b(?:visitors?|views?|page\s*views?|hits|visits|reads)\s*[:：]?\s*[\d,.]+\b",
-        r"\b[\d,.]+\s+(?:visitors?|views|page\s*views|hits|visits|reads)\b",
-        r"(?:浏览|阅读|访问)(?:量|次数)?\s*[:：]?\s*[\d,]+",
-    )
+        ("visit", "view", "hits", "reads"),
+    ),
+    (r"\b[\d,.]+\s+(?:visitors?|views|page\s*views|hits|visits|reads)\b", ("visit", "view", "hits", "reads")),
+    (r"(?:浏览|阅读|访问)(?:量|次数)?\s*[:：]?\s*[\d,]+", ("浏览", "阅读", "访问")),
 )
-
+BUILTIN_NOISE: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = tuple(
+    (re.compile(pattern, re.IGNORECASE), hints) for pattern, hints in _NOISE
+)
 _SPACE = re.compile(r"[ \t\u00a0\u3000\u200b\r\f\v]+")
 
 
@@ -49,7 +59,11 @@ def normalise_lines(
     out: list[str] = []
     for raw in lines:
         line = _SPACE.sub(" ", raw).strip()
-        for pattern in (*BUILTIN_NOISE, *ignore):
+        folded = line.casefold()
+        for pattern, hints in BUILTIN_NOISE:
+            if any(hint in folded for hint in hints):
+                line = pattern.sub("", line)
+        for pattern in ignore:
             line = pattern.sub("", line)
         line = _SPACE.sub(" ", line).strip()
         if line:
