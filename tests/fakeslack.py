@@ -152,7 +152,7 @@ class FakeSlack:
     def responses(self, name: str | None = None) -> list[dict[str, Any]]:
         return [c.args for c in self.calls_to("response_url") if name is None or c.path.endswith(f"/{name}")]
 
-    def wait_for(self, predicate: Callable[[], T], timeout: float = 10.0) -> T:
+    def wait_for(self, predicate: Callable[[], T], timeout: float = 30.0) -> T:
         """Block until predicate() is truthy (re-checked on every call the fake records); bounded."""
         deadline = time.monotonic() + timeout
         with self._cond:

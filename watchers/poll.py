@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -359,9 +359,9 @@ def poll_sources(
     # Threads only fetch (I/O); parsing and writing stay on this thread, so CPU-bound parsing never
     # fights the database writes for the interpreter lock.
     with ThreadPoolExecutor(max_workers=_useful_workers(specs, settings), thread_name_prefix="poll") as pool:
-        futures = [pool.submit(work, spec) for spec in specs]
-        for future in as_completed(futures):
-            spec, fetched = future.result()
+        # Results are recorded in the order of the sources (not as fetches finish), so change numbers
+        # come out the same on every run over the same world.
+        for spec, fetched in pool.map(work, specs):
             obs = safe_observe(spec, fetched)
             row = rows.get(spec.id) or {}
             if obs.status == "not_modified" and not row.get("failures"):
