@@ -8,6 +8,7 @@ Nothing here connects at import time; `build_app` calls auth.test once, when the
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -109,6 +110,18 @@ def slack_settings(env: Mapping[str, str]) -> SlackSettings:
     return SlackSettings(bot_token, env.get("SLACK_SIGNING_SECRET", "").strip() or None, app_token, api_url)
 
 
+_LINK = re.compile(r"<((?:https?|mailto):[^|>]+)(?:\|[^>]*)?>")
+_CHANNEL = re.compile(r"<#[A-Z0-9]+\|([^>]*)>")
+
+
+def plain_command_text(text: str) -> str:
+    """Slash-command text as the person typed it: Slack's link and channel markup undone, &amp; &lt; &gt;
+    decoded (the renderer escapes again on the way out, once). User mentions stay <@U…>: they carry the ID."""
+    text = _LINK.sub(lambda m: m.group(1), text)
+    text = _CHANNEL.sub(lambda m: f"#{m.group(1)}", text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def make_web_client(
     token: str | None, api_url: str = DEFAULT_API_URL, *, rate_limit_retries: int = 1, timeout: int = 30
 ) -> WebClient:
@@ -178,7 +191,7 @@ class Listeners:
     def command(self, ack: Ack, command: dict[str, Any], respond: Respond) -> None:
         """`/whisperer …`: acknowledge at once, then answer through response_url."""
         ack()
-        text, share = split_share(str(command.get("text") or ""))
+        text, share = split_share(plain_command_text(str(command.get("text") or "")))
         try:
             ctx = make_context(self.connections.runtime(), self.clock(), user_id=command.get("user_id"))
             reply = dispatch(ctx, text)

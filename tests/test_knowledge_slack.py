@@ -53,3 +53,14 @@ def test_metric_set_is_for_admins_only(bot: BotServer) -> None:
     assert "Only admins" in text_of(refused)
     accepted = bot.ask("metric set cloud_growth 27", user=ADMIN)
     assert "27" in text_of(accepted) and "Only admins" not in text_of(accepted)
+
+
+def test_slack_markup_in_arguments_is_read_as_typed_and_escaped_once_on_the_way_out(bot: BotServer) -> None:
+    # Slack sends "MDF & SPIF <draft>" as entities, and a typed link as <url|label>.
+    text = text_of(
+        bot.ask(f"deadline add {RFP} Claim MDF &amp; SPIF &lt;draft&gt; via <https://portal.example/mdf|portal>")
+    )
+    assert "MDF &amp; SPIF &lt;draft&gt;" in text  # escaped exactly once for Slack
+    assert "&amp;amp;" not in text
+    listed = text_of(bot.ask("deadlines 90"))
+    assert "Claim MDF &amp; SPIF &lt;draft&gt; via https://portal.example/mdf" in listed
