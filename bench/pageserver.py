@@ -1,7 +1,7 @@
 """A small, fast keep-alive HTTP server for benchmarks: N pages with ETag/Last-Modified and 304s.
 
 Run as a separate process so the server does not share the poller's interpreter lock:
-    python bench/pageserver.py N        → prints the port, then serves until stdin closes.
+    python bench/pageserver.py N [--no-validators]   → prints the port, then serves until stdin closes.
 POST /_bump?n=K changes the first K pages; /_stats returns request counts.
 """
 
@@ -22,7 +22,8 @@ BODY = (
 
 
 class Pages:
-    def __init__(self, n: int) -> None:
+    def __init__(self, n: int, validators: bool = True) -> None:
+        self.validators = validators  # False: no ETag/Last-Modified and a static body, like many portal pages
         self.versions = [1] * n
         self.hits = 0
         self.not_modified = 0
@@ -59,7 +60,10 @@ async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, pag
             elif target.startswith("/p/"):
                 i = int(target[3:].split(".")[0])
                 etag = pages.etag(i)
-                if headers.get("if-none-match") == etag:
+                if not pages.validators:
+                    body = BODY.format(i=i, v=pages.versions[i], s=0).encode()
+                    extra = "Content-Type: text/html; charset=utf-8\r\n"
+                elif headers.get("if-none-match") == etag:
                     pages.not_modified += 1
                     status, extra = "304 Not Modified", f"ETag: {etag}\r\n"
                 else:
@@ -78,8 +82,8 @@ async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, pag
         writer.close()
 
 
-async def main(n: int) -> None:
-    pages = Pages(n)
+async def main(n: int, validators: bool) -> None:
+    pages = Pages(n, validators)
     server = await asyncio.start_server(lambda r, w: handle(r, w, pages), "127.0.0.1", 0, backlog=1024)
     print(server.sockets[0].getsockname()[1], flush=True)
     loop = asyncio.get_running_loop()
@@ -88,4 +92,4 @@ async def main(n: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 2000))
+    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 2000, "--no-validators" not in sys.argv))

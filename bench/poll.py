@@ -1,6 +1,6 @@
 """Benchmark: poll N loopback pages cold, warm (nothing changed) and with 1% changed.
 
-    python bench/poll.py [--pages 2000] [--peer urlwatch]
+    python bench/poll.py [--pages 2000] [--peer urlwatch] [--no-validators]
 
 Prints pages/s, peak RSS, and rows and bytes added to the database per pass. With --peer urlwatch it
 installs urlwatch into .venv-peer (once) and runs the same three passes with it, printing the ratios.
@@ -29,9 +29,10 @@ from bot.runtime import open_runtime, poll  # noqa: E402
 from storage.changes import table_counts  # noqa: E402
 
 
-def start_server(pages: int) -> tuple[subprocess.Popen[str], str]:
+def start_server(pages: int, validators: bool = True) -> tuple[subprocess.Popen[str], str]:
+    flags = [] if validators else ["--no-validators"]
     proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "bench" / "pageserver.py"), str(pages)],
+        [sys.executable, str(ROOT / "bench" / "pageserver.py"), str(pages), *flags],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -134,16 +135,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pages", type=int, default=2000)
     parser.add_argument("--peer", choices=["urlwatch"], help="also run a peer tool on the same pages")
+    parser.add_argument(
+        "--no-validators", action="store_true", help="pages without ETag/Last-Modified (static bytes instead)"
+    )
     args = parser.parse_args()
-    print(f"bench/poll.py: {args.pages} pages on loopback, {os.cpu_count()} cores")
-    proc, base = start_server(args.pages)
+    validators = not args.no_validators
+    kind = "with ETag/Last-Modified" if validators else "without validators"
+    print(f"bench/poll.py: {args.pages} pages on loopback ({kind}), {os.cpu_count()} cores")
+    proc, base = start_server(args.pages, validators)
     try:
         with tempfile.TemporaryDirectory(prefix="whisperer-bench-") as tmp:
             ours = run_whisperer(base, args.pages, Path(tmp))
         if args.peer == "urlwatch":
             # Fresh server state so the peer sees the same three passes.
             proc.communicate("", timeout=10)
-            proc, base = start_server(args.pages)
+            proc, base = start_server(args.pages, validators)
             with tempfile.TemporaryDirectory(prefix="urlwatch-bench-") as tmp:
                 theirs = run_urlwatch(base, args.pages, Path(tmp))
             for name, elapsed in ours.items():

@@ -196,3 +196,9 @@ def _slack(db: Database) -> None:
 def _poll_passes(db: Database) -> None:
     # A new migration, not an edit to migration 1: databases created by earlier versions must gain the column too.
     db.execute("ALTER TABLE polls ADD COLUMN passes INTEGER NOT NULL DEFAULT 1")
+
+
+@migration(11, "sources remember the bytes they last read")
+def _body_hash(db: Database) -> None:
+    # Pages without ETag or Last-Modified that send the same bytes again are not parsed again.
+    db.execute("ALTER TABLE sources ADD COLUMN body_hash TEXT")

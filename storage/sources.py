@@ -114,12 +114,14 @@ def record_success(
     last_modified: str | None,
     warning: str | None,
     changed: bool,
+    body_hash: str | None = None,
 ) -> None:
     db.execute(
         """
         UPDATE sources SET last_checked = :now, last_status = :status, last_error = NULL,
             failures = 0, failing_since = NULL, etag = :etag, last_modified = :lm, last_hash = :hash,
-            warning = :warning, last_change_at = CASE WHEN :changed THEN :now ELSE last_change_at END
+            warning = :warning, body_hash = :body_hash,
+            last_change_at = CASE WHEN :changed THEN :now ELSE last_change_at END
         WHERE id = :id
         """,
         {
@@ -130,6 +132,7 @@ def record_success(
             "hash": content_hash,
             "warning": warning,
             "changed": int(changed),
+            "body_hash": body_hash,
             "id": source_id,
         },
     )

@@ -8,6 +8,8 @@ from datetime import timedelta
 from conftest import NOW, FixtureServer, Response, Seen, Watch
 
 from storage.db import stamp
+from watchers.fetch import Fetched
+from watchers.poll import body_key, observe
 from watchers.sources import SourceSpec
 
 HTML = "text/html; charset=utf-8"
@@ -125,3 +127,39 @@ def test_a_new_url_forgets_the_old_validators(server: FixtureServer, watch: Watc
     assert moved["rebates"].status == "unchanged"
     sent = lower(server.requests_to("/new")[0])
     assert "if-none-match" not in sent and "if-modified-since" not in sent
+
+
+def test_the_same_bytes_from_a_server_without_validators_are_not_parsed_again(
+    server: FixtureServer, watch: Watch
+) -> None:
+    page = b"<html><body><main><p>Deal registration: 72 hours</p></main></body></html>"
+    server.routes["/plain"] = Response(body=page, headers={"Content-Type": HTML})  # no ETag, no Last-Modified
+    spec = SourceSpec(id="plain", kind="html", url=server.url("/plain"), selector="main")
+    assert watch.poll(spec)["plain"].status == "new"
+    snapshots = watch.count("snapshots")
+
+    assert watch.poll(spec, now=NOW + timedelta(hours=1))["plain"].status == "unchanged"
+    row = watch.source("plain")
+    assert (row["last_status"], row["last_checked"]) == ("unchanged", stamp(NOW + timedelta(hours=1)))
+    assert watch.count("snapshots") == snapshots and watch.changes("plain") == []
+
+    # New reading rules make the same bytes worth reading again: an ignore pattern is not a change.
+    relaxed = SourceSpec(id="plain", kind="html", url=spec.url, selector="main", ignore=(r"\d+ hours",))
+    assert watch.poll(relaxed, now=NOW + timedelta(hours=2))["plain"].status == "unchanged"
+    assert watch.snapshot("plain") == "Deal registration:"
+    server.routes["/plain"] = Response(body=page.replace(b"72", b"96"), headers={"Content-Type": HTML})
+    assert watch.poll(relaxed, now=NOW + timedelta(hours=3))["plain"].status == "unchanged"  # ignored
+    server.routes["/plain"] = Response(body=page.replace(b"Deal", b"Opportunity"), headers={"Content-Type": HTML})
+    assert watch.poll(relaxed, now=NOW + timedelta(hours=4))["plain"].status == "changed"
+
+
+def test_observe_skips_parsing_only_for_the_same_bytes_under_the_same_rules() -> None:
+    spec = SourceSpec(id="p", kind="html", url="https://portal.example/p", selector="table.none")
+    fetched = Fetched(False, b"<p>no table here</p>", "text/html", None, None, spec.url)
+    first = observe(spec, fetched)
+    assert first.status == "error" and "matched nothing" in (first.error or "")
+    key = body_key(spec, fetched)
+    # The same bytes under the same rules are not parsed at all (parsing would fail again).
+    assert observe(spec, fetched, previous_body=key).status == "same_bytes"
+    fixed = SourceSpec(id="p", kind="html", url=spec.url, selector="p")
+    assert observe(fixed, fetched, previous_body=key).text == "no table here"

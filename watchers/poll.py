@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import lru_cache
 from pathlib import PurePath
@@ -31,13 +32,14 @@ from watchers.sources import SourceSpec
 class Observation:
     """What one check of a source saw, before it is compared with the past."""
 
-    status: str  # "ok" | "not_modified" | "error"
+    status: str  # "ok" | "not_modified" (a 304) | "same_bytes" (the very bytes read last time) | "error"
     text: str = ""
     document: str = ""
     etag: str | None = None
     last_modified: str | None = None
     warning: str | None = None
     error: str | None = None
+    body_hash: str | None = None  # the fetched bytes and the rules that read them (see body_key)
 
 
 @dataclass
@@ -79,11 +81,30 @@ def _is_html(spec: SourceSpec, fetched: Fetched) -> bool:
     return suffix in (".html", ".htm", ".xhtml")
 
 
-def observe(spec: SourceSpec, fetched: Fetched) -> Observation:
-    """Pure: parse and normalise a fetched body into the canonical snapshot text."""
+def body_key(spec: SourceSpec, fetched: Fetched) -> str:
+    """A hash of the bytes and of everything that decides how they are read: equal keys, equal snapshots."""
+    rules = repr((spec.kind, spec.url, spec.selector, spec.tiers_selector, spec.ignore, spec.unordered))
+    return content_hash(rules + "\0" + (fetched.content_type or "") + "\0") + hashlib.sha256(fetched.body).hexdigest()
+
+
+def observe(spec: SourceSpec, fetched: Fetched, previous_body: str | None = None) -> Observation:
+    """Pure: parse and normalise a fetched body into the canonical snapshot text.
+
+    Bytes identical to the last ones read (`previous_body`, same rules) are "same_bytes", and not parsed:
+    many portal pages send no ETag or Last-Modified, and this makes their quiet polls nearly as cheap as a 304.
+    """
     etag, last_modified = fetched.etag, fetched.last_modified
     if fetched.not_modified:
         return Observation("not_modified", etag=etag, last_modified=last_modified)
+    key = body_key(spec, fetched)
+    if previous_body is not None and key == previous_body:
+        return Observation("same_bytes", etag=etag, last_modified=last_modified, body_hash=key)
+    obs = _parse(spec, fetched)
+    return replace(obs, body_hash=key) if obs.status == "ok" else obs
+
+
+def _parse(spec: SourceSpec, fetched: Fetched) -> Observation:
+    etag, last_modified = fetched.etag, fetched.last_modified
     ignore = _patterns(spec.ignore)
     if spec.kind == "feed" or (spec.kind == "file" and PurePath(spec.url).suffix.lower() in (".xml", ".rss", ".atom")):
         try:
@@ -134,12 +155,12 @@ def fetch_source(
         return Observation("error", error=f"unexpected {type(exc).__name__}: {exc}")
 
 
-def safe_observe(spec: SourceSpec, fetched: Fetched | Observation) -> Observation:
+def safe_observe(spec: SourceSpec, fetched: Fetched | Observation, previous_body: str | None = None) -> Observation:
     """observe() that turns a parser bug into a recorded error instead of a crash."""
     if isinstance(fetched, Observation):
         return fetched
     try:
-        return observe(spec, fetched)
+        return observe(spec, fetched, previous_body)
     except Exception as exc:
         return Observation("error", error=f"unexpected {type(exc).__name__} while parsing: {exc}")
 
@@ -220,6 +241,10 @@ def _is_feed_text(text: str) -> bool:
     return is_feed_snapshot(text)
 
 
+# Quiet observations: nothing to compare, only the check time moves. Observation status → source status.
+_QUIET = {"not_modified": "not_modified", "same_bytes": "unchanged"}
+
+
 def record_observation(
     db: Database,
     spec: SourceSpec,
@@ -247,9 +272,9 @@ def record_observation(
                 source_id=spec.id,
                 channel=spec.channel,
             )
-        if obs.status == "not_modified":
-            state.mark_checked(db, [spec.id], now, "not_modified")
-            return Outcome(spec.id, "not_modified")
+        if obs.status in _QUIET:
+            state.mark_checked(db, [spec.id], now, _QUIET[obs.status])
+            return Outcome(spec.id, _QUIET[obs.status])
         old_hash = row["last_hash"]
         old_text = store.get_snapshot(db, old_hash)
         new_hash = content_hash(obs.text)
@@ -298,6 +323,7 @@ def record_observation(
             last_modified=obs.last_modified,
             warning=obs.warning,
             changed=bool(changes),
+            body_hash=obs.body_hash,
         )
         change_ids = [c for c, _ in changes]
         if status in ("new", "changed"):
@@ -350,7 +376,7 @@ def poll_sources(
     """Check many sources in parallel (politely per host) and record each; one failure harms no other."""
     rows = {r["id"]: r for r in state.list_sources(db)}
     outcomes: list[Outcome] = []
-    not_modified: list[str] = []
+    quiet: dict[str, list[str]] = {status: [] for status in _QUIET.values()}
 
     def work(spec: SourceSpec) -> tuple[SourceSpec, Fetched | Observation]:
         row = rows.get(spec.id) or {}
@@ -362,23 +388,29 @@ def poll_sources(
         # Results are recorded in the order of the sources (not as fetches finish), so change numbers
         # come out the same on every run over the same world.
         for spec, fetched in pool.map(work, specs):
-            obs = safe_observe(spec, fetched)
             row = rows.get(spec.id) or {}
-            if obs.status == "not_modified" and not row.get("failures"):
-                not_modified.append(spec.id)  # the warm path: one batched update at the end
-                outcomes.append(Outcome(spec.id, "not_modified"))
+            same_validators = isinstance(fetched, Fetched) and (fetched.etag, fetched.last_modified) == (
+                row.get("etag"),
+                row.get("last_modified"),
+            )
+            previous_body = row.get("body_hash") if same_validators and row.get("last_hash") else None
+            obs = safe_observe(spec, fetched, previous_body)
+            if obs.status in _QUIET and not row.get("failures"):
+                quiet[_QUIET[obs.status]].append(spec.id)  # the warm path: batched updates at the end
+                outcomes.append(Outcome(spec.id, _QUIET[obs.status]))
                 continue
             outcomes.append(
                 record_observation(db, spec, obs, now, failure_threshold=failure_threshold, extractors=extractors)
             )
     with transaction(db):
-        if not_modified:
-            state.mark_checked(db, not_modified, now, "not_modified")
+        for status, ids in quiet.items():
+            if ids:
+                state.mark_checked(db, ids, now, status)
         counts = {
             "checked": len(outcomes),
             "changed": sum(o.status == "changed" for o in outcomes),
             "failed": sum(o.status == "error" for o in outcomes),
-            "not_modified": len(not_modified),
+            "not_modified": len(quiet["not_modified"]),
         }
         state.log_poll(db, now, now, origin, counts)
     return outcomes
