@@ -158,6 +158,16 @@ def _check_tokens(env: Mapping[str, str], checks: list[Check]) -> SlackSettings 
         detail = "no SLACK_BOT_TOKEN: `whisperer run` uses terminal mode (alerts print, commands from stdin)"
         checks.append(Check("slack", "info", detail, "to connect Slack, follow the README's steps"))
         return settings
+    if not settings.bot_token.startswith("xoxb-"):
+        checks.append(
+            Check(
+                "slack",
+                "fail",
+                "SLACK_BOT_TOKEN does not look like a bot token (it should start with xoxb-)",
+                "copy OAuth & Permissions → Bot User OAuth Token; user (xoxp-) and app (xapp-) tokens do not work",
+            )
+        )
+        return settings
     modes = []
     if settings.app_token:
         modes.append("Socket Mode (SLACK_APP_TOKEN set)")

@@ -91,17 +91,17 @@ def slack_settings(env: Mapping[str, str]) -> SlackSettings:
     """Read SLACK_* from the environment, checking the shape of each value (never printing it)."""
     bot_token = env.get("SLACK_BOT_TOKEN", "").strip() or None
     app_token = env.get("SLACK_APP_TOKEN", "").strip() or None
+    # A token of the wrong shape is worth a warning, not a refusal: proxies and test doubles use their own.
+    # auth.test (at start and in `whisperer doctor`) is what decides; the value itself is never logged.
     if bot_token and not bot_token.startswith("xoxb-"):
-        raise ConfigError(
-            "SLACK_BOT_TOKEN",
-            "does not look like a bot token (it should start with xoxb-)",
-            "copy OAuth & Permissions → Bot User OAuth Token; user (xoxp-) and app (xapp-) tokens do not work here",
+        log.warning(
+            "SLACK_BOT_TOKEN does not start with xoxb-: if Slack refuses it, copy OAuth & Permissions → "
+            "Bot User OAuth Token (user xoxp- and app xapp- tokens do not work here)"
         )
     if app_token and not app_token.startswith("xapp-"):
-        raise ConfigError(
-            "SLACK_APP_TOKEN",
-            "does not look like an app-level token (it should start with xapp-)",
-            "create one under Basic Information → App-Level Tokens with the connections:write scope",
+        log.warning(
+            "SLACK_APP_TOKEN does not start with xapp-: Socket Mode needs an app-level token "
+            "(Basic Information → App-Level Tokens, scope connections:write)"
         )
     api_url = env.get("SLACK_API_URL", "").strip() or DEFAULT_API_URL
     parts = urlsplit(api_url)
@@ -132,7 +132,9 @@ def make_web_client(
     handlers: list[RetryHandler] = list(default_retry_handlers())
     if rate_limit_retries > 0:
         handlers.append(RateLimitErrorRetryHandler(max_retry_count=rate_limit_retries))
-    return WebClient(token=token, base_url=api_url, timeout=timeout, retry_handlers=handlers)
+    # slack_sdk joins base_url and the method name as strings: ".../api" would call ".../apiauth.test".
+    base_url = api_url if api_url.endswith("/") else api_url + "/"
+    return WebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=handlers)
 
 
 def split_share(text: str) -> tuple[str, bool]:

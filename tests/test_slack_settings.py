@@ -37,8 +37,6 @@ def test_the_mode_follows_the_tokens(env: dict[str, str], http: bool, mode: str)
 @pytest.mark.parametrize(
     ("env", "http", "where", "fix"),
     [
-        ({"SLACK_BOT_TOKEN": "xoxp-user-token"}, False, "SLACK_BOT_TOKEN", "Bot User OAuth Token"),
-        ({"SLACK_APP_TOKEN": "xoxb-wrong-kind"}, False, "SLACK_APP_TOKEN", "connections:write"),
         ({"SLACK_API_URL": "localhost:8080"}, False, "SLACK_API_URL", "unset it"),
         ({"SLACK_BOT_TOKEN": TOKEN}, False, "SLACK_APP_TOKEN", "whisperer run --http"),
         ({"SLACK_BOT_TOKEN": TOKEN}, True, "SLACK_SIGNING_SECRET", "Signing Secret"),
@@ -108,3 +106,17 @@ def test_tokens_never_reach_the_log() -> None:
     output = stream.getvalue()
     assert TOKEN not in output and APP_TOKEN not in output and SECRET not in output and "xoxp-123" not in output
     assert "xoxb-…(redacted)" in output and "xapp-…(redacted)" in output and "secret …(redacted)" in output
+
+
+def test_a_token_of_an_odd_shape_is_a_warning_that_never_shows_the_token(caplog: pytest.LogCaptureFixture) -> None:
+    # Proxies and test doubles have their own tokens: auth.test decides, the shape only warns.
+    with caplog.at_level(logging.WARNING, logger="whisperer.slack"):
+        settings = slack_settings({"SLACK_BOT_TOKEN": "xoxp-user-secret", "SLACK_APP_TOKEN": "xoxb-wrong-secret"})
+    assert settings.mode(http=False) == "socket"
+    assert "Bot User OAuth Token" in caplog.text and "connections:write" in caplog.text
+    assert "secret" not in caplog.text
+
+
+def test_the_api_url_works_with_or_without_its_trailing_slash() -> None:
+    for url in ("http://127.0.0.1:9/api", "http://127.0.0.1:9/api/"):
+        assert make_web_client("xoxb-1", url).base_url == "http://127.0.0.1:9/api/"
