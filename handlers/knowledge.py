@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from handlers.registry import Context, UsageError, command, suggest
+from handlers.registry import Context, UsageError, command, did_you_mean, suggest
 from handlers.reply import Block, Heading, Inline, Link, Mono, Reply, Strong, bullets, code_excerpt, error, note, para
 from handlers.reply import reply as make_reply
 from storage import changes as store
@@ -268,10 +268,9 @@ def policy_command(ctx: Context, args: list[str]) -> Reply:
         name = " ".join(args)
         row = _match_policy(rows, name)
         if row is None:
-            close = suggest(name, [r["id"] for r in rows])
             return error(
                 f"No tracked policy matches '{name}'.",
-                *((f"Did you mean '{close}'? ",) if close else ()),
+                did_you_mean(name, [r["id"] for r in rows]),
                 "List them with ",
                 Mono("/whisperer policy"),
                 ".",

@@ -7,7 +7,7 @@ from datetime import date
 
 from handlers.deadlines import when_left
 from handlers.knowledge import partner_tier, source_label, tier_position
-from handlers.registry import Context, UsageError, admin_refusal, command, suggest
+from handlers.registry import Context, UsageError, admin_refusal, command, did_you_mean
 from handlers.renewal import certified_holders, difference, number
 from handlers.reply import Block, Heading, Inline, Mono, Reply, Strong, bullets, error, note, para, reply
 from handlers.settings import Rebate
@@ -207,9 +207,8 @@ def _find(ctx: Context, rebate_id: str) -> Rebate | Reply:
     if found:
         return found
     ids = [r.id for r in ctx.knowledge.rebates]
-    close = suggest(rebate_id, ids)
     return error(
         f"There is no rebate programme '{rebate_id}'.",
-        *((f"Did you mean '{close}'? ",) if close else ()),
+        did_you_mean(rebate_id, ids),
         f"Programmes: {', '.join(ids) or 'none configured'}.",
     )

@@ -92,6 +92,12 @@ def suggest(word: str, choices: list[str]) -> str | None:
     return prefixed[0] if len(prefixed) == 1 else None
 
 
+def did_you_mean(word: str, choices: list[str], quote: str = "'") -> str:
+    """ "Did you mean 'x'? " for the closest choice, or "" when nothing is close."""
+    close = suggest(word, choices)
+    return f"Did you mean {quote}{close}{quote}? " if close else ""
+
+
 def split_args(text: str) -> list[str]:
     try:
         return shlex.split(text)

@@ -11,7 +11,7 @@ from sqlite_utils import Database
 from handlers.certificates import first_name
 from handlers.deadlines import when_left
 from handlers.knowledge import day, partner_tier
-from handlers.registry import Context, UsageError, admin_refusal, command, suggest
+from handlers.registry import Context, UsageError, admin_refusal, command, did_you_mean
 from handlers.reply import Block, Heading, Inline, Mono, Reply, Strong, bullets, error, note, para, reply
 from handlers.settings import CertificationSettings, Kpi, MetricDef
 from storage import certifications as certs
@@ -181,10 +181,9 @@ def _metric_def(ctx: Context, name: str) -> MetricDef | Reply:
     if found:
         return found
     known = [m.name for m in ctx.knowledge.metrics]
-    close = suggest(name, known)
     return error(
         f"I don't track a metric called '{name}'.",
-        *((f"Did you mean '{close}'? ",) if close else ()),
+        did_you_mean(name, known),
         f"Known: {', '.join(known)}. To track another, add it under [metrics] in whisperer.toml.",
     )
 

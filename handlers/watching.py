@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, tzinfo
 
-from handlers.registry import COMMANDS, Context, UsageError, command, resolve, suggest
+from handlers.registry import COMMANDS, Context, UsageError, command, did_you_mean, resolve, suggest
 from handlers.reply import (
     Block,
     Heading,
@@ -64,10 +64,9 @@ def help_command(ctx: Context, args: list[str]) -> Reply:
     if args:
         cmd = resolve(args[0])
         if cmd is None:
-            close = suggest(args[0], sorted(COMMANDS))
             return error(
                 f"There is no subcommand '{args[0]}'.",
-                *((f"Did you mean `{close}`? ",) if close else ()),
+                did_you_mean(args[0], sorted(COMMANDS), quote="`"),
                 "Try ",
                 Mono("/whisperer help"),
                 ".",
