@@ -6,7 +6,7 @@ import difflib
 import os
 import re
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -402,7 +402,3 @@ def default_config(env: Mapping[str, str] | None = None) -> Config:
     """For commands that only read the database (changes, diff) when no config file exists."""
     env = os.environ if env is None else env
     return Config(path=None, bot=BotSettings(database=env.get("WHISPERER_DB") or DEFAULT_DB))
-
-
-def iter_specs(config: Config) -> Iterator[SourceSpec]:
-    yield from config.sources

@@ -165,18 +165,6 @@ def safe_observe(spec: SourceSpec, fetched: Fetched | Observation, previous_body
         return Observation("error", error=f"unexpected {type(exc).__name__} while parsing: {exc}")
 
 
-def check_source(
-    spec: SourceSpec,
-    client: Client,
-    limiter: HostLimiter,
-    settings: FetchSettings,
-    etag: str | None = None,
-    last_modified: str | None = None,
-) -> Observation:
-    """Fetch and observe one source; every failure becomes an Observation, never an exception."""
-    return safe_observe(spec, fetch_source(spec, client, limiter, settings, etag, last_modified))
-
-
 def _page_changes(
     db: Database,
     spec: SourceSpec,
