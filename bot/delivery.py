@@ -1,30 +1,22 @@
-"""Alert delivery: outbox rows → Slack channel posts and DMs (or the terminal), each exactly once.
+"""The delivery loop: outbox rows → a sink (Slack or the terminal), paced per target, each exactly once.
 
 A row is marked sent only after Slack accepted it, so a crash before that re-sends it on the next run,
-and a unique key per row means nothing is queued twice. Errors are sorted into four kinds:
-rate limits (honour Retry-After), transient (back off), blocked targets (bot not in the channel: log once,
-show admins, probe rarely) and undeliverable rows (mark failed).
+and a unique key per row means nothing is queued twice. bot/delivery_errors.py sorts errors into four kinds
+(rate limited, transient, blocked target, undeliverable); bot/sinks.py does the sending.
 """
 
 from __future__ import annotations
 
 import logging
-import sqlite3
-import textwrap
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
-from http.client import HTTPException
-from typing import Any, Protocol
-from urllib.error import URLError
+from typing import Any
 
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackRequestError
 from sqlite_utils import Database
 
-from bot.render import fallback_text, to_blocks, to_text
+from bot.delivery_errors import Blocked, DeliveryProblem, RateLimited, Transient, classify
+from bot.sinks import Sink, is_dm, target_of
 from handlers.alerts import compose_alert
-from handlers.reply import Reply
 from storage import alerts as outbox
 from storage import changes as store
 from storage import delivery as blocks
@@ -37,186 +29,6 @@ PACE = timedelta(seconds=1)  # about one post a second per channel, as Slack ask
 PROBE_EVERY = timedelta(minutes=15)  # how often a blocked target is tried again, with one alert
 MAX_BACKOFF = timedelta(minutes=30)
 NO_CHANNEL = "(no alerts channel)"
-
-TRANSIENT_ERRORS = frozenset(
-    {"internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited", "team_added_to_org"}
-)
-_REINSTALL = "reinstall the app from manifest.yml (Slack app settings → Install App) and update SLACK_BOT_TOKEN"
-# Errors that say "this target will refuse every alert until someone fixes something", with that fix.
-BLOCKING_FIXES = {
-    "not_in_channel": "invite the bot there: type `/invite @Huawei Whisperer` in {target}",
-    "channel_not_found": (
-        "check the channel in whisperer.toml ([bot] alerts_channel or the source's channel); "
-        "prefer the channel ID (C0…), and invite the bot if the channel is private"
-    ),
-    "is_archived": "unarchive {target}, or point alerts at another channel in whisperer.toml",
-    "restricted_action": "a workspace admin must allow apps to post in {target}",
-    "missing_scope": _REINSTALL,
-    "invalid_auth": "SLACK_BOT_TOKEN is not valid; copy the Bot User OAuth Token (xoxb-…) again",
-    "not_authed": "SLACK_BOT_TOKEN is empty; set it in .env",
-    "token_revoked": _REINSTALL,
-    "account_inactive": _REINSTALL,
-    "no_alerts_channel": "set [bot] alerts_channel in whisperer.toml (a channel ID like C0123ABC, or #name)",
-}
-
-
-class DeliveryProblem(Exception):
-    """Why a row was not delivered; the subclass says what to do about it."""
-
-    def __init__(self, error: str, fix: str = "") -> None:
-        super().__init__(error)
-        self.error, self.fix = error, fix
-
-
-class RateLimited(DeliveryProblem):
-    def __init__(self, error: str, retry_after: float) -> None:
-        super().__init__(error)
-        self.retry_after = retry_after
-
-
-class Transient(DeliveryProblem):
-    """5xx, network errors, Slack's internal errors: try the same row again later."""
-
-
-class Blocked(DeliveryProblem):
-    """The target refuses everything until someone acts: hold its rows, probe rarely."""
-
-
-class Undeliverable(DeliveryProblem):
-    """This one row can never be delivered (no such person, message rejected): mark it failed."""
-
-
-def _retry_after(exc: SlackApiError) -> float:
-    headers = {str(k).lower(): v for k, v in (exc.response.headers or {}).items()}
-    value = headers.get("retry-after", "1")
-    if isinstance(value, list):
-        value = value[0] if value else "1"
-    try:
-        return max(1.0, float(value))
-    except ValueError:
-        return 1.0
-
-
-def classify(exc: Exception, target: str) -> DeliveryProblem:
-    """Map a Slack or network error onto what delivery should do next."""
-    if isinstance(exc, DeliveryProblem):
-        return exc
-    if isinstance(exc, SlackApiError):
-        status = exc.response.status_code
-        if status == 429:
-            return RateLimited("rate limited by Slack (429)", _retry_after(exc))
-        if status >= 500:
-            return Transient(f"Slack answered HTTP {status}")
-        code = str(exc.response.get("error", "") or f"HTTP {status}")
-        if code in TRANSIENT_ERRORS:
-            return Transient(f"Slack answered {code}")
-        if code in BLOCKING_FIXES:
-            return Blocked(code, BLOCKING_FIXES[code].format(target=target))
-        return Undeliverable(f"Slack refused the message: {code}")
-    if isinstance(exc, (URLError, OSError, HTTPException, TimeoutError)):
-        return Transient(f"network error talking to Slack: {exc}")
-    if isinstance(exc, SlackRequestError):
-        return Undeliverable(f"the request could not be sent: {exc}")
-    raise exc
-
-
-def is_dm(alert: dict[str, Any]) -> bool:
-    """The DM contract: a row with a Slack user id, or with a payload person_id, is a direct message."""
-    return bool(alert.get("user_id")) or "person_id" in (alert.get("payload") or {})
-
-
-def target_of(alert: dict[str, Any], default_channel: str | None) -> str | None:
-    """Where a row goes: the user or person for DMs, else its channel or the alerts channel."""
-    if alert.get("user_id"):
-        return str(alert["user_id"])
-    payload = alert.get("payload") or {}
-    if "person_id" in payload:
-        return f"person:{payload['person_id']}"
-    return alert.get("channel") or default_channel
-
-
-class Sink(Protocol):
-    def send(self, db: Database, alert: dict[str, Any], message: Reply, target: str | None) -> str | None:
-        """Deliver one message; return Slack's ts (or None); raise DeliveryProblem (or a Slack error)."""
-
-
-class SlackSink:
-    """Posts to channels with chat.postMessage; DMs via users.lookupByEmail → conversations.open."""
-
-    def __init__(self, client: WebClient) -> None:
-        self.client = client
-
-    def send(self, db: Database, alert: dict[str, Any], message: Reply, target: str | None) -> str | None:
-        if target is None:
-            raise Blocked("no_alerts_channel", BLOCKING_FIXES["no_alerts_channel"])
-        try:
-            if is_dm(alert):
-                user = alert.get("user_id") or self.resolve_person(db, int(alert["payload"]["person_id"]))
-                opened = self.client.conversations_open(users=user)
-                channel = str(opened["channel"]["id"])
-            else:
-                channel = target
-            response = self.client.chat_postMessage(
-                channel=channel,
-                text=fallback_text(message),
-                blocks=to_blocks(message),
-                unfurl_links=False,
-                unfurl_media=False,
-            )
-        except Exception as exc:
-            raise classify(exc, target) from exc
-        return str(response.get("ts") or "") or None
-
-    def resolve_person(self, db: Database, person_id: int) -> str:
-        """A person's Slack user id, looked up by email once and then remembered in `people`."""
-        person = people.get_person(db, person_id)
-        if person is None:
-            raise Undeliverable(f"person #{person_id} no longer exists")
-        if person["slack_id"]:
-            return str(person["slack_id"])
-        email = person["email"]
-        if not email:
-            raise Undeliverable(f"{person['name']} has neither a Slack user ID nor an email to look one up with")
-        try:
-            found = self.client.users_lookupByEmail(email=email)
-        except SlackApiError as exc:
-            if exc.response.get("error") == "users_not_found":
-                raise Undeliverable(
-                    f"no Slack user has the email {email} ({person['name']})",
-                    "correct the email, or record their Slack user ID",
-                ) from exc
-            raise
-        user = found["user"]
-        slack_id = str(user["id"])
-        try:
-            with transaction(db):
-                people.set_slack_id(db, person_id, slack_id, tz=user.get("tz"))
-        except sqlite3.IntegrityError:  # another person row already holds this Slack id
-            log.warning("%s (person #%s) resolves to Slack user %s, who is recorded twice", email, person_id, slack_id)
-        return slack_id
-
-
-class TerminalSink:
-    """Terminal mode: each alert printed, with where it would have gone."""
-
-    def __init__(self, out: Callable[[str], None] = print) -> None:
-        self.out = out
-
-    def send(self, db: Database, alert: dict[str, Any], message: Reply, target: str | None) -> str | None:
-        where = target or "terminal"
-        if alert.get("user_id"):
-            where = f"DM {alert['user_id']}"
-        elif target and target.startswith("person:"):
-            person = people.get_person(db, int(target.split(":", 1)[1]))
-            if person and person["slack_id"]:
-                where = f"DM {person['slack_id']}"
-            elif person:
-                where = f"DM {person['name']}" + (f" (by email {person['email']})" if person["email"] else "")
-            else:
-                where = f"DM {target}"
-        self.out(f"\n[alert → {where}]")
-        self.out(textwrap.indent(to_text(message), "  "))
-        return None
 
 
 @dataclass

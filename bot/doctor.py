@@ -18,7 +18,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.config import Config, ConfigError, MissingConfig, default_config, load_config
-from bot.delivery import BLOCKING_FIXES
+from bot.delivery_errors import BLOCKING_FIXES
 from bot.slack import SlackSettings, make_web_client, slack_settings
 from storage import alerts as outbox
 from storage import delivery as blocks

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time
 from typing import Any
 
-from bot.config import ConfigError, _Table
+from bot.validation import ConfigError, Table
 from handlers.settings import (
     DEFAULT_METRICS,
     LEVELS,
@@ -55,7 +55,7 @@ def parse_knowledge(
     )
 
 
-def _name(t: _Table, key: str, value: str, what: str) -> str:
+def _name(t: Table, key: str, value: str, what: str) -> str:
     if not _NAME.match(value):
         raise ConfigError(
             t.key(key),
@@ -65,13 +65,13 @@ def _name(t: _Table, key: str, value: str, what: str) -> str:
     return value
 
 
-def _number(t: _Table, name: str) -> float | None:
+def _number(t: Table, name: str) -> float | None:
     value = t.get(name, float, None)
     return None if value is None else float(value)
 
 
 def _metrics(file: str, data: Any) -> tuple[MetricDef, ...]:
-    t = _Table(file, "metrics", data)
+    t = Table(file, "metrics", data)
     defined = {m.name: m for m in DEFAULT_METRICS}
     for name in list(t.data):
         _name(t, name, name, "metric")
@@ -79,7 +79,7 @@ def _metrics(file: str, data: Any) -> tuple[MetricDef, ...]:
         if isinstance(value, str):
             defined[name] = MetricDef(name, value)
         elif isinstance(value, dict):
-            m = _Table(file, f"metrics.{name}", value)
+            m = Table(file, f"metrics.{name}", value)
             defined[name] = MetricDef(name, m.get("label", str, name), m.get("unit", str, ""))
             m.done()
         else:
@@ -93,12 +93,12 @@ def _metrics(file: str, data: Any) -> tuple[MetricDef, ...]:
 
 
 def _certifications(file: str, data: Any) -> CertificationSettings:
-    t = _Table(file, "certifications", data)
+    t = Table(file, "certifications", data)
     defaults = CertificationSettings()
     years = t.get("validity_years", int, defaults.validity_years)
     if not 1 <= years <= 10:
         raise ConfigError(t.key("validity_years"), f"{years} is not a plausible validity", "use 1 to 10 (years)")
-    by_level_table = _Table(file, "certifications.validity_by_level", t.get("validity_by_level", dict, {}))
+    by_level_table = Table(file, "certifications.validity_by_level", t.get("validity_by_level", dict, {}))
     by_level = []
     for level in list(by_level_table.data):
         if level.upper() not in (*LEVELS, "OTHER"):
@@ -110,7 +110,7 @@ def _certifications(file: str, data: Any) -> CertificationSettings:
             raise ConfigError(by_level_table.key(level), f"{value} is not a plausible validity", "use 1 to 10")
         by_level.append((level.upper() if level.upper() != "OTHER" else "other", value))
     groups = dict(defaults.groups)
-    groups_table = _Table(file, "certifications.groups", t.get("groups", dict, {}))
+    groups_table = Table(file, "certifications.groups", t.get("groups", dict, {}))
     for name in list(groups_table.data):
         _name(groups_table, name, name, "group")
         patterns = groups_table.strings(name)
@@ -124,7 +124,7 @@ def _certifications(file: str, data: Any) -> CertificationSettings:
 
 
 def _kpi(file: str, where: str, data: Any, default_consequence: str, groups: list[str]) -> Kpi:
-    t = _Table(file, where, data)
+    t = Table(file, where, data)
     kpi_id = _name(t, "id", t.need("id", str, 'give it an id such as "cloud_growth"'), "KPI")
     metric = t.get("metric", str, "") or None
     certified = t.get("certified", str, "") or None
@@ -162,7 +162,7 @@ def _kpi(file: str, where: str, data: Any, default_consequence: str, groups: lis
 
 
 def _renewal(file: str, data: Any, status_expires: date | None, groups: list[str]) -> RenewalSettings:
-    t = _Table(file, "renewal", data)
+    t = Table(file, "renewal", data)
     defaults = RenewalSettings()
     day = _date(t, "date") or status_expires
     consequence = t.get("consequence", str, defaults.consequence)
@@ -181,7 +181,7 @@ def _renewal(file: str, data: Any, status_expires: date | None, groups: list[str
     return RenewalSettings(day, consequence, kpis)
 
 
-def _date(t: _Table, name: str) -> date | None:
+def _date(t: Table, name: str) -> date | None:
     value = t.get(name, date, None)
     if isinstance(value, datetime):
         raise ConfigError(t.key(name), "expected a date, found a date and time", "write just the date: 2027-03-31")
@@ -189,7 +189,7 @@ def _date(t: _Table, name: str) -> date | None:
 
 
 def _pairs(file: str, where: str, data: Any, kind: type[float] | type[int]) -> tuple[tuple[str, Any], ...]:
-    t = _Table(file, where, data)
+    t = Table(file, where, data)
     out = []
     for name in list(t.data):
         _name(t, name, name, "metric" if kind is float else "group")
@@ -204,7 +204,7 @@ def _rebates(file: str, data: Any, source_ids: Sequence[str], groups: list[str])
         raise ConfigError(f"{file}: rebates", "expected [[rebates]] tables", "write each programme as [[rebates]]")
     rebates: list[Rebate] = []
     for i, raw in enumerate(data):
-        t = _Table(file, f"rebates[{i}]", raw)
+        t = Table(file, f"rebates[{i}]", raw)
         rebate_id = t.need("id", str, 'give it a short id such as "cross-cloud"')
         if not re.match(r"^[a-z0-9][a-z0-9._-]{0,63}$", rebate_id):
             raise ConfigError(t.key("id"), f"{rebate_id!r} is not a valid id", "use lowercase letters, digits, '-'")
@@ -247,7 +247,7 @@ def _rebates(file: str, data: Any, source_ids: Sequence[str], groups: list[str])
     return tuple(rebates)
 
 
-def _clock(t: _Table, name: str, value: Any) -> time:
+def _clock(t: Table, name: str, value: Any) -> time:
     if isinstance(value, time):
         return value
     match = _CLOCK.match(str(value).strip())
@@ -256,7 +256,7 @@ def _clock(t: _Table, name: str, value: Any) -> time:
     return time(int(match.group(1)), int(match.group(2)))
 
 
-def _weekday(t: _Table, name: str, value: str) -> int:
+def _weekday(t: Table, name: str, value: str) -> int:
     word = value.strip().lower()
     matches = [i for i, day in enumerate(_DAYS) if len(word) >= 3 and day.startswith(word)]
     if len(matches) != 1:
@@ -265,7 +265,7 @@ def _weekday(t: _Table, name: str, value: str) -> int:
 
 
 def _reminders(file: str, data: Any) -> ReminderSettings:
-    t = _Table(file, "reminders", data)
+    t = Table(file, "reminders", data)
     defaults = ReminderSettings()
     days = t.get("days_before", list, list(defaults.days_before))
     if not days or not all(isinstance(d, int) and not isinstance(d, bool) and 1 <= d <= 730 for d in days):
@@ -293,7 +293,7 @@ def _reminders(file: str, data: Any) -> ReminderSettings:
 
 
 def _dealreg(file: str, data: Any) -> DealRegSettings:
-    t = _Table(file, "dealreg", data)
+    t = Table(file, "dealreg", data)
     defaults = DealRegSettings()
     hours = t.get("hours_before", int, defaults.hours_before)
     if not 0 < hours <= 24 * 60:
@@ -305,8 +305,8 @@ def _dealreg(file: str, data: Any) -> DealRegSettings:
 
 
 def _glossary(file: str, data: Any) -> tuple[tuple[str, str], ...]:
-    t = _Table(file, "glossary", data)
-    terms = _Table(file, "glossary.terms", t.get("terms", dict, {}))
+    t = Table(file, "glossary", data)
+    terms = Table(file, "glossary.terms", t.get("terms", dict, {}))
     out = []
     for term in list(terms.data):
         meaning = terms.get(term, str, "")

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from bot.config import Config, ConfigError, parse_source
+from bot.config import Config, ConfigError
+from bot.source_config import parse_source
 from handlers.registry import Context
 from storage import sources as state
 from storage.db import open_db, transaction

@@ -28,8 +28,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.config import Config, ConfigError, load_config
 from bot.connections import Connections
-from bot.delivery import Pacer, Sink, deliver_alerts
+from bot.delivery import Pacer, deliver_alerts
 from bot.runtime import Runtime, active_sources, poll, sync_config_sources
+from bot.sinks import Sink
 from storage import delivery as blocks
 from storage import sources as state
 from storage.db import parse_stamp, transaction

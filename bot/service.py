@@ -27,10 +27,10 @@ from slack_sdk.errors import SlackApiError
 
 from bot.config import Config
 from bot.connections import Connections
-from bot.delivery import Sink, SlackSink, TerminalSink
 from bot.reminders import run_reminder_sweep
 from bot.runtime import open_runtime
 from bot.scheduler import EXTRA_JOBS, ExtraJob, RunLock, RunLockError, Scheduler, real_now
+from bot.sinks import Sink, SlackSink, TerminalSink
 from bot.slack import (
     EVENTS_PATH,
     SlackSettings,

@@ -286,6 +286,9 @@ def stop_http_server(server: HttpServer) -> None:
     socket_map = getattr(server, "_map", None)
     trigger: Any = getattr(server, "trigger", None)
     if socket_map is not None and trigger is not None:
-        trigger.pull_trigger(lambda: wasyncore.close_all(socket_map))
-    else:
-        server.close()
+        try:
+            trigger.pull_trigger(lambda: wasyncore.close_all(socket_map))
+            return
+        except OSError:  # the loop already ended and closed its trigger: nothing left to wake
+            pass
+    server.close()

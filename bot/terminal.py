@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
-from bot.delivery import Pacer, TerminalSink, deliver_alerts
+from bot.delivery import Pacer, deliver_alerts
 from bot.render import to_text
 from bot.runtime import Runtime, make_context
+from bot.sinks import TerminalSink
 from handlers.registry import dispatch
 
 QUIT_WORDS = ("quit", "exit")

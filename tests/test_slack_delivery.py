@@ -13,9 +13,10 @@ from conftest import NOW, FixtureServer, Response
 from fakeslack import FakeSlack, rate_limited, server_error
 
 from bot.config import load_config
-from bot.delivery import NO_CHANNEL, Pacer, SlackSink, deliver_alerts
+from bot.delivery import NO_CHANNEL, Pacer, deliver_alerts
 from bot.render import to_text
 from bot.runtime import Runtime, make_context, open_runtime, poll
+from bot.sinks import SlackSink
 from bot.slack import make_web_client
 from bot.terminal import print_alerts
 from handlers.registry import dispatch

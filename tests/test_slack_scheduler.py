@@ -16,10 +16,10 @@ from fakeslack import FakeSlack
 
 from bot.config import load_config
 from bot.connections import Connections
-from bot.delivery import SlackSink, TerminalSink
 from bot.runtime import Runtime, make_context, open_runtime
 from bot.scheduler import EXTRA_JOBS, ExtraJob, Scheduler, daily, jitter_for, register_job
 from bot.service import REMINDER_SWEEP
+from bot.sinks import SlackSink, TerminalSink
 from bot.slack import make_web_client
 from handlers.registry import dispatch
 from storage import alerts as outbox

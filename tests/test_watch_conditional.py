@@ -9,7 +9,7 @@ from conftest import NOW, FixtureServer, Response, Seen, Watch
 
 from storage.db import stamp
 from watchers.fetch import Fetched
-from watchers.poll import body_key, observe
+from watchers.observe import body_key, observe
 from watchers.sources import SourceSpec
 
 HTML = "text/html; charset=utf-8"

@@ -13,7 +13,7 @@ from conftest import DATA, NOW, FixtureServer, Response, Watch
 from storage.db import stamp
 from watchers.fetch import Fetched
 from watchers.normalise import content_hash
-from watchers.poll import observe
+from watchers.observe import observe
 from watchers.sources import SourceSpec
 
 PAGES = DATA / "pages"

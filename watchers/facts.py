@@ -1,6 +1,6 @@
 """Extractors: facts read from a new snapshot inside the poll's transaction, with the alerts they cause.
 
-Each is an `Extractor` (watchers/poll.py); bot/runtime.py registers them. The reading is pure
+Each is an `Extractor` (watchers/record.py); bot/runtime.py registers them. The reading is pure
 (watchers/tiers.py, versions.py, dates.py); these classes only compare with the past and write.
 """
 
@@ -19,7 +19,8 @@ from storage import deadlines, knowledge
 from watchers.dates import dated_sentences
 from watchers.feeds import entries_from_snapshot
 from watchers.html import SelectorError
-from watchers.poll import Extractor, Observation
+from watchers.observe import Observation
+from watchers.record import Extractor
 from watchers.sources import SourceSpec
 from watchers.tiers import TierEvent, classify_ladder, extract_ladder
 from watchers.versions import Version, find_updated, find_version, same_version

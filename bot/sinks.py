@@ -1,0 +1,120 @@
+"""Where an alert goes and how it gets there: Slack (channel posts, DMs) or the terminal."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import textwrap
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlite_utils import Database
+
+from bot.delivery_errors import BLOCKING_FIXES, Blocked, Undeliverable, classify
+from bot.render import fallback_text, to_blocks, to_text
+from handlers.reply import Reply
+from storage import people
+from storage.db import transaction
+
+log = logging.getLogger("whisperer.delivery")
+
+
+def is_dm(alert: dict[str, Any]) -> bool:
+    """The DM contract: a row with a Slack user id, or with a payload person_id, is a direct message."""
+    return bool(alert.get("user_id")) or "person_id" in (alert.get("payload") or {})
+
+
+def target_of(alert: dict[str, Any], default_channel: str | None) -> str | None:
+    """Where a row goes: the user or person for DMs, else its channel or the alerts channel."""
+    if alert.get("user_id"):
+        return str(alert["user_id"])
+    payload = alert.get("payload") or {}
+    if "person_id" in payload:
+        return f"person:{payload['person_id']}"
+    return alert.get("channel") or default_channel
+
+
+class Sink(Protocol):
+    def send(self, db: Database, alert: dict[str, Any], message: Reply, target: str | None) -> str | None:
+        """Deliver one message; return Slack's ts (or None); raise DeliveryProblem (or a Slack error)."""
+
+
+class SlackSink:
+    """Posts to channels with chat.postMessage; DMs via users.lookupByEmail → conversations.open."""
+
+    def __init__(self, client: WebClient) -> None:
+        self.client = client
+
+    def send(self, db: Database, alert: dict[str, Any], message: Reply, target: str | None) -> str | None:
+        if target is None:
+            raise Blocked("no_alerts_channel", BLOCKING_FIXES["no_alerts_channel"])
+        try:
+            if is_dm(alert):
+                user = alert.get("user_id") or self.resolve_person(db, int(alert["payload"]["person_id"]))
+                opened = self.client.conversations_open(users=user)
+                channel = str(opened["channel"]["id"])
+            else:
+                channel = target
+            response = self.client.chat_postMessage(
+                channel=channel,
+                text=fallback_text(message),
+                blocks=to_blocks(message),
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+        except Exception as exc:
+            raise classify(exc, target) from exc
+        return str(response.get("ts") or "") or None
+
+    def resolve_person(self, db: Database, person_id: int) -> str:
+        """A person's Slack user id, looked up by email once and then remembered in `people`."""
+        person = people.get_person(db, person_id)
+        if person is None:
+            raise Undeliverable(f"person #{person_id} no longer exists")
+        if person["slack_id"]:
+            return str(person["slack_id"])
+        email = person["email"]
+        if not email:
+            raise Undeliverable(f"{person['name']} has neither a Slack user ID nor an email to look one up with")
+        try:
+            found = self.client.users_lookupByEmail(email=email)
+        except SlackApiError as exc:
+            if exc.response.get("error") == "users_not_found":
+                raise Undeliverable(
+                    f"no Slack user has the email {email} ({person['name']})",
+                    "correct the email, or record their Slack user ID",
+                ) from exc
+            raise
+        user = found["user"]
+        slack_id = str(user["id"])
+        try:
+            with transaction(db):
+                people.set_slack_id(db, person_id, slack_id, tz=user.get("tz"))
+        except sqlite3.IntegrityError:  # another person row already holds this Slack id
+            log.warning("%s (person #%s) resolves to Slack user %s, who is recorded twice", email, person_id, slack_id)
+        return slack_id
+
+
+class TerminalSink:
+    """Terminal mode: each alert printed, with where it would have gone."""
+
+    def __init__(self, out: Callable[[str], None] = print) -> None:
+        self.out = out
+
+    def send(self, db: Database, alert: dict[str, Any], message: Reply, target: str | None) -> str | None:
+        where = target or "terminal"
+        if alert.get("user_id"):
+            where = f"DM {alert['user_id']}"
+        elif target and target.startswith("person:"):
+            person = people.get_person(db, int(target.split(":", 1)[1]))
+            if person and person["slack_id"]:
+                where = f"DM {person['slack_id']}"
+            elif person:
+                where = f"DM {person['name']}" + (f" (by email {person['email']})" if person["email"] else "")
+            else:
+                where = f"DM {target}"
+        self.out(f"\n[alert → {where}]")
+        self.out(textwrap.indent(to_text(message), "  "))
+        return None

@@ -1,0 +1,99 @@
+"""Pure observation: a fetched body → the canonical snapshot text (parse, normalise), no I/O, no database."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from pathlib import PurePath
+
+from watchers.decode import decode_body
+from watchers.feeds import FeedError, feed_snapshot, parse_feed
+from watchers.fetch import Fetched
+from watchers.html import SelectorError, parse_html, parse_text
+from watchers.normalise import compile_patterns, content_hash, normalise_lines
+from watchers.sources import SourceSpec
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What one check of a source saw, before it is compared with the past."""
+
+    status: str  # "ok" | "not_modified" (a 304) | "same_bytes" (the very bytes read last time) | "error"
+    text: str = ""
+    document: str = ""
+    etag: str | None = None
+    last_modified: str | None = None
+    warning: str | None = None
+    error: str | None = None
+    body_hash: str | None = None  # the fetched bytes and the rules that read them (see body_key)
+
+
+@lru_cache(maxsize=512)
+def patterns(ignore: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    return compile_patterns(ignore)
+
+
+def _is_html(spec: SourceSpec, fetched: Fetched) -> bool:
+    if spec.kind == "html":
+        return True
+    suffix = PurePath(spec.url).suffix.lower()
+    return suffix in (".html", ".htm", ".xhtml")
+
+
+def body_key(spec: SourceSpec, fetched: Fetched) -> str:
+    """A hash of the bytes and of everything that decides how they are read: equal keys, equal snapshots."""
+    rules = repr((spec.kind, spec.url, spec.selector, spec.tiers_selector, spec.ignore, spec.unordered))
+    return content_hash(rules + "\0" + (fetched.content_type or "") + "\0") + hashlib.sha256(fetched.body).hexdigest()
+
+
+def observe(spec: SourceSpec, fetched: Fetched, previous_body: str | None = None) -> Observation:
+    """Pure: parse and normalise a fetched body into the canonical snapshot text.
+
+    Bytes identical to the last ones read (`previous_body`, same rules) are "same_bytes", and not parsed:
+    many portal pages send no ETag or Last-Modified, and this makes their quiet polls nearly as cheap as a 304.
+    """
+    etag, last_modified = fetched.etag, fetched.last_modified
+    if fetched.not_modified:
+        return Observation("not_modified", etag=etag, last_modified=last_modified)
+    key = body_key(spec, fetched)
+    if previous_body is not None and key == previous_body:
+        return Observation("same_bytes", etag=etag, last_modified=last_modified, body_hash=key)
+    obs = _parse(spec, fetched)
+    return replace(obs, body_hash=key) if obs.status == "ok" else obs
+
+
+def _parse(spec: SourceSpec, fetched: Fetched) -> Observation:
+    etag, last_modified = fetched.etag, fetched.last_modified
+    ignore = patterns(spec.ignore)
+    if spec.kind == "feed" or (spec.kind == "file" and PurePath(spec.url).suffix.lower() in (".xml", ".rss", ".atom")):
+        try:
+            feed = parse_feed(fetched.body, ignore)
+        except FeedError as exc:
+            return Observation("error", error=str(exc), etag=etag, last_modified=last_modified)
+        return Observation("ok", text=feed_snapshot(feed), warning=feed.warning, etag=etag, last_modified=last_modified)
+    decoded = decode_body(fetched.body, fetched.content_type)
+    try:
+        lines = parse_html(decoded.text, spec.selector) if _is_html(spec, fetched) else parse_text(decoded.text)
+    except SelectorError as exc:
+        return Observation("error", error=f"{exc}; fix the source's selector", etag=etag, last_modified=last_modified)
+    text = "\n".join(normalise_lines(lines, ignore, spec.unordered))
+    return Observation(
+        "ok",
+        text=text,
+        document=decoded.text,
+        warning=decoded.warning,
+        etag=etag,
+        last_modified=last_modified,
+    )
+
+
+def safe_observe(spec: SourceSpec, fetched: Fetched | Observation, previous_body: str | None = None) -> Observation:
+    """observe() that turns a parser bug into a recorded error instead of a crash."""
+    if isinstance(fetched, Observation):
+        return fetched
+    try:
+        return observe(spec, fetched, previous_body)
+    except Exception as exc:
+        return Observation("error", error=f"unexpected {type(exc).__name__} while parsing: {exc}")

@@ -1,0 +1,221 @@
+"""Recording: an observation compared with the stored past, written with its changes and alerts atomically."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from sqlite_utils import Database
+
+from storage import alerts as outbox
+from storage import changes as store
+from storage import sources as state
+from storage.db import transaction
+from watchers.diffing import diff_lines
+from watchers.feeds import diff_entries, entries_from_snapshot, is_feed_snapshot
+from watchers.normalise import content_hash, normalise_text
+from watchers.observe import Observation, patterns
+from watchers.sources import SourceSpec
+
+
+@dataclass
+class Outcome:
+    """What a poll did to one source."""
+
+    source_id: str
+    status: str  # "new" | "changed" | "unchanged" | "not_modified" | "error" | "skipped"
+    change_ids: list[int] = field(default_factory=list)
+    summaries: list[str] = field(default_factory=list)
+    error: str | None = None
+    warning: str | None = None
+    failures: int = 0
+
+
+class Extractor(Protocol):
+    """Turns a new snapshot into facts, inside the poll's transaction (tier ladders, versions, dates)."""
+
+    def __call__(
+        self,
+        db: Database,
+        spec: SourceSpec,
+        obs: Observation,
+        old_text: str | None,
+        change_ids: Sequence[int],
+        now: datetime,
+    ) -> None: ...
+
+
+def _page_changes(
+    db: Database,
+    spec: SourceSpec,
+    old_text: str,
+    obs: Observation,
+    old_hash: str,
+    new_hash: str,
+    now: datetime,
+) -> list[tuple[int, str]]:
+    diff = diff_lines(old_text.splitlines(), obs.text.splitlines(), f"{spec.id} (before)", f"{spec.id} (now)")
+    change_id = store.add_change(
+        db,
+        spec.id,
+        now,
+        kind="page",
+        summary=diff.summary,
+        diff=diff.diff,
+        old_hash=old_hash,
+        new_hash=new_hash,
+        added=len(diff.added),
+        removed=len(diff.removed),
+    )
+    return [(change_id, diff.summary)]
+
+
+_ENTRY_VERBS = {"added": "New entry", "changed": "Entry changed", "removed": "Entry removed"}
+
+
+def _feed_changes(
+    db: Database,
+    spec: SourceSpec,
+    old_text: str,
+    obs: Observation,
+    old_hash: str,
+    new_hash: str,
+    now: datetime,
+) -> list[tuple[int, str]]:
+    out = []
+    for change in diff_entries(entries_from_snapshot(old_text), entries_from_snapshot(obs.text)):
+        before = change.old.as_text().splitlines() if change.old else []
+        after = change.new.as_text().splitlines() if change.new else []
+        diff = diff_lines(before, after, "entry (before)", "entry (now)")
+        summary = f"{_ENTRY_VERBS[change.kind]}: '{change.entry.title or change.entry.key}'"
+        change_id = store.add_change(
+            db,
+            spec.id,
+            now,
+            kind=f"entry-{change.kind}",
+            entry_key=change.entry.key,
+            summary=summary,
+            diff=diff.diff,
+            old_hash=old_hash,
+            new_hash=new_hash,
+            added=len(diff.added),
+            removed=len(diff.removed),
+        )
+        out.append((change_id, summary))
+    return out
+
+
+def _is_feed_text(text: str) -> bool:
+    return is_feed_snapshot(text)
+
+
+# Quiet observations: nothing to compare, only the check time moves. Observation status → source status.
+QUIET = {"not_modified": "not_modified", "same_bytes": "unchanged"}
+
+
+def record_observation(
+    db: Database,
+    spec: SourceSpec,
+    obs: Observation,
+    now: datetime,
+    *,
+    failure_threshold: int = 3,
+    extractors: Sequence[Extractor] = (),
+) -> Outcome:
+    """Compare an observation with the stored past and write the result, with its alerts, atomically."""
+    with transaction(db):
+        row = state.get_source(db, spec.id)
+        if row is None:
+            raise KeyError(f"source {spec.id!r} is not in the database; sync the configuration first")
+        if obs.status == "error":
+            return _record_error(db, spec, row, obs, now, failure_threshold)
+        recovered = row["failures"] >= failure_threshold
+        if recovered:
+            outbox.enqueue_alert(
+                db,
+                f"recovered:{spec.id}:{row['failing_since']}",
+                "source-recovered",
+                {"source_id": spec.id, "failures": row["failures"], "since": row["failing_since"]},
+                now,
+                source_id=spec.id,
+                channel=spec.channel,
+            )
+        if obs.status in QUIET:
+            state.mark_checked(db, [spec.id], now, QUIET[obs.status])
+            return Outcome(spec.id, QUIET[obs.status])
+        old_hash = row["last_hash"]
+        old_text = store.get_snapshot(db, old_hash)
+        new_hash = content_hash(obs.text)
+        # Re-normalise the past with today's rules, so a newly added ignore pattern is not a "change".
+        if (
+            old_text is not None
+            and old_hash != new_hash
+            and not _is_feed_text(old_text)
+            and normalise_text(old_text, patterns(spec.ignore), spec.unordered) == obs.text
+        ):
+            # Keep the content under its new hash too: last_hash will point at it and the next poll diffs against it.
+            store.save_snapshot(db, new_hash, obs.text, now)
+            old_hash = new_hash
+        changes: list[tuple[int, str]] = []
+        if old_text is None:
+            status = "new"
+        elif old_hash == new_hash:
+            status = "unchanged"
+        else:
+            status = "changed"
+            store.save_snapshot(db, new_hash, obs.text, now)
+            builder = _feed_changes if _is_feed_text(obs.text) and _is_feed_text(old_text) else _page_changes
+            changes = builder(db, spec, old_text, obs, row["last_hash"], new_hash, now)
+            for change_id, summary in changes:
+                outbox.enqueue_alert(
+                    db,
+                    f"change:{change_id}",
+                    "change",
+                    {"change_id": change_id, "source_id": spec.id, "summary": summary},
+                    now,
+                    source_id=spec.id,
+                    change_id=change_id,
+                    channel=spec.channel,
+                )
+            if not changes:  # e.g. a feed whose title changed: a new snapshot, nothing to report
+                status = "unchanged"
+        if status == "new":
+            store.save_snapshot(db, new_hash, obs.text, now)
+        state.record_success(
+            db,
+            spec.id,
+            now,
+            status=status,
+            content_hash=new_hash,
+            etag=obs.etag,
+            last_modified=obs.last_modified,
+            warning=obs.warning,
+            changed=bool(changes),
+            body_hash=obs.body_hash,
+        )
+        change_ids = [c for c, _ in changes]
+        if status in ("new", "changed"):
+            for extract in extractors:
+                extract(db, spec, obs, old_text, change_ids, now)
+        return Outcome(spec.id, status, change_ids, [s for _, s in changes], warning=obs.warning)
+
+
+def _record_error(
+    db: Database, spec: SourceSpec, row: dict[str, object], obs: Observation, now: datetime, threshold: int
+) -> Outcome:
+    error = obs.error or "unknown error"
+    failures = state.record_failure(db, spec.id, now, error)
+    if failures == threshold:
+        since = state.get_source(db, spec.id) or {}
+        outbox.enqueue_alert(
+            db,
+            f"failing:{spec.id}:{since.get('failing_since')}",
+            "source-failing",
+            {"source_id": spec.id, "failures": failures, "error": error},
+            now,
+            source_id=spec.id,
+            channel=spec.channel,
+        )
+    return Outcome(spec.id, "error", error=error, failures=failures)
