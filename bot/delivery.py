@@ -20,7 +20,7 @@ from handlers.alerts import compose_alert
 from storage import alerts as outbox
 from storage import changes as store
 from storage import delivery as blocks
-from storage import people
+from storage import ownership, people
 from storage.db import parse_stamp, transaction
 
 log = logging.getLogger("whisperer.delivery")
@@ -115,7 +115,13 @@ def deliver_alerts(
         return report
     held = {row["target"]: parse_stamp(row["probe_at"]) for row in blocks.blocked_targets(db)}
     postponed: dict[str, list[int]] = {}
+    mutes = ownership.active_mutes(db, now)  # sources an admin muted: their alerts wait, recorded, until then
+    muted: dict[datetime, list[int]] = {}
     for alert in outbox.due_alerts(db, now, limit):
+        if alert.get("source_id") in mutes:
+            muted.setdefault(mutes[alert["source_id"]], []).append(alert["id"])
+            report.deferred += 1
+            continue
         fan_out(db, alert, now)
         target = target_of(alert, default_channel)
         key = target or NO_CHANNEL
@@ -149,6 +155,8 @@ def deliver_alerts(
     with transaction(db):
         for key, alert_ids in postponed.items():
             blocks.postpone_alerts(db, alert_ids, held.get(key, now))
+        for until, alert_ids in muted.items():
+            blocks.postpone_alerts(db, alert_ids, until)
     return report
 
 

@@ -26,6 +26,7 @@ from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
 from bot.config import ConfigError
 from bot.connections import Connections
+from bot.interactions import Interactions, register_interactions
 from bot.render import fallback_text, to_blocks
 from bot.runtime import make_context
 from handlers.home import home
@@ -180,6 +181,7 @@ class Listeners:
         self.connections = connections
         self.clock = clock
         self.on_effects = on_effects
+        self.interactions: Interactions | None = None  # set by build_app; opens the forms
 
     def once(self, body: dict[str, Any], request: BoltRequest, next_: Callable[[], BoltResponse]) -> BoltResponse:
         """Middleware: a request seen before (a Slack retry, X-Slack-Retry-Num) is acknowledged and dropped."""
@@ -190,7 +192,7 @@ class Listeners:
             return BoltResponse(status=200, body="", headers={DUPLICATE_HEADER: "1"})
         return next_()
 
-    def command(self, ack: Ack, command: dict[str, Any], respond: Respond) -> None:
+    def command(self, ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient) -> None:
         """`/whisperer …`: acknowledge at once, then answer through response_url."""
         ack()
         text, share = split_share(plain_command_text(str(command.get("text") or "")))
@@ -202,6 +204,10 @@ class Listeners:
             reply = error(
                 "Something went wrong while answering that.", "The details are in the bot's log; tell an admin."
             )
+        form, trigger = reply.form, str(command.get("trigger_id") or "")
+        user = str(command.get("user_id") or "")
+        if form and trigger and self.interactions and self.interactions.open_form(client, form, trigger, user, {}):
+            return  # `cert add` alone: a modal asks for the rest
         respond(**response_for(reply, share))
         if reply.effects:
             self.on_effects(reply.effects)
@@ -256,6 +262,7 @@ def build_app(
     app.use(listeners.once)
     app.command(COMMAND)(listeners.command)
     app.event("app_home_opened")(listeners.home_opened)
+    listeners.interactions = register_interactions(app, connections, clock, on_effects)
     return app
 
 

@@ -8,6 +8,7 @@ from handlers import (  # noqa: F401  (importing registers the subcommands)
     dealreg,
     glossary,
     knowledge,
+    ownership,
     people,
     rebates,
     renewal,

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from typing import Any
 
 from sqlite_utils import Database
 
 from handlers.notices import compose_notice, emphasis
-from handlers.reply import Block, Inline, Link, Mono, Reply, Strong, code_excerpt, note, para, reply
+from handlers.ownership import change_actions, change_status
+from handlers.reply import Block, Inline, Link, Mono, Reply, Strong, actions, code_excerpt, note, para, reply
 from handlers.watching import when
 from storage import changes as store
+from storage import ownership
 from storage import sources as state
 
 TOPIC_ICONS = {
@@ -29,8 +31,11 @@ def _source_link(row: dict[str, Any]) -> Inline:
     return Link(url, str(name)) if url.startswith(("http://", "https://")) else str(name)
 
 
-def compose_alert(db: Database, alert: dict[str, Any], tz: tzinfo) -> Reply | None:
-    """The message for one outbox row; None when what it refers to has gone (nothing to say)."""
+def compose_alert(db: Database, alert: dict[str, Any], tz: tzinfo, now: datetime | None = None) -> Reply | None:
+    """The message for one outbox row; None when what it refers to has gone (nothing to say).
+
+    With `now` (redrawing a message after a click) a mute in force at that moment is shown too.
+    """
     kind = alert["kind"]
     payload = alert["payload"]
     if kind == "change":
@@ -49,7 +54,8 @@ def compose_alert(db: Database, alert: dict[str, Any], tz: tzinfo) -> Reply | No
                     ".",
                 ),
             )
-        return reply(*change_blocks(change, tz), *why, ephemeral=False)
+        dm = bool(payload.get("subscription"))
+        return reply(*change_blocks(change, tz), *why, *acted_on(db, change, tz, now, channel=not dm), ephemeral=False)
     source = state.get_source(db, str(alert.get("source_id") or payload.get("source_id")))
     if kind == "source-failing":
         name: Inline = _source_link(source) if source else str(payload.get("source_id"))
@@ -73,8 +79,18 @@ def compose_alert(db: Database, alert: dict[str, Any], tz: tzinfo) -> Reply | No
         # A tier rename or policy version replaces the page-diff alert of its change: say both in one message.
         notice = compose_notice({k: v for k, v in payload.items() if k not in ("excerpt", "note")})
         tail = (note(*emphasis(str(payload["note"]))),) if payload.get("note") else ()
-        return reply(*notice.blocks, *change_blocks(change, tz), *tail, ephemeral=False)
+        return reply(*notice.blocks, *change_blocks(change, tz), *tail, *acted_on(db, change, tz, now), ephemeral=False)
     return None
+
+
+def acted_on(
+    db: Database, change: dict[str, Any], tz: tzinfo, now: datetime | None, channel: bool = True
+) -> tuple[Block, ...]:
+    """Who took the change, whether its source is muted, and the buttons to do either (or read it all)."""
+    owner = ownership.change_owner(db, int(change["id"]))
+    mute = ownership.mute_of(db, str(change["source_id"]), now) if now is not None else None
+    found = change_actions(change, owner=owner["user_id"] if owner else None, muted=mute is not None, channel=channel)
+    return (*change_status(owner, mute, tz), actions(*found))
 
 
 def change_blocks(change: dict[str, Any], tz: tzinfo) -> tuple[Block, ...]:

@@ -118,3 +118,9 @@ def alert_counts(db: Database) -> dict[str, int]:
         str(status): int(n)
         for status, n in db.execute("SELECT status, COUNT(*) FROM alerts GROUP BY status").fetchall()
     }
+
+
+def sent_alert_by_ts(db: Database, ts: str) -> Row | None:
+    """The delivered alert whose Slack message has this ts (to redraw it after a click)."""
+    rows = _decode(_rows(db, "SELECT * FROM alerts WHERE ts = ? AND status = 'sent' ORDER BY id LIMIT 1", [ts]))
+    return rows[0] if rows else None
