@@ -90,19 +90,16 @@ def acted_on(
     owner = ownership.change_owner(db, int(change["id"]))
     mute = ownership.mute_of(db, str(change["source_id"]), now) if now is not None else None
     found = change_actions(change, owner=owner["user_id"] if owner else None, muted=mute is not None, channel=channel)
-    return (*change_status(owner, mute, tz), actions(*found))
+    return (*change_status(db, owner, mute, tz), actions(*found))
 
 
 def change_blocks(change: dict[str, Any], tz: tzinfo) -> tuple[Block, ...]:
-    """What changed: source and topic, the summary, a diff excerpt, the link and the change id."""
+    """What changed: source and topic, the summary, a diff excerpt, the link and the change id (the whole diff
+    is one of the alert's actions)."""
     icon = TOPIC_ICONS.get(change["topic"], "🔔")
     return (
         para(f"{icon} ", Strong(change["source_name"] or change["source_id"]), f" changed ({change['topic']})"),
         para(change["summary"]),
         code_excerpt(change["diff"], max_lines=15, max_chars=1800),
-        note(
-            _source_link(change),
-            f" · change #{change['id']} · {when(change['detected_at'], tz)} · ",
-            Mono(f"/whisperer diff {change['id']}"),
-        ),
+        note(_source_link(change), f" · change #{change['id']} · {when(change['detected_at'], tz)}"),
     )

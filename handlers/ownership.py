@@ -9,20 +9,37 @@ from __future__ import annotations
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
+from sqlite_utils import Database
+
 from handlers.registry import Context, UsageError, command
 from handlers.reply import Action, Block, Mention, Mono, Reply, Strong, error, note, para, reply
 from handlers.watching import when
 from storage import changes as store
-from storage import ownership
+from storage import ownership, people
 from storage import sources as state
 from storage.db import stamp, transaction
-from watchers.sources import format_every, parse_every
+from watchers.sources import parse_every
 
 REFRESH = ("refresh-message",)
 DEFAULT_MUTE = "24h"
 MAX_MUTE = timedelta(days=30)
 # A second click within this margin of an existing mute's end is the same mute, not a new one.
 SAME_MUTE = timedelta(minutes=10)
+
+
+def mention(db: Database, user_id: str) -> Mention:
+    """A Slack user, with their name when we know them (the terminal shows it; Slack shows its own)."""
+    person = people.find_person(db, user_id)
+    return Mention(user_id, str(person["name"]) if person else "")
+
+
+def duration(seconds: int) -> str:
+    """ "24 h", "6 h", "3 d", "30 min": how long a mute lasts, as people say it."""
+    if seconds % 86400 == 0 and seconds > 2 * 86400:
+        return f"{seconds // 86400} d"
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600} h"
+    return f"{seconds // 60} min"
 
 
 def change_actions(
@@ -42,16 +59,20 @@ def change_actions(
     return tuple(found)
 
 
-def change_status(owner: dict[str, Any] | None, mute: dict[str, Any] | None, tz: tzinfo) -> tuple[Block, ...]:
+def change_status(
+    db: Database, owner: dict[str, Any] | None, mute: dict[str, Any] | None, tz: tzinfo
+) -> tuple[Block, ...]:
     """ "@ana is on it", "muted until …": what people acted on, shown under the alert."""
     lines: list[Block] = []
     if owner is not None:
-        lines.append(note("👤 ", Mention(str(owner["user_id"])), f" is on it (since {when(owner['taken_at'], tz)})."))
+        lines.append(
+            note("👤 ", mention(db, str(owner["user_id"])), f" is on it (since {when(owner['taken_at'], tz)}).")
+        )
     if mute is not None:
         lines.append(
             note(
                 "🔇 ",
-                Mention(str(mute["muted_by"])),
+                mention(db, str(mute["muted_by"])),
                 f" muted this source until {when(mute['until'], tz)}: its changes are still recorded, "
                 "their alerts are held until then.",
             )
@@ -101,7 +122,7 @@ def ack_command(ctx: Context, args: list[str]) -> Reply:
     row = ownership.change_owner(ctx.db, change_id)
     since = f" since {when(row['taken_at'], ctx.tz)}" if row else ""
     return reply(
-        para("🙂 ", Mention(owner), f" is already on change #{change_id}{since}, so I left it with them."),
+        para("🙂 ", mention(ctx.db, owner), f" is already on change #{change_id}{since}, so I left it with them."),
         note("Two people on one change is one too many; ask them if they'd like a hand."),
     )
 
@@ -153,7 +174,7 @@ def mute_command(ctx: Context, args: list[str]) -> Reply:
         para(
             "🔇 Muted ",
             Strong(source_id),
-            f" for {format_every(int(length.total_seconds()))}, until {when(stamp(until), ctx.tz)}.",
+            f" for {duration(int(length.total_seconds()))}, until {when(stamp(until), ctx.tz)}.",
         ),
         note(
             "Its changes are still recorded and its alerts are held until then. Unmute early with ",

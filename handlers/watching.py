@@ -25,7 +25,7 @@ from handlers.reply import (
 )
 from handlers.timeparse import parse_since
 from storage import changes as store
-from storage import delivery, ownership
+from storage import delivery, ownership, people
 from storage import sources as state
 from storage.db import parse_stamp
 
@@ -152,6 +152,7 @@ def changes_command(ctx: Context, args: list[str]) -> Reply:
         )
     items: list[tuple[Inline, ...]] = []
     owners = ownership.owners_of(ctx.db, (int(row["id"]) for row in rows))
+    names = {o: str(p["name"]) for o in set(owners.values()) if (p := people.find_person(ctx.db, o))}
     for row in rows:
         owner = owners.get(int(row["id"]))
         items.append(
@@ -160,7 +161,7 @@ def changes_command(ctx: Context, args: list[str]) -> Reply:
                 f" {when(row['detected_at'], ctx.tz)} · ",
                 Strong(row["source_name"] or row["source_id"]),
                 f" ({row['topic']}): {row['summary']}",
-                *((" · 👤 ", Mention(owner)) if owner else ()),
+                *((" · 👤 ", Mention(owner, names.get(owner, ""))) if owner else ()),
             )
         )
     return reply(

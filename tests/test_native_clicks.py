@@ -139,7 +139,7 @@ def test_a_change_alert_carries_its_actions_and_the_terminal_shows_them_as_comma
     message_model = compose_alert(policy_bot.db, alert, UTC)
     assert message_model is not None
     text = to_text(message_model)
-    assert f"→ /whisperer ack {change_id}   (I'm on it)" in text
+    assert f"→ /whisperer ack {change_id}   — I'm on it" in text
     assert "→ /whisperer subscribe policy" in text and f"→ /whisperer diff {change_id}" in text
 
 
