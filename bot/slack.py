@@ -40,7 +40,6 @@ COMMAND = "/whisperer"
 EVENTS_PATH = "/slack/events"
 SHARE_WORD = "share"
 DUPLICATE_HEADER = "x-whisperer-duplicate"  # set on the answer to a retried request that was not acted on
-HOME_BLOCKS = 100
 
 
 @dataclass(frozen=True)
@@ -155,6 +154,11 @@ def response_for(reply: Reply, share: bool) -> dict[str, Any]:
     }
 
 
+def home_view(reply: Reply) -> dict[str, Any]:
+    """The App Home view for views.publish, cut to Slack's 100-block Home limit."""
+    return {"type": "home", "blocks": to_blocks(reply, "home")}
+
+
 def request_key(body: Mapping[str, Any]) -> str | None:
     """What identifies one user action across Slack's retries: the event id, or the command's trigger id."""
     if body.get("event_id"):
@@ -212,7 +216,7 @@ class Listeners:
             return
         user = str(event["user"])
         ctx = make_context(self.connections.runtime(), self.clock(), user_id=user)
-        client.views_publish(user_id=user, view={"type": "home", "blocks": to_blocks(home(ctx))[:HOME_BLOCKS]})
+        client.views_publish(user_id=user, view=home_view(home(ctx)))
 
 
 class _ClientTokenNote(logging.Filter):

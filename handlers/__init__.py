@@ -6,6 +6,7 @@ from handlers import (  # noqa: F401  (importing registers the subcommands)
     admin,
     deadlines,
     dealreg,
+    digest,
     glossary,
     knowledge,
     people,

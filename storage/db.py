@@ -10,7 +10,10 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from storage import knowledge_migrations  # noqa: F401  (registers migrations 5 and up)
+from storage import (
+    knowledge_migrations,  # noqa: F401  (registers migrations 5 and up)
+    thread_migrations,  # noqa: F401  (registers migration 20)
+)
 from storage.migrations import migrate
 
 
