@@ -8,6 +8,7 @@ from handlers import (  # noqa: F401  (importing registers the subcommands)
     dealreg,
     digest,
     glossary,
+    home,
     knowledge,
     people,
     rebates,

@@ -9,7 +9,7 @@ from handlers.deadlines import collect_deadlines, when_left
 from handlers.digest import kpi_line
 from handlers.knowledge import partner_tier
 from handlers.people import find_person_loose
-from handlers.registry import Context
+from handlers.registry import Context, UsageError, command
 from handlers.renewal import evaluate_kpi
 from handlers.reply import Block, Divider, Heading, Inline, Mono, Reply, Strong, bullets, note, para, reply
 from handlers.watching import ago, when
@@ -42,6 +42,18 @@ def home(ctx: Context, changes: int = LIMIT) -> Reply:
         note("Everything else: ", Mono("/whisperer help"), " · this week in one message: ", Mono("/whisperer digest"))
     )
     return reply(*blocks)
+
+
+@command(
+    "home",
+    "home",
+    "Your dashboard, as the bot's Home tab in Slack shows it: renewal, deadlines, your certifications, changes.",
+    "home",
+)
+def home_command(ctx: Context, args: list[str]) -> Reply:
+    if args:
+        raise UsageError("home takes no arguments.")
+    return home(ctx)
 
 
 def _renewal(ctx: Context, limit: int) -> list[Block]:

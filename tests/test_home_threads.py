@@ -76,7 +76,9 @@ def deliver(rt: Runtime, sink: ThreadedSink, at: timedelta) -> DeliveryReport:
     )
 
 
-def test_follow_ups_go_in_the_first_alerts_thread(runtime: Runtime, server: FixtureServer, fake_slack: FakeSlack) -> None:
+def test_follow_ups_go_in_the_first_alerts_thread(
+    runtime: Runtime, server: FixtureServer, fake_slack: FakeSlack
+) -> None:
     sink = slack_sink(runtime, fake_slack)
     edit(runtime, server, "v1", timedelta(hours=1))
     deliver(runtime, sink, timedelta(hours=1))
@@ -133,7 +135,9 @@ def test_another_source_or_a_policy_version_posts_top_level(
     assert fake_slack.updates() == []
 
 
-def test_a_parent_not_delivered_yet_is_no_parent(runtime: Runtime, server: FixtureServer, fake_slack: FakeSlack) -> None:
+def test_a_parent_not_delivered_yet_is_no_parent(
+    runtime: Runtime, server: FixtureServer, fake_slack: FakeSlack
+) -> None:
     """Two changes queued together; the first fails for now: the second posts top-level, the first follows."""
     sink = slack_sink(runtime, fake_slack)
     edit(runtime, server, "v1", timedelta(hours=1))
