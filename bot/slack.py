@@ -31,6 +31,7 @@ from bot.runtime import make_context
 from handlers.home import home
 from handlers.registry import dispatch
 from handlers.reply import Reply, error
+from storage.db import StorageUnavailable
 from storage.requests import remember_request
 
 log = logging.getLogger("whisperer.slack")
@@ -184,7 +185,14 @@ class Listeners:
     def once(self, body: dict[str, Any], request: BoltRequest, next_: Callable[[], BoltResponse]) -> BoltResponse:
         """Middleware: a request seen before (a Slack retry, X-Slack-Retry-Num) is acknowledged and dropped."""
         key = request_key(body)
-        if key is not None and not remember_request(self.connections.db(), key, self.clock()):
+        try:
+            fresh = key is None or remember_request(self.connections.db(), key, self.clock())
+        except StorageUnavailable as exc:
+            # Reading commands still answer on a full disk; a repeat may then be answered twice, never acted on
+            # twice (any write it needs fails the same way).
+            log.warning("could not remember Slack request %s: %s", key, exc)
+            fresh = True
+        if not fresh:
             retry = (request.headers.get("x-slack-retry-num") or ["?"])[0]
             log.info("ignored a repeated Slack request %s (retry %s); it was handled the first time", key, retry)
             return BoltResponse(status=200, body="", headers={DUPLICATE_HEADER: "1"})
@@ -197,6 +205,9 @@ class Listeners:
         try:
             ctx = make_context(self.connections.runtime(), self.clock(), user_id=command.get("user_id"))
             reply = dispatch(ctx, text)
+        except StorageUnavailable as exc:
+            log.error("/whisperer %s: %s", text, exc)
+            reply = storage_reply(exc)
         except Exception:
             log.exception("/whisperer %s failed", text)
             reply = error(
@@ -213,6 +224,14 @@ class Listeners:
         user = str(event["user"])
         ctx = make_context(self.connections.runtime(), self.clock(), user_id=user)
         client.views_publish(user_id=user, view={"type": "home", "blocks": to_blocks(home(ctx))[:HOME_BLOCKS]})
+
+
+def storage_reply(exc: StorageUnavailable) -> Reply:
+    """What a person in Slack sees when the answer needed a write the database could not take."""
+    return error(
+        f"I can't write to my database right now: {exc.problem}. Nothing was changed.",
+        f"Reading commands still work. An admin can fix it: {exc.fix}.",
+    )
 
 
 class _ClientTokenNote(logging.Filter):
