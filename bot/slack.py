@@ -36,6 +36,7 @@ from bot.runtime import make_context
 from handlers.home import home
 from handlers.registry import dispatch
 from handlers.reply import Reply, error
+from storage.db import StorageUnavailable
 from storage.requests import remember_request
 
 log = logging.getLogger("whisperer.slack")
@@ -201,7 +202,14 @@ class Listeners:
         timestamp = (request.headers.get("x-slack-request-timestamp") or [""])[0]
         raw = request.raw_body or json.dumps(body, sort_keys=True, default=str)  # Socket Mode has no raw body
         key = request_key(body, raw, timestamp)
-        if not remember_request(self.connections.db(), key, self.clock()):
+        try:
+            fresh = remember_request(self.connections.db(), key, self.clock())
+        except StorageUnavailable as exc:
+            # Reading commands still answer on a full disk; a repeat may then be answered twice, never acted on
+            # twice (any write it needs fails the same way).
+            log.warning("could not remember Slack request %s: %s", key, exc)
+            fresh = True
+        if not fresh:
             retry = (request.headers.get("x-slack-retry-num") or ["?"])[0]
             log.info("ignored a repeated Slack request %s (retry %s); it was handled the first time", key, retry)
             return BoltResponse(status=200, body="", headers={DUPLICATE_HEADER: "1"})
@@ -243,6 +251,9 @@ class Listeners:
         try:
             ctx = make_context(self.connections.runtime(), self.clock(), user_id=user)
             return dispatch(ctx, text)
+        except StorageUnavailable as exc:
+            log.error("/whisperer %s: %s", text, exc)
+            return storage_reply(exc)
         except Exception:
             log.exception("/whisperer %s failed", text)
             return error(
@@ -265,6 +276,14 @@ class Listeners:
 
         if not self.later(publish):
             log.warning("answer pool full: the Home tab of %s was not refreshed this time", user)
+
+
+def storage_reply(exc: StorageUnavailable) -> Reply:
+    """What a person in Slack sees when the answer needed a write the database could not take."""
+    return error(
+        f"I can't write to my database right now: {exc.problem}. Nothing was changed.",
+        f"Reading commands still work. An admin can fix it: {exc.fix}.",
+    )
 
 
 class _ClientTokenNote(logging.Filter):
