@@ -112,7 +112,8 @@ def _add(ctx: Context, args: list[str]) -> Reply:
     if kind not in KINDS:
         close = suggest(kind, [k for k in KINDS if k != "file"])
         hint = f" Did you mean '{close}'?" if close else ""
-        raise UsageError(f"'{args[1]}' is not a kind of source; use html or feed.{hint}", usage)
+        kinds = ", ".join(k for k in KINDS if k != "file")
+        raise UsageError(f"'{args[1]}' is not a kind of source; use {kinds}.{hint}", usage)
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise UsageError(f"'{url}' is not an http(s) URL; write the full address, https:// included.", usage)
