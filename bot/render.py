@@ -2,30 +2,41 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from bot import blocklimits
 from handlers.reply import (
+    Action,
+    Actions,
     Bullets,
     Code,
     Divider,
     Heading,
     Inline,
     Link,
+    Mention,
     Mono,
     Note,
     Para,
     Reply,
     Strong,
+    command_line,
     plain_text,
 )
 
 # Slack limits (bot/blocklimits.py has them all, and checks them): blocks per surface, 3000 characters per
-# section text, 150 per header, and ~12,000 characters of block text per message (msg_blocks_too_long).
+# section text, 150 per header, ~12,000 characters of block text per message (msg_blocks_too_long); a button's
+# text 75, an action_id 255, a button value 2000; 25 elements in an actions block.
 MAX_BLOCKS = blocklimits.MAX_BLOCKS["message"]
 MAX_SECTION = blocklimits.SECTION_TEXT
 MAX_HEADER = blocklimits.HEADER_TEXT
-MAX_MESSAGE_TEXT = blocklimits.MAX_MESSAGE_TEXT - 500  # headroom for the "left out" line and later buttons
+MAX_MESSAGE_TEXT = blocklimits.MAX_MESSAGE_TEXT - 500  # headroom for the "left out" line
+MAX_BUTTON = blocklimits.BUTTON_TEXT
+MAX_ACTION_ID = blocklimits.ACTION_ID
+MAX_VALUE = blocklimits.VALUE
+MAX_ELEMENTS = blocklimits.ACTIONS_ELEMENTS
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
 def escape(text: str) -> str:
@@ -41,6 +52,8 @@ def _mrkdwn_inline(part: Inline) -> str:
         return f"*{text}*" if text else ""
     if isinstance(part, Mono):
         return f"`{escape(part.text).replace('`', 'ˋ')}`"
+    if isinstance(part, Mention):
+        return f"<@{part.user_id}>" if _USER_ID.match(part.user_id) else escape(f"@{part.name or part.user_id}")
     url = part.url
     if not url.startswith(("http://", "https://")) or any(c in url for c in "<>| \n"):
         return escape(f"{part.label} ({part.url})")
@@ -98,6 +111,8 @@ def to_blocks(reply: Reply, surface: str = "message") -> list[dict[str, Any]]:
             )
         elif isinstance(block, Divider):
             out.append({"type": "divider"})
+        elif isinstance(block, Actions):
+            out.append({"type": "actions", "elements": [_element(a) for a in block.items[:MAX_ELEMENTS]]})
     return fit_blocks(out, surface)
 
 
@@ -124,6 +139,32 @@ def fit_blocks(blocks: list[dict[str, Any]], surface: str = "message") -> list[d
     return [*kept, *([tail] if tail else [])]
 
 
+def action_id(action: Action) -> str:
+    """`intent|value`: what a click means and what it acts on, readable back with `split_action_id`."""
+    return f"{action.intent}|{action.value}"[:MAX_ACTION_ID]
+
+
+def split_action_id(raw: str) -> tuple[str, str]:
+    intent, _, value = raw.partition("|")
+    return intent, value
+
+
+def _element(action: Action) -> dict[str, Any]:
+    label = {"type": "plain_text", "text": _clip(action.label, MAX_BUTTON), "emoji": True}
+    if action.pick == "date":
+        return {"type": "datepicker", "action_id": action_id(action), "placeholder": label}
+    button: dict[str, Any] = {
+        "type": "button",
+        "text": label,
+        "action_id": action_id(action),
+        # The typed command, so a click and a typed line run the very same code and checks.
+        "value": action.command[:MAX_VALUE],
+    }
+    if action.style in ("primary", "danger"):
+        button["style"] = action.style
+    return button
+
+
 def _section(text: str) -> dict[str, Any]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": _clip(text, MAX_SECTION)}}
 
@@ -146,7 +187,7 @@ def _text_inline(part: Inline, color: bool) -> str:
         return f"{_BOLD}{part.text}{_RESET}" if color else part.text
     if isinstance(part, Mono):
         return part.text
-    if isinstance(part, Link):
+    if isinstance(part, (Link, Mention)):
         return plain_text((part,))
     return part
 
@@ -170,6 +211,9 @@ def to_text(reply: Reply, color: bool = False) -> str:
             lines.append(f"{_DIM}{text}{_RESET}" if color else f"  {text}")
         elif isinstance(block, Divider):
             lines.append("-" * 40)
+        elif isinstance(block, Actions):
+            # Every button is also a command: the terminal shows what to type instead.
+            lines.extend(f"  → {command_line(a)}   ({a.label})" for a in block.items)
     text = "\n".join(line for line in lines if line != "" or not color)
     if reply.error and color:
         text = f"{_RED}{text}{_RESET}"

@@ -11,6 +11,7 @@ from bot.runtime import Runtime, make_context
 from bot.sinks import TerminalSink
 from bot.threads import ThreadedSink
 from handlers.registry import dispatch
+from storage.db import StorageUnavailable
 
 QUIT_WORDS = ("quit", "exit")
 
@@ -48,7 +49,11 @@ def answer_lines(
         if text.lower() in QUIT_WORDS:
             return False
         text = text.removeprefix("/whisperer").strip()
-        reply = dispatch(make_context(runtime(), clock(), operator=True), text)
+        try:
+            reply = dispatch(make_context(runtime(), clock(), operator=True), text)
+        except StorageUnavailable as exc:  # a full disk refuses this command, not the whole bot
+            out(f"! {exc}")
+            continue
         out(to_text(reply))
         if reply.effects:
             on_effects(reply.effects)

@@ -29,7 +29,7 @@ def fetch_source(
 ) -> Fetched | Observation:
     """The I/O half of a check: the fetched body, or an error Observation. Never raises."""
     try:
-        if spec.kind == "file":
+        if not spec.is_remote:  # a file, or a pdf given as a path
             return read_file(spec.url, settings.max_bytes)
         with limiter.slot(spec.url):
             return fetch_url(
