@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
+from conftest import ALLOW_LOOPBACK  # test servers listen on 127.0.0.1; the policy refuses it unless listed
 from fakeslack import SECRET, FakeSlack, sign, slash_body
 
 from bot.answers import AnswerPool
@@ -27,11 +28,13 @@ USER = "U0USER"
 CHANNEL = "C0ALERTS"
 
 
-def write_config(tmp_path: Path, sources: str = "", channel: str = CHANNEL, extra: str = "") -> Path:
+def write_config(
+    tmp_path: Path, sources: str = "", channel: str = CHANNEL, extra: str = "", fetch: str = ALLOW_LOOPBACK
+) -> Path:
     path = tmp_path / "whisperer.toml"
     path.write_text(
         f'[bot]\ndatabase = "whisperer.db"\nalerts_channel = "{channel}"\nadmins = ["{ADMIN}"]\n'
-        f'timezone = "Asia/Jakarta"\n{extra}\n{sources}',
+        f'timezone = "Asia/Jakarta"\n{extra}\n{fetch}\n{sources}',
         encoding="utf-8",
     )
     return path
