@@ -26,6 +26,10 @@ USER_AGENT = f"huawei-whisperer/{_version()} (partner-programme change monitor)"
 class FetchError(Exception):
     """A fetch failed; the message says what happened and, where it can, what to do."""
 
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status  # the HTTP status, when the server answered with an error
+
 
 @dataclass(frozen=True)
 class FetchSettings:
@@ -122,7 +126,7 @@ def fetch_url(
             complete = True
             return Fetched(True, b"", None, etag, last_modified, final_url)
         if response.status >= 400:
-            raise FetchError(_status_message(response.status, response.reason or ""))
+            raise FetchError(_status_message(response.status, response.reason or ""), response.status)
         declared = response.headers.get("Content-Length")
         if declared and declared.isdigit() and int(declared) > max_bytes:
             raise FetchError(_too_big(max_bytes, f"server announced {int(declared):,} bytes"))
