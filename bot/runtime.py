@@ -111,4 +111,5 @@ def make_context(runtime: Runtime, now: datetime, user_id: str | None = None, op
         sources=config.sources,
         alerts_channel=config.bot.alerts_channel,
         knowledge=config.knowledge,
+        network=config.fetch.network,
     )
