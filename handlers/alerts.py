@@ -10,6 +10,8 @@ from sqlite_utils import Database
 from handlers.notices import compose_notice, emphasis
 from handlers.reply import Block, Inline, Link, Mono, Reply, Strong, code_excerpt, note, para, reply
 from handlers.reply_codec import decode_reply
+from handlers.watch_alerts import KINDS as WATCH_KINDS
+from handlers.watch_alerts import compose_watch_alert
 from handlers.watching import when
 from storage import changes as store
 from storage import sources as state
@@ -66,6 +68,8 @@ def _compose(db: Database, alert: dict[str, Any], tz: tzinfo) -> Reply | None:
             )
         return reply(*change_blocks(change, tz), *why, ephemeral=False)
     source = state.get_source(db, str(alert.get("source_id") or payload.get("source_id")))
+    if kind in WATCH_KINDS:
+        return compose_watch_alert(kind, payload, source, tz)
     if kind == "source-failing":
         name: Inline = _source_link(source) if source else str(payload.get("source_id"))
         return reply(
