@@ -10,9 +10,12 @@ from sqlite_utils import Database
 from handlers.notices import compose_notice, emphasis
 from handlers.ownership import change_actions, change_status
 from handlers.reply import Block, Inline, Link, Mono, Reply, Strong, actions, code_excerpt, note, para, reply
+from handlers.reply_codec import decode_reply
+from handlers.watch_alerts import KINDS as WATCH_KINDS
+from handlers.watch_alerts import compose_watch_alert
 from handlers.watching import when
 from storage import changes as store
-from storage import ownership
+from storage import ownership, threads
 from storage import sources as state
 
 TOPIC_ICONS = {
@@ -34,8 +37,19 @@ def _source_link(row: dict[str, Any]) -> Inline:
 def compose_alert(db: Database, alert: dict[str, Any], tz: tzinfo, now: datetime | None = None) -> Reply | None:
     """The message for one outbox row; None when what it refers to has gone (nothing to say).
 
-    With `now` (redrawing a message after a click) a mute in force at that moment is shown too.
-    """
+    A row that heads a thread (bot/threads.py) says how many alerts followed in it. With `now` (redrawing a
+    message after a click) a mute in force at that moment is shown too."""
+    payload = alert.get("payload") or {}
+    # Messages composed when queued (the weekly digest) carry their reply model with them.
+    message = decode_reply(payload["reply"]) if "reply" in payload else _compose(db, alert, tz, now)
+    replies = threads.thread_size(db, alert["posted_channel"], alert["ts"]) if alert.get("posted_channel") else 0
+    if message is None or not replies or not alert.get("ts"):
+        return message
+    more = note(f"🧵 {replies} more in thread")
+    return Reply((*message.blocks, more), message.ephemeral, message.error, message.effects)
+
+
+def _compose(db: Database, alert: dict[str, Any], tz: tzinfo, now: datetime | None) -> Reply | None:
     kind = alert["kind"]
     payload = alert["payload"]
     if kind == "change":
@@ -57,6 +71,8 @@ def compose_alert(db: Database, alert: dict[str, Any], tz: tzinfo, now: datetime
         dm = bool(payload.get("subscription"))
         return reply(*change_blocks(change, tz), *why, *acted_on(db, change, tz, now, channel=not dm), ephemeral=False)
     source = state.get_source(db, str(alert.get("source_id") or payload.get("source_id")))
+    if kind in WATCH_KINDS:
+        return compose_watch_alert(kind, payload, source, tz)
     if kind == "source-failing":
         name: Inline = _source_link(source) if source else str(payload.get("source_id"))
         return reply(

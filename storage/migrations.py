@@ -204,6 +204,14 @@ def _body_hash(db: Database) -> None:
     db.execute("ALTER TABLE sources ADD COLUMN body_hash TEXT")
 
 
+@migration(16, "sessions that expire; metric readings marked with their source")
+def _sessions(db: Database) -> None:
+    # A logged-out source is a state (since when, why), not a failure count and not a change.
+    db.execute("ALTER TABLE sources ADD COLUMN session_expired_at TEXT")
+    db.execute("ALTER TABLE sources ADD COLUMN session_reason TEXT")
+    db.execute("ALTER TABLE metrics ADD COLUMN source_id TEXT")
+
+
 @migration(18, "who took a change, muted sources, alerts found by their Slack ts")
 def _owners_and_mutes(db: Database) -> None:
     _run(
