@@ -21,7 +21,15 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from bot.delivery_errors import Blocked, DeliveryProblem, RateLimited, Transient, Undeliverable, classify
+from bot.delivery_errors import (
+    Blocked,
+    DeliveryProblem,
+    PostedUnrecorded,
+    RateLimited,
+    Transient,
+    Undeliverable,
+    classify,
+)
 from bot.sinks import Sink, is_dm, target_of
 from handlers.alerts import compose_alert
 from handlers.reply import Reply
@@ -89,6 +97,7 @@ class Outcome:
     answered: datetime
     ts: str | None = None
     problem: DeliveryProblem | None = None
+    finish: Callable[[Database], None] | None = None  # a note about the post the sink could not write
 
 
 def backoff(attempts: int) -> timedelta:
@@ -221,7 +230,6 @@ class Delivery:
     ) -> None:
         held = {row["target"]: parse_stamp(row["probe_at"]) for row in blocks.blocked_targets(db)}
         postponed: dict[str, list[int]] = {}
-        started: set[str] = set()
         for alert in outbox.due_heads(db, now, PER_TARGET, limit):
             fan_out(db, alert, now)
             target = target_of(alert, default_channel)
@@ -230,7 +238,7 @@ class Delivery:
                 postponed.setdefault(key, []).append(alert["id"])  # out of the due set, so it starves no one
                 report.deferred += 1
                 continue
-            if key in started or key in self._in_flight or not self.pacer.ready(key, now):
+            if key in self._in_flight or not self.pacer.ready(key, now):
                 report.deferred += 1
                 continue
             message = compose_alert(db, alert, tz)
@@ -238,10 +246,11 @@ class Delivery:
                 outbox.mark_failed(db, alert["id"], now, "nothing left to say (what it refers to was removed)")
                 report.failed += 1
                 continue
-            started.add(key)
-            self.pacer.posted(key, now)
             if self._pool is None:
-                self._unrecorded.append(self._send(db, alert, key, message, target, now, time.monotonic()))
+                outcome = self._send(db, alert, key, message, target, now, time.monotonic())
+                if outcome.problem is None:  # a failed row does not use up its target's turn in this run
+                    self.pacer.posted(key, now)
+                self._unrecorded.append(outcome)
                 self._record_all(db, report)
                 if key in held and self.fault is None:
                     held.pop(key, None)
@@ -250,6 +259,7 @@ class Delivery:
                 blocked = blocks.blocked_targets(db)
                 held.update({row["target"]: parse_stamp(row["probe_at"]) for row in blocked})
             else:
+                self.pacer.posted(key, now)
                 self._in_flight[key] = self._pool.submit(
                     self._send_on_worker, db, alert, key, message, target, now, time.monotonic()
                 )
@@ -282,10 +292,13 @@ class Delivery:
         started: float,
     ) -> Outcome:
         """One Slack call; the answer's time is `now` plus the time spent, so Retry-After counts from it."""
+        finish: Callable[[Database], None] | None = None
         try:
             ts = self.sink.send(db, alert, message, target)
             problem: DeliveryProblem | None = None
-        except StorageUnavailable:
+        except PostedUnrecorded as posted:  # Slack has it: a success, whatever the disk says
+            ts, problem, finish = posted.ts, None, posted.finish
+        except StorageUnavailable:  # before anything was posted (a DM's recipient could not be noted)
             raise
         except Exception as exc:
             try:
@@ -297,7 +310,7 @@ class Delivery:
         answered = now + timedelta(seconds=time.monotonic() - started)
         if isinstance(problem, RateLimited):
             self.pacer.hold(key, answered + timedelta(seconds=problem.retry_after))
-        return Outcome(alert, key, answered, ts, problem)
+        return Outcome(alert, key, answered, ts, problem, finish)
 
     def _collect(self) -> None:
         """Move finished sends to the outcomes to record (a sink's own storage fault stops delivery)."""
@@ -327,6 +340,8 @@ class Delivery:
         if problem is None:
             with transaction(db):
                 outbox.mark_sent(db, alert_id, now, outcome.ts)
+                if outcome.finish is not None:
+                    outcome.finish(db)
                 recovered = blocks.clear_block(db, key)
             if recovered:
                 log.info("alerts to %s are delivered again", key)

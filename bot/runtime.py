@@ -89,6 +89,7 @@ def poll(
         failure_threshold=runtime.config.bot.failure_alert_after,
         extractors=runtime.extractors,
         origin=origin,
+        admins=runtime.config.bot.admins,
     )
 
 
@@ -110,4 +111,5 @@ def make_context(runtime: Runtime, now: datetime, user_id: str | None = None, op
         sources=config.sources,
         alerts_channel=config.bot.alerts_channel,
         knowledge=config.knowledge,
+        network=config.fetch.network,
     )

@@ -21,10 +21,11 @@ from urllib.error import URLError
 
 from apscheduler.triggers.cron import CronTrigger
 from slack_bolt import App
-from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.error import BoltError
 from slack_sdk.errors import SlackApiError
 
+from bot import digest  # noqa: F401  (registers the weekly digest job)
+from bot.answers import AnswerPool
 from bot.config import Config
 from bot.connections import Connections
 from bot.reminders import run_reminder_sweep
@@ -37,10 +38,12 @@ from bot.slack import (
     SlackSettings,
     build_app,
     make_http_server,
+    make_socket_handler,
     make_web_client,
     server_address,
 )
 from bot.terminal import answer_lines
+from bot.threads import ThreadedSink
 from storage import delivery as blocks
 from storage.db import file_identity, transaction
 
@@ -119,6 +122,7 @@ def run_bot(
     identity = file_identity(config.database)  # jobs stop if this file is later deleted or replaced
     lock.note_identity(identity)
     connections = Connections(runtime)
+    answers = AnswerPool()
     scheduler: Scheduler | None = None
     try:
         with transaction(runtime.db):
@@ -127,14 +131,15 @@ def run_bot(
         app: App | None = None
         out = _locked(say)  # one writer for the alert thread and the command loop
         if mode == "terminal":
-            sink = TerminalSink(out)
+            sink = ThreadedSink(TerminalSink(out), config.bot.thread_hours, config.bot.tz)
         else:
             client = make_web_client(settings.bot_token, settings.api_url)
             # Delivery has its own client: a deadline well under the retry backoff, and no SDK sleeping on a
             # 429 (that would hold a worker); delivery holds only that target, from when Slack answered.
-            sink = SlackSink(
-                make_web_client(settings.bot_token, settings.api_url, rate_limit_retries=0, timeout=DELIVERY_DEADLINE)
+            delivery_client = make_web_client(
+                settings.bot_token, settings.api_url, rate_limit_retries=0, timeout=DELIVERY_DEADLINE
             )
+            sink = ThreadedSink(SlackSink(delivery_client), config.bot.thread_hours, config.bot.tz)
         scheduler = Scheduler(
             connections, sink, clock=clock, extra_jobs=[REMINDER_SWEEP, *EXTRA_JOBS], database=identity
         )
@@ -145,7 +150,14 @@ def run_bot(
 
         if mode != "terminal":
             try:
-                app = build_app(connections, client, settings.signing_secret or "", clock=clock, on_effects=on_effects)
+                app = build_app(
+                    connections,
+                    client,
+                    settings.signing_secret or "",
+                    clock=clock,
+                    on_effects=on_effects,
+                    pool=answers,
+                )
             except (BoltError, SlackApiError) as exc:
                 print(
                     f"whisperer: Slack did not accept SLACK_BOT_TOKEN ({_slack_error(exc)})\n"
@@ -160,7 +172,7 @@ def run_bot(
         _install_signals(scheduler)
         scheduler.start()
         if mode == "http" and app is not None:
-            _serve_http(app, options)
+            _serve_http(app, options, settings.signing_secret or "")
         elif mode == "socket" and app is not None:
             _serve_socket(app, settings)
         else:
@@ -171,6 +183,7 @@ def run_bot(
     finally:
         if scheduler is not None:
             scheduler.shutdown()
+        answers.shutdown()  # its workers use the connections closed next
         connections.close()
         runtime.close()
         lock.release()
@@ -209,15 +222,15 @@ def _install_signals(scheduler: Scheduler) -> None:
         signal.signal(signal.SIGHUP, reload)
 
 
-def _serve_http(app: App, options: Options) -> None:
-    server = make_http_server(app, options.host, options.port)
+def _serve_http(app: App, options: Options, signing_secret: str) -> None:
+    server = make_http_server(app, signing_secret, options.host, options.port)
     host, port = server_address(server)
     say(f"HTTP mode: Slack requests on http://{host}:{port}{EVENTS_PATH} (put HTTPS in front of it)")
     server.run()  # returns on SIGINT/SIGTERM
 
 
 def _serve_socket(app: App, settings: SlackSettings) -> None:
-    handler = SocketModeHandler(app, app_token=settings.app_token)
+    handler = make_socket_handler(app, settings.app_token or "")
     handler.connect()  # type: ignore[no-untyped-call]
     say("Socket Mode: connected to Slack; no public URL needed.")
     stopped = threading.Event()

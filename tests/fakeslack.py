@@ -1,7 +1,7 @@
 """A local fake of the Slack Web API: a real HTTP server on 127.0.0.1, port 0, that records every call.
 
-It implements auth.test, chat.postMessage, chat.postEphemeral, conversations.open, users.lookupByEmail,
-views.publish and a response_url target. Tests script trouble per method (`fail_next`: 429 with
+It implements auth.test, chat.postMessage, chat.update, chat.postEphemeral, conversations.open,
+users.lookupByEmail, views.publish and a response_url target. Tests script trouble per method (`fail_next`: 429 with
 Retry-After, 500, a Slack error such as not_in_channel, or a hang) or per channel (`refuse`, and
 `channel_mode`: hang, 429, 500 or a reset connection, switchable while a test runs). Each call records when
 it arrived and when it was answered (time.monotonic), so tests can check Retry-After was honoured.
@@ -83,7 +83,9 @@ class FakeSlack:
         self._modes: dict[str, tuple[str, int]] = {}  # channel → (mode, Retry-After), see channel_mode
         self._cond = threading.Condition()
         self._release = threading.Event()
+        self._hang_responses = threading.Event()
         self._ts = itertools.count(1)
+        self.messages: dict[tuple[str, str], dict[str, Any]] = {}  # (channel ID, ts) → what it shows now
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -145,6 +147,13 @@ class FakeSlack:
             else:
                 self._refusals[channel] = error
 
+    def hang_responses(self, on: bool = True) -> None:
+        """Every response_url post hangs (until `release`) while on."""
+        if on:
+            self._hang_responses.set()
+        else:
+            self._hang_responses.clear()
+
     def release(self) -> None:
         """Let hung calls go (they answer 500 to whoever is still listening)."""
         self._release.set()
@@ -165,7 +174,12 @@ class FakeSlack:
         ]
 
     def responses(self, name: str | None = None) -> list[dict[str, Any]]:
-        return [c.args for c in self.calls_to("response_url") if name is None or c.path.endswith(f"/{name}")]
+        """Answers the response_url accepted (hung ones are in `calls_to("response_url")`)."""
+        return [
+            c.args
+            for c in self.calls_to("response_url")
+            if c.outcome == "ok" and (name is None or c.path.endswith(f"/{name}"))
+        ]
 
     def wait_for(self, predicate: Callable[[], T], timeout: float = 30.0) -> T:
         """Block until predicate() is truthy (re-checked on every call the fake records); bounded."""
@@ -198,6 +212,10 @@ class FakeSlack:
         elif raw:
             args.update(parse_qsl(raw.decode("utf-8")))
         if parts.path.startswith("/response/"):
+            if self._hang_responses.is_set():  # a response_url that never answers (until released)
+                self._record(Call("response_url", parts.path, args, "hung"))
+                self._release.wait(60)
+                return 500, {}, b"released"
             self._record(Call("response_url", parts.path, args))
             return 200, {"Content-Type": "text/plain"}, b"ok"
         method = parts.path.removeprefix("/api/")
@@ -304,7 +322,10 @@ class FakeSlack:
 
     def _chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
         ts = f"1764100000.{next(self._ts):06d}"
-        return {"ok": True, "channel": args["channel"], "ts": ts, "message": {"text": args.get("text", "")}}
+        channel = channel_id(str(args["channel"]))  # Slack answers with the ID, even when posted to a #name
+        with self._cond:
+            self.messages[(channel, ts)] = dict(args)
+        return {"ok": True, "channel": channel, "ts": ts, "message": {"text": args.get("text", "")}}
 
     def _chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "message_ts": f"1764100000.{next(self._ts):06d}"}
@@ -317,6 +338,19 @@ class FakeSlack:
         if user is None:
             return {"ok": False, "error": "users_not_found"}
         return {"ok": True, "user": {"id": user, "tz": "Asia/Jakarta", "profile": {"email": args["email"]}}}
+
+    def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Only messages this fake posted can be updated, by channel ID and ts (as Slack insists)."""
+        key = (str(args.get("channel")), str(args.get("ts")))
+        with self._cond:
+            if key not in self.messages:
+                return {"ok": False, "error": "message_not_found"}
+            self.messages[key] = {**self.messages[key], **args}
+        return {"ok": True, "channel": key[0], "ts": key[1], "text": args.get("text", "")}
+
+    def updates(self) -> list[dict[str, Any]]:
+        """Messages chat.update changed (what the channel now shows instead)."""
+        return [c.args for c in self.calls_to("chat.update") if c.outcome == "ok"]
 
     def _views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
         view = args["view"] if isinstance(args["view"], dict) else json.loads(args["view"])
@@ -332,6 +366,11 @@ class FakeSlack:
             self._cond.notify_all()
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def channel_id(name: str) -> str:
+    """The fake's channel IDs: #huawei-partner → C0HUAWEIPARTNER; IDs (C…, D…) stay as they are."""
+    return "C0" + "".join(ch for ch in name.upper() if ch.isalnum()) if name.startswith("#") else name
 
 
 def sign(body: str, timestamp: int | None = None, secret: str = SECRET) -> dict[str, str]:
