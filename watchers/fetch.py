@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import http.client
+import os
+import stat
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -260,21 +262,51 @@ def _broken(exc: BaseException) -> str:
     return _first_line(inner)
 
 
+_NOT_REGULAR = (
+    (stat.S_ISDIR, "a directory; point the source at one file"),
+    (stat.S_ISFIFO, "a named pipe (FIFO), not a file; reading it could wait forever"),
+    (stat.S_ISCHR, "a device, not a file (a device like /dev/zero never ends)"),
+    (stat.S_ISBLK, "a block device, not a file"),
+    (stat.S_ISSOCK, "a socket, not a file"),
+)
+
+
+def _not_regular(path: str, mode: int) -> FetchError:
+    what = next((text for test, text in _NOT_REGULAR if test(mode)), "not a regular file")
+    return FetchError(f"{path} is {what}; a file source must be a regular file")
+
+
 def read_file(path: str, max_bytes: int) -> Fetched:
-    """Read a saved page or export from disk, with the same size cap as the network."""
+    """Read a saved page or export from disk: a regular file only, at most max_bytes whatever its size says."""
     file = Path(path).expanduser()
     try:
-        size = file.stat().st_size
-        if size > max_bytes:
-            raise FetchError(_too_big(max_bytes, f"file is {size:,} bytes"))
-        body = file.read_bytes()
+        mode = os.stat(file).st_mode
+        if not stat.S_ISREG(mode):  # checked before opening: opening a FIFO to read blocks until a writer comes
+            raise _not_regular(path, mode)
+        # O_NONBLOCK: should a FIFO replace the file between stat and open, the open still returns at once.
+        fd = os.open(file, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0))
     except FileNotFoundError:
         raise FetchError(f"file not found: {path}; save the page there or fix the source's url") from None
-    except IsADirectoryError:
-        raise FetchError(f"{path} is a directory; point the source at one file") from None
     except PermissionError:
         raise FetchError(f"permission denied reading {path}") from None
-    return Fetched(False, body, None, None, None, str(file))
+    except OSError as exc:
+        raise FetchError(f"cannot open {path}: {exc.strerror or exc}") from None
+    with os.fdopen(fd, "rb", buffering=0) as handle:
+        opened = os.fstat(fd)
+        if not stat.S_ISREG(opened.st_mode):
+            raise _not_regular(path, opened.st_mode)
+        if opened.st_size > max_bytes:
+            raise FetchError(_too_big(max_bytes, f"file is {opened.st_size:,} bytes"))
+        chunks, size = [], 0
+        while size <= max_bytes:  # st_size can lie (a growing file, /proc): the cap is on what is read
+            chunk = handle.read(min(1 << 20, max_bytes + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > max_bytes:
+            raise FetchError(_too_big(max_bytes, "the file kept growing while it was read"))
+    return Fetched(False, b"".join(chunks), None, None, None, str(file))
 
 
 def _first_line(exc: BaseException) -> str:
