@@ -21,10 +21,10 @@ from urllib.error import URLError
 
 from apscheduler.triggers.cron import CronTrigger
 from slack_bolt import App
-from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.error import BoltError
 from slack_sdk.errors import SlackApiError
 
+from bot import digest  # noqa: F401  (registers the weekly digest job)
 from bot.answers import AnswerPool
 from bot.config import Config
 from bot.connections import Connections
@@ -37,10 +37,12 @@ from bot.slack import (
     SlackSettings,
     build_app,
     make_http_server,
+    make_socket_handler,
     make_web_client,
     server_address,
 )
 from bot.terminal import answer_lines
+from bot.threads import ThreadedSink
 from storage import delivery as blocks
 from storage.db import transaction
 
@@ -121,10 +123,10 @@ def run_bot(
         app: App | None = None
         out = _locked(say)  # one writer for the alert thread and the command loop
         if mode == "terminal":
-            sink = TerminalSink(out)
+            sink = ThreadedSink(TerminalSink(out), config.bot.thread_hours, config.bot.tz)
         else:
             client = make_web_client(settings.bot_token, settings.api_url)
-            sink = SlackSink(client)
+            sink = ThreadedSink(SlackSink(client), config.bot.thread_hours, config.bot.tz)
         scheduler = Scheduler(connections, sink, clock=clock, extra_jobs=[REMINDER_SWEEP, *EXTRA_JOBS])
 
         def on_effects(effects: tuple[str, ...]) -> None:
@@ -213,7 +215,7 @@ def _serve_http(app: App, options: Options, signing_secret: str) -> None:
 
 
 def _serve_socket(app: App, settings: SlackSettings) -> None:
-    handler = SocketModeHandler(app, app_token=settings.app_token)
+    handler = make_socket_handler(app, settings.app_token or "")
     handler.connect()  # type: ignore[no-untyped-call]
     say("Socket Mode: connected to Slack; no public URL needed.")
     stopped = threading.Event()

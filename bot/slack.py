@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from slack_bolt import Ack, App, BoltRequest, BoltResponse
+from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 from slack_sdk.http_retry import RetryHandler, default_retry_handlers
@@ -46,7 +47,6 @@ COMMAND = "/whisperer"
 EVENTS_PATH = "/slack/events"
 SHARE_WORD = "share"
 DUPLICATE_HEADER = "x-whisperer-duplicate"  # set on the answer to a retried request that was not acted on
-HOME_BLOCKS = 100
 BUSY = "I'm answering a lot of questions at once right now; try again in a few seconds."
 HTTP_THREADS = 16  # waitress workers: each only verifies, records the request key and waits for the ack
 
@@ -163,6 +163,11 @@ def response_for(reply: Reply, share: bool) -> dict[str, Any]:
     }
 
 
+def home_view(reply: Reply) -> dict[str, Any]:
+    """The App Home view for views.publish, cut to Slack's 100-block Home limit."""
+    return {"type": "home", "blocks": to_blocks(reply, "home")}
+
+
 def request_key(body: Mapping[str, Any], raw_body: str = "", timestamp: str = "") -> str:
     """What identifies one user action across Slack's retries: the event id, or the command's trigger id.
 
@@ -272,7 +277,7 @@ class Listeners:
 
         def publish() -> None:
             ctx = make_context(self.connections.runtime(), self.clock(), user_id=user)
-            client.views_publish(user_id=user, view={"type": "home", "blocks": to_blocks(home(ctx))[:HOME_BLOCKS]})
+            client.views_publish(user_id=user, view=home_view(home(ctx)))
 
         if not self.later(publish):
             log.warning("answer pool full: the Home tab of %s was not refreshed this time", user)
@@ -330,6 +335,18 @@ def build_app(
     app.command(COMMAND)(listeners.command)
     app.event("app_home_opened")(listeners.home_opened)
     return app
+
+
+# slack_sdk's built-in Socket Mode client pings every `ping_interval` and drops a connection whose last pong is
+# more than four intervals old, then reconnects. Bolt's default of 10 s left a dead TCP connection unnoticed
+# for 40-50 s; at 1.5 s it is noticed 6-7.5 s after the last pong, and the pings are a few bytes each.
+PING_INTERVAL = 1.5
+SOCKET_WORKERS = 10  # envelopes handled at once; each only waits for its ack (slow work is on the answer pool)
+
+
+def make_socket_handler(app: App, app_token: str) -> SocketModeHandler:
+    """Socket Mode for `app` over slack_sdk's built-in client, tuned to notice a dead connection in < 10 s."""
+    return SocketModeHandler(app, app_token=app_token, ping_interval=PING_INTERVAL, concurrency=SOCKET_WORKERS)
 
 
 HttpServer = BaseWSGIServer | MultiSocketServer

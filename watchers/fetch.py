@@ -191,7 +191,7 @@ def _read(
             complete = True
             return Fetched(True, b"", None, etag, last_modified, url)
         if response.status >= 400:
-            raise FetchError(_status_message(response.status, response.reason or ""))
+            raise FetchError(_status_message(response.status, response.reason or ""), response.status)
         if response.status in REDIRECTS:
             raise FetchError(f"HTTP {response.status} redirect without a Location header; check the URL")
         declared = response.headers.get("Content-Length")
