@@ -198,6 +198,8 @@ class Scheduler:
                 log.info("%s changed: %s", source_id, "; ".join(outcome.summaries))
             elif outcome.status == "error":
                 log.warning("%s failed (%d in a row): %s", source_id, outcome.failures, outcome.error)
+            elif outcome.status == "logged_out":
+                log.warning("%s: session expired (%s)", source_id, outcome.error)
 
     def deliver_job(self) -> None:
         if not self._database_ok():
