@@ -27,6 +27,7 @@ from bot.runtime import make_context
 from bot.views import DIFF_VIEW, FORM_PREFIX, FORMS, command_error, diff_view, form_view, read_form, result_view
 from handlers.alerts import compose_alert
 from handlers.cert_followups import find_cert
+from handlers.home import home
 from handlers.registry import dispatch
 from handlers.reply import Reply, error
 from storage import alerts as outbox
@@ -53,8 +54,10 @@ class Interactions:
         self.on_effects = on_effects
         self._dead: set[tuple[str, str]] = set()  # (channel, ts) that chat.update can no longer reach
         self._lock = threading.Lock()
+        self.client: WebClient | None = None
 
     def register(self, app: App) -> None:
+        self.client = app.client  # for redraws after a typed command, which has no listener client
         app.action(ACTION_IDS)(self.action)
         app.view(re.compile("^" + re.escape(FORM_PREFIX)))(self.submit)
         app.shortcut(ADD_DEADLINE)(self.shortcut)
@@ -95,9 +98,14 @@ class Interactions:
         else:
             command = str(action.get("value") or "")
         reply = self.run(command, user)
+        clicked: tuple[str, str] | None = None
         if REFRESH in reply.effects and container.get("type") == "message" and not container.get("is_ephemeral"):
             original = (body.get("message") or {}).get("blocks")
-            self.redraw(client, str(container["channel_id"]), str(container["message_ts"]), reply, original)
+            clicked = (str(container["channel_id"]), str(container["message_ts"]))
+            self.redraw(client, *clicked, reply, original)
+        self.redraw_others(client, reply, skip=clicked)
+        if REFRESH in reply.effects and (body.get("view") or {}).get("type") == "home":
+            self.publish_home(client, user)
         self.answer(client, body, user, reply, respond)  # after the redraw: the message already shows it
 
     def answer(self, client: WebClient, body: Mapping[str, Any], user: str, reply: Reply, respond: Respond) -> None:
@@ -182,7 +190,35 @@ class Interactions:
         ack()
         self.open_form(client, "deadline-add", str(body["trigger_id"]), str(body["user"]["id"]), {})
 
-    # ── redrawing the clicked message ──
+    # ── redrawing messages and the Home tab ──
+    def redraw_others(self, client: WebClient | None, reply: Reply, skip: tuple[str, str] | None = None) -> None:
+        """The alerts about a change someone took, or a source someone muted ("redraw-change:12",
+        "redraw-source:id" effects), wherever they were posted: a typed command updates them as a click does."""
+        client = client or self.client
+        if client is None:
+            return
+        db = self.connections.runtime().db
+        for effect in reply.effects:
+            kind, _, value = effect.partition(":")
+            if kind == "redraw-change" and value.isdigit():
+                rows = outbox.posted_alerts(db, change_id=int(value))
+            elif kind == "redraw-source" and value:
+                rows = outbox.posted_alerts(db, source_id=value)
+            else:
+                continue
+            for row in rows:
+                where = (str(row["posted_channel"]), str(row["ts"]))
+                if where != skip:
+                    self.redraw(client, *where, reply, None)
+
+    def publish_home(self, client: WebClient, user: str) -> None:
+        """A click on the Home tab changed what it shows: publish it again."""
+        ctx = make_context(self.connections.runtime(), self.clock(), user_id=user)
+        try:
+            client.views_publish(user_id=user, view={"type": "home", "blocks": to_blocks(home(ctx), "home")})
+        except SlackApiError as exc:
+            log.info("could not refresh the Home tab of %s: Slack says %s", user, exc.response.get("error"))
+
     def redraw(
         self, client: WebClient, channel: str, ts: str, reply: Reply, original: list[dict[str, Any]] | None
     ) -> None:
@@ -192,7 +228,7 @@ class Interactions:
             if (channel, ts) in self._dead:
                 return
         runtime = self.connections.runtime()
-        alert = outbox.sent_alert_by_ts(runtime.db, ts)
+        alert = outbox.sent_alert_by_ts(runtime.db, ts, channel)
         blocks: list[dict[str, Any]] | None = None
         text = ""
         if alert is not None and alert.get("change_id"):

@@ -280,6 +280,8 @@ class Listeners:
     def _effects(self, reply: Reply) -> None:
         if reply.effects:
             self.on_effects(reply.effects)
+            if self.interactions is not None:  # a typed `ack` or `mute` redraws the alerts, as a click does
+                self.interactions.redraw_others(None, reply)
 
     def home_opened(self, event: dict[str, Any], client: WebClient) -> None:
         """`app_home_opened` → views.publish of the latest changes and source health (from the answer pool)."""

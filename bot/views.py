@@ -51,12 +51,12 @@ def modal(
 
 def diff_view(reply: Reply, change_id: int) -> dict[str, Any]:
     """One page of a change's diff; its previous/next buttons turn the page with views.update."""
-    return modal(f"Change #{change_id}", to_blocks(reply), callback_id=DIFF_VIEW, metadata=str(change_id))
+    return modal(f"Change #{change_id}", to_blocks(reply, "modal"), callback_id=DIFF_VIEW, metadata=str(change_id))
 
 
 def result_view(title: str, reply: Reply) -> dict[str, Any]:
     """What a submitted form turns into: the command's answer, in the modal itself."""
-    return modal(title, to_blocks(reply), callback_id="done")
+    return modal(title, to_blocks(reply, "modal"), callback_id="done")
 
 
 # ── form fields ──

@@ -8,6 +8,7 @@ from handlers.certificates import days_left, status_text
 from handlers.deadlines import collect_deadlines, when_left
 from handlers.digest import kpi_line
 from handlers.knowledge import partner_tier
+from handlers.ownership import change_actions, mention
 from handlers.people import find_person_loose
 from handlers.registry import Context, UsageError, command
 from handlers.renewal import evaluate_kpi
@@ -29,7 +30,7 @@ from handlers.reply import (
 from handlers.watching import ago, when
 from storage import certifications as certs
 from storage import changes as store
-from storage import people
+from storage import ownership, people
 from storage import sources as state
 
 DEADLINE_DAYS = 30
@@ -141,13 +142,14 @@ def _my_certs(ctx: Context, limit: int) -> list[Block]:
 
 
 def owner_of(ctx: Context, change_id: int) -> Inline | None:
-    """Who took a change ("I'm on it"); None until someone does. Hook for the ownership records."""
-    return None
+    """Who took a change ("I'm on it"); None until someone does."""
+    owner = ownership.change_owner(ctx.db, change_id)
+    return mention(ctx.db, str(owner["user_id"])) if owner else None
 
 
 def change_buttons(ctx: Context, row: dict[str, object], owner: Inline | None) -> tuple[Action, ...]:
-    change_id = str(row["id"])
-    return (Action("Full diff", "diff", change_id, f"diff {change_id}"),)
+    """Full diff, and "I'm on it" while nobody is (the same buttons as the change's alert)."""
+    return change_actions(row, owner="taken" if owner else None, muted=True, channel=False)
 
 
 def _changes(ctx: Context, limit: int) -> list[Block]:

@@ -116,7 +116,9 @@ def ack_command(ctx: Context, args: list[str]) -> Reply:
         owner, taken = ownership.take_change(ctx.db, change_id, ctx.user_id, ctx.now)
     what = f"change #{change_id} ({change['source_name'] or change['source_id']}: {change['summary']})"
     if taken:
-        return reply(para("👍 You're on ", what, ". The alert now says so."), effects=REFRESH)
+        return reply(
+            para("👍 You're on ", what, ". The alert now says so."), effects=(*REFRESH, f"redraw-change:{change_id}")
+        )
     if owner == ctx.user_id:
         return reply(para(f"You are already on change #{change_id}; nothing changed."))
     row = ownership.change_owner(ctx.db, change_id)
@@ -181,7 +183,7 @@ def mute_command(ctx: Context, args: list[str]) -> Reply:
             Mono(f"/whisperer unmute {source_id}"),
             ".",
         ),
-        effects=REFRESH,
+        effects=(*REFRESH, f"redraw-source:{source_id}"),
     )
 
 
@@ -204,4 +206,7 @@ def unmute_command(ctx: Context, args: list[str]) -> Reply:
             ownership.release_held(ctx.db, source_id, ctx.now)
     if not removed:
         return reply(para(Strong(source_id), " was not muted; nothing changed."))
-    return reply(para("🔔 ", Strong(source_id), " is unmuted; alerts held for it go out now."), effects=REFRESH)
+    return reply(
+        para("🔔 ", Strong(source_id), " is unmuted; alerts held for it go out now."),
+        effects=(*REFRESH, f"redraw-source:{source_id}"),
+    )

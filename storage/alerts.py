@@ -151,7 +151,31 @@ def probe_writes(db: Database) -> None:
     )
 
 
-def sent_alert_by_ts(db: Database, ts: str) -> Row | None:
-    """The delivered alert whose Slack message has this ts (to redraw it after a click)."""
-    rows = _decode(_rows(db, "SELECT * FROM alerts WHERE ts = ? AND status = 'sent' ORDER BY id LIMIT 1", [ts]))
+def sent_alert_by_ts(db: Database, ts: str, channel: str | None = None) -> Row | None:
+    """The delivered alert whose Slack message has this ts (in this channel), to redraw it after a click."""
+    rows = _decode(
+        _rows(
+            db,
+            """SELECT * FROM alerts WHERE ts = ? AND status = 'sent'
+                 AND (? IS NULL OR posted_channel IS NULL OR posted_channel = ?) ORDER BY id LIMIT 1""",
+            [ts, channel, channel],
+        )
+    )
     return rows[0] if rows else None
+
+
+def posted_alerts(
+    db: Database, *, change_id: int | None = None, source_id: str | None = None, limit: int = 20
+) -> list[Row]:
+    """Slack messages (channel and ts known) of the alerts about a change, or the latest about a source's
+    changes: the messages to redraw when someone takes the change or mutes the source by typing."""
+    column, value = ("change_id", change_id) if change_id is not None else ("source_id", source_id)
+    return _decode(
+        _rows(
+            db,
+            f"""SELECT * FROM alerts WHERE {column} = ? AND status = 'sent' AND change_id IS NOT NULL
+                  AND ts IS NOT NULL AND posted_channel IS NOT NULL AND posted_channel != 'terminal'
+                ORDER BY id DESC LIMIT ?""",
+            [value, limit],
+        )
+    )

@@ -14,6 +14,7 @@ import pytest
 from botserver import ADMIN, CHANNEL, USER, BotServer, text_of
 from fakeslack import FakeSlack, slack_error
 
+from bot.blocklimits import check_message, check_view
 from bot.delivery import deliver_alerts
 from bot.render import to_text
 from bot.sinks import SlackSink
@@ -262,3 +263,44 @@ def test_an_unsigned_click_is_refused(policy_bot: BotServer, fake_slack: FakeSla
         headers={"Content-Type": "application/x-www-form-urlencoded", "X-Slack-Signature": "v0=forged"},
     )
     assert response.status_code == 401
+
+
+def test_a_typed_ack_redraws_the_alert_too(policy_bot: BotServer, fake_slack: FakeSlack) -> None:
+    change_id, message = posted_change(policy_bot)
+    assert "You're on change" in text_of(policy_bot.ask(f"ack {change_id}", OTHER))
+    [update] = fake_slack.wait_for(fake_slack.updates)
+    assert (update["channel"], update["ts"]) == (message["channel"], message["ts"])
+    assert f"<@{OTHER}> is on it" in text_of(update)
+    policy_bot.ask(f"ack {change_id}", OTHER)  # nothing changed: nothing redrawn
+    assert "Muted" in text_of(policy_bot.ask("mute cross-cloud-policy 6h", ADMIN))
+    second = fake_slack.wait_for(lambda: fake_slack.updates()[1:])[0]
+    assert "muted this source" in text_of(second) and f"<@{OTHER}> is on it" in text_of(second)
+    assert len(fake_slack.updates()) == 2
+
+
+def test_a_click_on_the_home_tab_answers_by_dm_and_refreshes_home(policy_bot: BotServer, fake_slack: FakeSlack) -> None:
+    change_id, _message = posted_change(policy_bot)
+    home = {"id": "V0HOME", "type": "home", "hash": "h1", "callback_id": ""}
+    click(policy_bot, {"type": "button", "action_id": f"ack|{change_id}", "value": f"ack {change_id}"}, USER, view=home)
+    [published] = fake_slack.wait_for(lambda: fake_slack.views("views.publish"))
+    assert f"<@{USER}>" in text_of(published) and "ack" not in buttons(published)
+    dm = fake_slack.wait_for(lambda: fake_slack.posts(USER))[0]
+    assert "You're on change" in text_of(dm)
+
+
+def test_every_view_and_message_the_clicks_make_fits_slacks_limits(
+    policy_bot: BotServer, fake_slack: FakeSlack
+) -> None:
+    _change_id, message = posted_change(policy_bot, diff_lines=2000)
+    click(policy_bot, buttons(message)["diff"], USER, message=message)
+    click(policy_bot, buttons(message)["ack"], USER, message=message)
+    policy_bot.command("source add", ADMIN)
+    policy_bot.command("cert add", USER)
+    views = fake_slack.wait_for(lambda: len(fake_slack.views("views.open")) == 3 and fake_slack.views("views.open"))
+    fake_slack.wait_for(fake_slack.updates)
+    for view in views:
+        assert check_view(view) == [], view.get("callback_id")
+    for update in fake_slack.updates():
+        blocks = update["blocks"] if isinstance(update["blocks"], list) else json.loads(update["blocks"])
+        assert check_message({**update, "blocks": blocks}) == []
+    assert check_message({"text": message["text"], "blocks": message["blocks"]}) == []
