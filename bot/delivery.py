@@ -184,9 +184,12 @@ class Delivery:
             report.held_by_storage = self.fault is not None
         return report
 
-    def hold_for_storage(self, exc: StorageUnavailable) -> None:
-        """Stop sending because the database is unusable (e.g. the file was deleted); said once."""
+    def hold_for_storage(self, exc: StorageUnavailable, *, said: bool = False) -> None:
+        """Stop sending because the database is unusable (e.g. the file was deleted); said once (here unless
+        the caller `said` it already)."""
         with self._lock:
+            if said:
+                self.fault = self.fault or exc
             self._stopped(exc)
 
     def close(self, db: Database | None = None) -> None:

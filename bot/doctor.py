@@ -21,11 +21,12 @@ from bot.config import Config, ConfigError, MissingConfig, default_config, load_
 from bot.cookies_cli import source_findings
 from bot.delivery_errors import BLOCKING_FIXES
 from bot.slack import SlackSettings, make_web_client, slack_settings
+from bot.storage_health import check_lost, check_writable
 from storage import alerts as outbox
 from storage import delivery as blocks
 from storage import sources as state
 from storage.changes import count_changes
-from storage.db import open_db, parse_stamp
+from storage.db import StorageUnavailable, open_db, parse_stamp
 from storage.migrations import latest_version, schema_version
 
 REQUIRED_SCOPES = ("commands", "chat:write", "im:write", "users:read", "users:read.email")
@@ -94,6 +95,12 @@ def _check_config(path: Path, env: Mapping[str, str], checks: list[Check]) -> Co
 
 def _check_database(config: Config, now: datetime, checks: list[Check]) -> None:
     path = config.database
+
+    def report(name: str, status: str, detail: str, fix: str = "") -> None:
+        checks.append(Check(name, status, detail, fix))
+
+    if check_lost(path, report):
+        return
     if not path.exists():
         checks.append(
             Check("database", "warn", f"{path} does not exist yet", "`whisperer poll` or `whisperer run` creates it")
@@ -101,10 +108,14 @@ def _check_database(config: Config, now: datetime, checks: list[Check]) -> None:
         return
     try:
         db = open_db(path, upgrade=False)
+    except StorageUnavailable as exc:
+        checks.append(Check("database", "fail", f"{path}: {exc.problem}", exc.fix))
+        return
     except sqlite3.Error as exc:
         checks.append(Check("database", "fail", f"{path}: {exc}", "check the file's permissions, or move it away"))
         return
     try:
+        check_writable(db, path, report)
         version, latest = schema_version(db), latest_version()
         counts = outbox.alert_counts(db)
         pending, failed = counts.get("pending", 0), counts.get("failed", 0)
