@@ -27,6 +27,7 @@ from slack_sdk.errors import SlackApiError
 from bot.answers import AnswerPool
 from bot.config import Config
 from bot.connections import Connections
+from bot.exits import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from bot.reminders import run_reminder_sweep
 from bot.runtime import open_runtime
 from bot.scheduler import EXTRA_JOBS, ExtraJob, RunLock, RunLockError, Scheduler, real_now
@@ -45,7 +46,7 @@ from storage import delivery as blocks
 from storage.db import transaction
 
 log = logging.getLogger("whisperer")
-EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+EXIT_CONFIG = EXIT_USAGE  # a half-set-up Slack or a held lock: fix the setup (bot/exits.py)
 _TOKEN = re.compile(r"\b(xox[abposr]|xapp)-[A-Za-z0-9-]+")
 
 # The reminder sweep runs hourly (at :05, team time) rather than once a day: it is idempotent (each step has

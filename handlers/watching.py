@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, tzinfo
 
-from handlers.registry import COMMANDS, Context, UsageError, command, did_you_mean, resolve, suggest
+from handlers.registry import COMMANDS, Context, UsageError, command, did_you_mean, record_id, resolve, suggest
 from handlers.reply import (
     Block,
     Heading,
@@ -168,12 +168,12 @@ def changes_command(ctx: Context, args: list[str]) -> Reply:
 def diff_command(ctx: Context, args: list[str]) -> Reply:
     if len(args) != 1:
         raise UsageError("Tell me which change: its number, as shown by /whisperer changes.")
-    raw = args[0].lstrip("#")
-    if not raw.isdigit():
+    change_id = record_id(args[0])
+    if change_id is None:
         raise UsageError(f"'{args[0]}' is not a change number.")
-    row = store.get_change(ctx.db, int(raw))
+    row = store.get_change(ctx.db, change_id)
     if row is None:
-        return error(f"There is no change #{raw}.", "List recent ones with ", Mono("/whisperer changes"), ".")
+        return error(f"There is no change #{change_id}.", "List recent ones with ", Mono("/whisperer changes"), ".")
     source: Inline = (
         Link(row["url"], row["source_name"] or row["source_id"])
         if row["url"].startswith("http")
