@@ -12,7 +12,8 @@ from pathlib import Path
 from dotenv import dotenv_values, load_dotenv
 
 import handlers  # noqa: F401  (registers every /whisperer subcommand)
-from bot import __version__, knowledge_cli
+from bot import __version__, cookies_cli, knowledge_cli
+from bot import digest as digest_cli
 from bot.config import Config, ConfigError, MissingConfig, config_path, default_config, load_config
 from bot.exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_STORAGE, EXIT_USAGE
 from bot.render import to_text
@@ -73,6 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--user", metavar="ID", help="ask as this Slack user (admin checks apply)")
     p.add_argument("--as-of", metavar="DATE", help="pretend it is this date (YYYY-MM-DD or ISO time)")
     knowledge_cli.add_commands(sub)
+    digest_cli.add_command(sub)
+    cookies_cli.add_command(sub)
     return parser
 
 
@@ -145,6 +148,8 @@ def run_command(args: argparse.Namespace) -> int:
             raise UsageProblem(f"--port {port} is not a TCP port; use 1-65535 (or 0 for any free one)")
         options = Options(args.http, args.host or "127.0.0.1", port)
         return run_bot(_load(args, required=True), slack_settings(os.environ), options)
+    if command == "cookies":  # reads only the file it is given: no config, no database
+        return cookies_cli.run(args, real_now())
     needs_config = command in ("poll", "sources")
     config = _load(args, required=needs_config)
     now = parse_as_of(getattr(args, "as_of", None), config)
@@ -167,6 +172,8 @@ def run_command(args: argparse.Namespace) -> int:
             return EXIT_FAILED if every_one_failed else EXIT_OK
         if command in knowledge_cli.COMMANDS:
             return knowledge_cli.run(args, runtime, now)
+        if command == "digest":
+            return digest_cli.run_cli(args, runtime, now)
         ctx = make_context(runtime, now, user_id=getattr(args, "user", None), operator=not getattr(args, "user", None))
         if command == "changes":
             argv = [a for a in (args.source, args.since) if a] + [str(args.limit)]

@@ -16,8 +16,10 @@ from storage.db import transaction
 from watchers.diffing import diff_lines
 from watchers.feeds import diff_entries, entries_from_snapshot, is_feed_snapshot
 from watchers.jsondoc import summarise_leaves
+from watchers.metric_record import record_metrics
 from watchers.normalise import content_hash, normalise_text
 from watchers.observe import Observation, patterns
+from watchers.session_record import record_logged_out, record_session_back
 from watchers.sources import SourceSpec
 
 
@@ -26,7 +28,7 @@ class Outcome:
     """What a poll did to one source."""
 
     source_id: str
-    status: str  # "new" | "changed" | "unchanged" | "not_modified" | "error" | "skipped"
+    status: str  # "new" | "changed" | "unchanged" | "not_modified" | "error" | "skipped" | "logged_out"
     change_ids: list[int] = field(default_factory=list)
     summaries: list[str] = field(default_factory=list)
     error: str | None = None
@@ -126,6 +128,7 @@ def record_observation(
     *,
     failure_threshold: int = 3,
     extractors: Sequence[Extractor] = (),
+    admins: Sequence[str] = (),
 ) -> Outcome:
     """Compare an observation with the stored past and write the result, with its alerts, atomically."""
     with transaction(db):
@@ -134,6 +137,11 @@ def record_observation(
             raise KeyError(f"source {spec.id!r} is not in the database; sync the configuration first")
         if obs.status == "error":
             return _record_error(db, spec, row, obs, now, failure_threshold)
+        if obs.status == "logged_out":  # a state, not a change: nothing is compared until it comes back
+            record_logged_out(db, spec, obs.error or "the session has expired", now, admins)
+            return Outcome(spec.id, "logged_out", error=obs.error)
+        if row.get("session_expired_at"):
+            record_session_back(db, spec, now, admins)
         recovered = row["failures"] >= failure_threshold
         if recovered:
             outbox.enqueue_alert(
@@ -186,6 +194,9 @@ def record_observation(
                 status = "unchanged"
         if status == "new":
             store.save_snapshot(db, new_hash, obs.text, now)
+        # Metrics are read from the text before noise removal: a dashboard number may sit on an ignored line.
+        warnings = record_metrics(db, spec, obs.readable or obs.text, now) if spec.metrics else []
+        warning = "; ".join(w for w in (obs.warning, *warnings) if w) or None
         state.record_success(
             db,
             spec.id,
@@ -194,7 +205,7 @@ def record_observation(
             content_hash=new_hash,
             etag=obs.etag,
             last_modified=obs.last_modified,
-            warning=obs.warning,
+            warning=warning,
             changed=bool(changes),
             body_hash=obs.body_hash,
         )
@@ -202,7 +213,7 @@ def record_observation(
         if status in ("new", "changed"):
             for extract in extractors:
                 extract(db, spec, obs, old_text, change_ids, now)
-        return Outcome(spec.id, status, change_ids, [s for _, s in changes], warning=obs.warning)
+        return Outcome(spec.id, status, change_ids, [s for _, s in changes], warning=warning)
 
 
 def _record_error(
