@@ -20,6 +20,7 @@ from slack_sdk.errors import SlackApiError
 from bot.config import Config, ConfigError, MissingConfig, default_config, load_config
 from bot.cookies_cli import source_findings
 from bot.delivery_errors import BLOCKING_FIXES
+from bot.manifest import UPDATE, find_manifest, load_manifest, manifest_problems
 from bot.slack import SlackSettings, make_web_client, slack_settings
 from bot.storage_health import check_lost, check_writable
 from storage import alerts as outbox
@@ -60,6 +61,7 @@ def run_checks(
         client = make_client(settings.bot_token, settings.api_url)
         if _check_auth(client, settings, checks):
             _check_channel(client, config, checks)
+    _check_manifest(config_file, settings, checks)
     return checks
 
 
@@ -198,6 +200,26 @@ def _check_tokens(env: Mapping[str, str], checks: list[Check]) -> SlackSettings 
     else:
         checks.append(Check("slack", "ok", "can run in " + " or ".join(modes)))
     return settings
+
+
+def _check_manifest(config_file: Path, settings: SlackSettings | None, checks: list[Check]) -> None:
+    """The app manifest declares the command, scopes, events, interactivity and the shortcut the code uses."""
+    path = find_manifest(config_file)
+    if path is None:
+        detail = "no manifest.yml next to the config: the app's Slack settings cannot be compared"
+        checks.append(Check("manifest", "info", detail))
+        return
+    try:
+        data = load_manifest(path)
+    except ValueError as exc:
+        checks.append(Check("manifest", "fail", f"{path.name}: {exc}", "fix the YAML (the repository's copy is valid)"))
+        return
+    socket_mode = bool(settings.app_token) if settings is not None else None
+    problems = manifest_problems(data, REQUIRED_SCOPES, socket_mode)
+    if problems:
+        checks.append(Check("manifest", "fail", f"{path.name}: " + "; ".join(problems), UPDATE))
+    else:
+        checks.append(Check("manifest", "ok", f"{path.name}: command, scopes, Home, interactivity, shortcut"))
 
 
 def _slack_call(call: Callable[[], Any], api_url: str) -> tuple[Any, str | None]:
