@@ -15,6 +15,7 @@ from bot.source_config import parse_source
 from handlers.registry import Context
 from storage import sources as state
 from storage.db import open_db, transaction
+from watchers.browser import Browser
 from watchers.facts import make_extractors
 from watchers.fetch import Client, HostLimiter, make_client
 from watchers.poll import Extractor, Outcome, poll_sources
@@ -28,8 +29,11 @@ class Runtime:
     client: Client
     limiter: HostLimiter
     extractors: Sequence[Extractor] = field(default=())
+    browser: Browser | None = None  # started on the first kind = "browser" source, then kept for the process
 
     def close(self) -> None:
+        if self.browser is not None:
+            self.browser.close()
         self.client.clear()
         self.db.conn.close()
 
@@ -38,6 +42,7 @@ def open_runtime(config: Config, now: datetime) -> Runtime:
     db = open_db(config.database)
     runtime = Runtime(config, db, make_client(config.fetch), HostLimiter(config.fetch.per_host))
     runtime.extractors = make_extractors(config.partner.name, config.partner.tier)
+    runtime.browser = Browser(config.browser)  # nothing starts until a browser source is polled
     if config.path is not None:
         sync_config_sources(runtime, now)
     return runtime
@@ -89,6 +94,7 @@ def poll(
         failure_threshold=runtime.config.bot.failure_alert_after,
         extractors=runtime.extractors,
         origin=origin,
+        browser=runtime.browser,
     )
 
 

@@ -47,6 +47,7 @@ class Fetched:
     etag: str | None
     last_modified: str | None
     url: str
+    warning: str | None = None  # something the fetch noticed (a browser page's blocked requests)
 
 
 Client = urllib3.PoolManager

@@ -36,7 +36,7 @@ def patterns(ignore: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
 
 
 def _is_html(spec: SourceSpec, fetched: Fetched) -> bool:
-    if spec.kind == "html":
+    if spec.kind in ("html", "browser"):
         return True
     suffix = PurePath(spec.url).suffix.lower()
     return suffix in (".html", ".htm", ".xhtml")
@@ -79,11 +79,12 @@ def _parse(spec: SourceSpec, fetched: Fetched) -> Observation:
     except SelectorError as exc:
         return Observation("error", error=f"{exc}; fix the source's selector", etag=etag, last_modified=last_modified)
     text = "\n".join(normalise_lines(lines, ignore, spec.unordered))
+    warnings = [w for w in (fetched.warning, decoded.warning) if w]
     return Observation(
         "ok",
         text=text,
         document=decoded.text,
-        warning=decoded.warning,
+        warning="; ".join(warnings) or None,
         etag=etag,
         last_modified=last_modified,
     )

@@ -11,6 +11,7 @@ from sqlite_utils import Database
 
 from storage import sources as state
 from storage.db import transaction
+from watchers.browser import Browser, render_source
 from watchers.fetch import Client, Fetched, FetchError, FetchSettings, HostLimiter, fetch_url, read_file
 from watchers.observe import Observation, safe_observe
 from watchers.record import QUIET, Extractor, Outcome, record_observation
@@ -26,11 +27,17 @@ def fetch_source(
     settings: FetchSettings,
     etag: str | None = None,
     last_modified: str | None = None,
+    browser: Browser | None = None,
 ) -> Fetched | Observation:
     """The I/O half of a check: the fetched body, or an error Observation. Never raises."""
     try:
         if spec.kind == "file":
             return read_file(spec.url, settings.max_bytes)
+        if spec.kind == "browser":
+            if browser is None:
+                raise FetchError("kind = 'browser' sources need the bot's browser; this caller has none")
+            with limiter.slot(spec.url):
+                return render_source(browser, spec, settings.max_bytes)
         with limiter.slot(spec.url):
             return fetch_url(
                 client,
@@ -67,6 +74,7 @@ def poll_sources(
     failure_threshold: int = 3,
     extractors: Sequence[Extractor] = (),
     origin: str = "poll",
+    browser: Browser | None = None,
 ) -> list[Outcome]:
     """Check many sources in parallel (politely per host) and record each; one failure harms no other."""
     rows = {r["id"]: r for r in state.list_sources(db)}
@@ -75,7 +83,9 @@ def poll_sources(
 
     def work(spec: SourceSpec) -> tuple[SourceSpec, Fetched | Observation]:
         row = rows.get(spec.id) or {}
-        return spec, fetch_source(spec, client, limiter, settings, row.get("etag"), row.get("last_modified"))
+        return spec, fetch_source(
+            spec, client, limiter, settings, row.get("etag"), row.get("last_modified"), browser=browser
+        )
 
     # Threads only fetch (I/O); parsing and writing stay on this thread, so CPU-bound parsing never
     # fights the database writes for the interpreter lock.

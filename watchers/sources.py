@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 
-KINDS = ("html", "feed", "file")
+KINDS = ("html", "feed", "file", "browser")
 TOPICS = ("tiers", "policy", "certification", "rebate", "announcement", "deadlines")
 
 _EVERY = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
@@ -48,6 +48,9 @@ class SourceSpec:
     twin: str | None = None
     lag_days: int = 7
     paused: bool = False
+    cookies: str | None = None  # a Netscape cookies.txt file, re-read on every poll
+    wait_for: str | None = None  # kind = "browser": a CSS selector to wait for (else: network idle)
+    timeout: float = 30.0  # kind = "browser": seconds for the page to render
 
     @property
     def title(self) -> str:
@@ -62,4 +65,4 @@ class SourceSpec:
 
     @property
     def is_remote(self) -> bool:
-        return self.kind in ("html", "feed")
+        return self.kind in ("html", "feed", "browser")

@@ -1,0 +1,306 @@
+"""kind = "browser" against a real Chromium and real servers on 127.0.0.1 (127.0.0.2/.3 stand in for other hosts)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import NOW
+from sqlite_utils import Database
+
+from storage import sources as state
+from storage.changes import get_snapshot
+from storage.db import transaction
+from watchers.browser import Browser, BrowserSettings, find_browser
+from watchers.fetch import FetchSettings, HostLimiter, make_client
+from watchers.network import NetworkPolicy
+from watchers.poll import Outcome, poll_sources
+from watchers.sources import SourceSpec
+
+
+def _browser_available() -> bool:
+    try:
+        if find_browser(None, os.environ):
+            return True
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as playwright:
+            return os.path.exists(playwright.chromium.executable_path)
+    except Exception:
+        return False
+
+
+HAVE_BROWSER = _browser_available()
+needs_browser = pytest.mark.skipif(
+    not HAVE_BROWSER,
+    reason="browser tests skipped: no Chromium or Chrome found (install Debian's `chromium`, "
+    "or `playwright install chromium`; `.ci/run` installs it when run as root)",
+)
+
+# Text that exists only once the page's script has run: the static HTML has none of it.
+DASHBOARD = b"""<!DOCTYPE html><html><head><title>Dashboard</title></head><body>
+<main><h1>Partner dashboard</h1><p id="emi">loading...</p><img src="/logo.png" alt="logo">
+<video src="/intro.mp4"></video></main>
+<script>
+fetch('/api/emi').then(r => r.json()).then(d => {
+  document.getElementById('emi').textContent = 'Ecosystem Maturity Index (EMI) Score: ' + d.score;
+});
+</script></body></html>"""
+
+LATE = b"""<!DOCTYPE html><html><body><main><p>static part</p></main>
+<script>setTimeout(() => { document.querySelector('main').insertAdjacentHTML('beforeend',
+  '<p id="late">Tier status: Certified Plus</p>'); }, 2500);</script></body></html>"""
+
+
+def _exfiltrating(target: str) -> bytes:
+    return f"""<!DOCTYPE html><html><body><main><p id="s">start</p></main>
+<script>
+fetch('{target}').then(r => r.text()).then(t => {{ document.getElementById('s').textContent = 'leaked ' + t; }})
+  .catch(() => {{ document.getElementById('s').textContent = 'the fetch failed'; }})
+  .finally(() => document.body.insertAdjacentHTML('beforeend', '<p id="done">done</p>'));
+</script></body></html>""".encode()
+
+
+class Site:
+    """A real HTTP server on a loopback address; routes are (status, headers, body); it records every path."""
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.routes: dict[str, tuple[int, dict[str, str], bytes]] = {}
+        self.seen: list[tuple[str, dict[str, str]]] = []
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                site.seen.append((self.path, dict(self.headers.items())))
+                status, headers, body = site.routes.get(self.path, (404, {}, b"not found"))
+                self.send_response(status)
+                for name, value in {"Content-Length": str(len(body)), **headers}.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.httpd = ThreadingHTTPServer((host, 0), Handler)
+        self.httpd.daemon_threads = True
+        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    def url(self, path: str) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host!s}:{port}{path}"
+
+    def page(self, path: str, body: bytes, content_type: str = "text/html; charset=utf-8", **headers: str) -> None:
+        self.routes[path] = (200, {"Content-Type": content_type, **headers}, body)
+
+    def paths(self) -> list[str]:
+        return [path for path, _ in self.seen]
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def site() -> Iterator[Site]:
+    server = Site()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def elsewhere() -> Iterator[Site]:
+    """127.0.0.2: "another host" that the policy does not allow."""
+    server = Site("127.0.0.2")
+    yield server
+    server.stop()
+
+
+POLICY = NetworkPolicy.from_entries(["127.0.0.1"])  # the test server's address, explicitly; nothing else private
+SETTINGS = FetchSettings(network=POLICY)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """One browser for the module, as one per process in the bot."""
+    shared = Browser(BrowserSettings(pages=2), POLICY)
+    yield shared
+    shared.close()
+
+
+def poll(db: Database, browser: Browser | None, *specs: SourceSpec) -> dict[str, Outcome]:
+    with transaction(db):
+        state.sync_sources(db, (s.public_dict() for s in specs), NOW)
+    client = make_client(SETTINGS)
+    try:
+        outcomes = poll_sources(db, list(specs), client, HostLimiter(2), SETTINGS, NOW, browser=browser)
+    finally:
+        client.clear()
+    return {o.source_id: o for o in outcomes}
+
+
+def snapshot(db: Database, source_id: str) -> str:
+    row = state.get_source(db, source_id)
+    assert row is not None
+    return get_snapshot(db, row["last_hash"]) or ""
+
+
+def spec(source_id: str, url: str, **keys: Any) -> SourceSpec:
+    return replace(SourceSpec(id=source_id, kind="browser", url=url, timeout=20.0), **keys)
+
+
+@needs_browser
+def test_text_that_only_exists_after_javascript_is_captured(db: Database, browser: Browser, site: Site) -> None:
+    site.page("/dashboard.html", DASHBOARD)
+    site.page("/api/emi", b'{"score": 73.8}', "application/json")
+    static = SourceSpec(id="static", kind="html", url=site.url("/dashboard.html"))
+    outcomes = poll(db, browser, spec("dash", site.url("/dashboard.html")), static)
+    assert outcomes["dash"].status == "new", outcomes["dash"].error
+    assert "Ecosystem Maturity Index (EMI) Score: 73.8" in snapshot(db, "dash")
+    assert "EMI" not in snapshot(db, "static")  # the plain fetch sees only "loading..."
+    # Then the number changes: the same normalise → diff path as html records it.
+    site.page("/api/emi", b'{"score": 68.1}', "application/json")
+    outcome = poll(db, browser, spec("dash", site.url("/dashboard.html")))["dash"]
+    assert outcome.status == "changed"
+    assert "Score: 68.1" in snapshot(db, "dash")
+
+
+@needs_browser
+def test_images_fonts_and_media_are_not_loaded(db: Database, browser: Browser, site: Site) -> None:
+    site.page("/dashboard.html", DASHBOARD)
+    site.page("/api/emi", b'{"score": 73.8}', "application/json")
+    site.page("/logo.png", b"\x89PNG", "image/png")
+    outcome = poll(db, browser, spec("dash", site.url("/dashboard.html")))["dash"]
+    assert outcome.status == "new", outcome.error
+    assert "/api/emi" in site.paths()  # scripts and their requests do run
+    assert "/logo.png" not in site.paths() and "/intro.mp4" not in site.paths()
+
+
+@needs_browser
+def test_wait_for_waits_for_the_element(db: Database, browser: Browser, site: Site) -> None:
+    site.page("/late.html", LATE)
+    outcome = poll(db, browser, spec("late", site.url("/late.html"), wait_for="#late"))["late"]
+    assert outcome.status == "new", outcome.error
+    assert "Tier status: Certified Plus" in snapshot(db, "late")
+
+
+@needs_browser
+def test_wait_for_that_never_appears_is_a_clear_error(db: Database, browser: Browser, site: Site) -> None:
+    site.page("/late.html", LATE)
+    outcome = poll(db, browser, spec("late", site.url("/late.html"), wait_for="#never", timeout=1.5))["late"]
+    assert outcome.status == "error"
+    assert "wait_for '#never'" in (outcome.error or "") and "timeout" in (outcome.error or "")
+
+
+@needs_browser
+def test_a_page_fetching_a_refused_address_is_blocked_and_said(
+    db: Database, browser: Browser, site: Site, elsewhere: Site
+) -> None:
+    elsewhere.page("/latest/meta-data/", b"secret-token", "text/plain", **{"Access-Control-Allow-Origin": "*"})
+    site.page("/sneaky.html", _exfiltrating(elsewhere.url("/latest/meta-data/")))
+    outcome = poll(db, browser, spec("sneaky", site.url("/sneaky.html"), wait_for="#done"))["sneaky"]
+    assert outcome.status == "new", outcome.error
+    assert elsewhere.seen == []  # not one request reached 127.0.0.2
+    assert "the fetch failed" in snapshot(db, "sneaky") and "secret-token" not in snapshot(db, "sneaky")
+    warning = outcome.warning or ""
+    assert "blocked 1 request" in warning and elsewhere.url("/latest/meta-data/") in warning
+    assert "allow_private" in warning  # the policy's own words: the rule and the fix
+    row = state.get_source(db, "sneaky")
+    assert row is not None and elsewhere.url("/latest/meta-data/") in (row["warning"] or "")
+
+
+@needs_browser
+def test_a_redirect_to_a_refused_address_is_blocked_too(
+    db: Database, browser: Browser, site: Site, elsewhere: Site
+) -> None:
+    """Route interception never sees redirect hops; the browser's proxy does."""
+    elsewhere.page("/secret", b"secret-token", "text/plain", **{"Access-Control-Allow-Origin": "*"})
+    site.routes["/hop"] = (302, {"Location": elsewhere.url("/secret")}, b"")
+    site.page("/sneaky.html", _exfiltrating("/hop"))
+    outcome = poll(db, browser, spec("hop", site.url("/sneaky.html"), wait_for="#done"))["hop"]
+    assert outcome.status == "new", outcome.error
+    assert "/hop" in site.paths() and elsewhere.seen == []
+    assert elsewhere.url("/secret") in (outcome.warning or "")
+
+
+@needs_browser
+def test_a_refused_page_address_is_an_error_naming_it(db: Database, browser: Browser, elsewhere: Site) -> None:
+    elsewhere.page("/index.html", b"<p>hello</p>")
+    outcome = poll(db, browser, spec("other", elsewhere.url("/index.html")))["other"]
+    assert outcome.status == "error"
+    assert "127.0.0.2" in (outcome.error or "") and "allow_private" in (outcome.error or "")
+    assert elsewhere.seen == []
+
+
+@needs_browser
+def test_headers_go_to_the_sources_origin_only_and_cookies_txt_is_read(
+    db: Database, browser: Browser, site: Site, tmp_path: Path
+) -> None:
+    third = Site("127.0.0.3")
+    try:
+        policy = NetworkPolicy.from_entries(["127.0.0.1", "127.0.0.3"])
+        own = Browser(BrowserSettings(), policy)
+        third.page("/widget.js", b"document.body.insertAdjacentHTML('beforeend', '<p>widget</p>')", "text/javascript")
+        site.page("/portal.html", f'<main><p>portal</p></main><script src="{third.url("/widget.js")}"></script>'.encode())
+        cookies = tmp_path / "portal-cookies.txt"
+        cookies.write_text(
+            "# Netscape HTTP Cookie File\n"
+            "127.0.0.1\tFALSE\t/\tFALSE\t0\tsession\tabc123\n"
+            "#HttpOnly_127.0.0.1\tFALSE\t/\tFALSE\t0\tcsrf\txyz\n",
+            encoding="utf-8",
+        )
+        source = spec(
+            "portal",
+            site.url("/portal.html"),
+            headers=(("X-Portal-Token", "t0k3n"),),
+            cookies=str(cookies),
+        )
+        outcome = poll(db, own, source)["portal"]
+        own.close()
+        assert outcome.status == "new", outcome.error
+        assert "widget" in snapshot(db, "portal")
+        page_headers = next(h for path, h in site.seen if path == "/portal.html")
+        assert page_headers.get("X-Portal-Token") == "t0k3n"
+        assert "session=abc123" in page_headers.get("Cookie", "") and "csrf=xyz" in page_headers.get("Cookie", "")
+        widget_headers = next(h for path, h in third.seen if path == "/widget.js")
+        assert "X-Portal-Token" not in widget_headers and "Cookie" not in widget_headers
+    finally:
+        third.stop()
+
+
+@needs_browser
+def test_one_browser_serves_every_source_and_poll(db: Database, site: Site) -> None:
+    own = Browser(BrowserSettings(pages=2), POLICY)
+    try:
+        for n in range(4):
+            site.page(f"/p{n}.html", f"<main><p id='x'></p></main><script>x.textContent = 'page {n}'</script>".encode())
+        specs = [spec(f"p{n}", site.url(f"/p{n}.html")) for n in range(4)]
+        for _ in range(2):
+            outcomes = poll(db, own, *specs)
+            assert all(o.status in ("new", "unchanged") for o in outcomes.values()), outcomes
+        assert own.launches == 1
+        assert snapshot(db, "p3") == "page 3"
+    finally:
+        own.close()
+
+
+def test_a_missing_browser_is_one_clear_error(db: Database, site: Site, tmp_path: Path) -> None:
+    """Runs everywhere: the configured path is checked before anything is launched."""
+    site.page("/dashboard.html", DASHBOARD)
+    missing = Browser(BrowserSettings(executable=str(tmp_path / "no-such-chromium")), POLICY)
+    try:
+        outcome = poll(db, missing, spec("dash", site.url("/dashboard.html")))["dash"]
+    finally:
+        missing.close()
+    assert outcome.status == "error"
+    error = outcome.error or ""
+    assert "[browser] executable" in error and "no-such-chromium" in error
+    assert "pip install 'huawei-whisperer[browser]'" in error and "playwright install chromium" in error
+    assert "chromium package" in error
+    assert site.seen == []  # nothing fetched the page by other means
