@@ -2,46 +2,20 @@
 
 from __future__ import annotations
 
-import os
-import threading
 from collections.abc import Iterator
-from dataclasses import replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
-from conftest import NOW
+from browsers import POLICY, Site, poll, snapshot, spec
 from sqlite_utils import Database
+from watchers.network import NetworkPolicy
 
 from storage import sources as state
-from storage.changes import get_snapshot
-from storage.db import transaction
-from watchers.browser import Browser, BrowserSettings, find_browser
-from watchers.fetch import FetchSettings, HostLimiter, make_client
-from watchers.network import NetworkPolicy
-from watchers.poll import Outcome, poll_sources
+from watchers.browser import Browser, BrowserSettings
 from watchers.sources import SourceSpec
 
+pytestmark = pytest.mark.browser
 
-def _browser_available() -> bool:
-    try:
-        if find_browser(None, os.environ):
-            return True
-        from playwright.sync_api import sync_playwright
-
-        with sync_playwright() as playwright:
-            return os.path.exists(playwright.chromium.executable_path)
-    except Exception:
-        return False
-
-
-HAVE_BROWSER = _browser_available()
-needs_browser = pytest.mark.skipif(
-    not HAVE_BROWSER,
-    reason="browser tests skipped: no Chromium or Chrome found (install Debian's `chromium`, "
-    "or `playwright install chromium`; `.ci/run` installs it when run as root)",
-)
 
 # Text that exists only once the page's script has run: the static HTML has none of it.
 DASHBOARD = b"""<!DOCTYPE html><html><head><title>Dashboard</title></head><body>
@@ -67,65 +41,6 @@ fetch('{target}').then(r => r.text()).then(t => {{ document.getElementById('s').
 </script></body></html>""".encode()
 
 
-class Site:
-    """A real HTTP server on a loopback address; routes are (status, headers, body); it records every path."""
-
-    def __init__(self, host: str = "127.0.0.1") -> None:
-        self.routes: dict[str, tuple[int, dict[str, str], bytes]] = {}
-        self.seen: list[tuple[str, dict[str, str]]] = []
-        site = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                site.seen.append((self.path, dict(self.headers.items())))
-                status, headers, body = site.routes.get(self.path, (404, {}, b"not found"))
-                self.send_response(status)
-                for name, value in {"Content-Length": str(len(body)), **headers}.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.httpd = ThreadingHTTPServer((host, 0), Handler)
-        self.httpd.daemon_threads = True
-        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-
-    def url(self, path: str) -> str:
-        host, port = self.httpd.server_address[:2]
-        return f"http://{host!s}:{port}{path}"
-
-    def page(self, path: str, body: bytes, content_type: str = "text/html; charset=utf-8", **headers: str) -> None:
-        self.routes[path] = (200, {"Content-Type": content_type, **headers}, body)
-
-    def paths(self) -> list[str]:
-        return [path for path, _ in self.seen]
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-@pytest.fixture
-def site() -> Iterator[Site]:
-    server = Site()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def elsewhere() -> Iterator[Site]:
-    """127.0.0.2: "another host" that the policy does not allow."""
-    server = Site("127.0.0.2")
-    yield server
-    server.stop()
-
-
-POLICY = NetworkPolicy.from_entries(["127.0.0.1"])  # the test server's address, explicitly; nothing else private
-SETTINGS = FetchSettings(network=POLICY)
-
-
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     """One browser for the module, as one per process in the bot."""
@@ -134,28 +49,6 @@ def browser() -> Iterator[Browser]:
     shared.close()
 
 
-def poll(db: Database, browser: Browser | None, *specs: SourceSpec) -> dict[str, Outcome]:
-    with transaction(db):
-        state.sync_sources(db, (s.public_dict() for s in specs), NOW)
-    client = make_client(SETTINGS)
-    try:
-        outcomes = poll_sources(db, list(specs), client, HostLimiter(2), SETTINGS, NOW, browser=browser)
-    finally:
-        client.clear()
-    return {o.source_id: o for o in outcomes}
-
-
-def snapshot(db: Database, source_id: str) -> str:
-    row = state.get_source(db, source_id)
-    assert row is not None
-    return get_snapshot(db, row["last_hash"]) or ""
-
-
-def spec(source_id: str, url: str, **keys: Any) -> SourceSpec:
-    return replace(SourceSpec(id=source_id, kind="browser", url=url, timeout=20.0), **keys)
-
-
-@needs_browser
 def test_text_that_only_exists_after_javascript_is_captured(db: Database, browser: Browser, site: Site) -> None:
     site.page("/dashboard.html", DASHBOARD)
     site.page("/api/emi", b'{"score": 73.8}', "application/json")
@@ -171,7 +64,6 @@ def test_text_that_only_exists_after_javascript_is_captured(db: Database, browse
     assert "Score: 68.1" in snapshot(db, "dash")
 
 
-@needs_browser
 def test_images_fonts_and_media_are_not_loaded(db: Database, browser: Browser, site: Site) -> None:
     site.page("/dashboard.html", DASHBOARD)
     site.page("/api/emi", b'{"score": 73.8}', "application/json")
@@ -182,7 +74,6 @@ def test_images_fonts_and_media_are_not_loaded(db: Database, browser: Browser, s
     assert "/logo.png" not in site.paths() and "/intro.mp4" not in site.paths()
 
 
-@needs_browser
 def test_wait_for_waits_for_the_element(db: Database, browser: Browser, site: Site) -> None:
     site.page("/late.html", LATE)
     outcome = poll(db, browser, spec("late", site.url("/late.html"), wait_for="#late"))["late"]
@@ -190,7 +81,6 @@ def test_wait_for_waits_for_the_element(db: Database, browser: Browser, site: Si
     assert "Tier status: Certified Plus" in snapshot(db, "late")
 
 
-@needs_browser
 def test_wait_for_that_never_appears_is_a_clear_error(db: Database, browser: Browser, site: Site) -> None:
     site.page("/late.html", LATE)
     outcome = poll(db, browser, spec("late", site.url("/late.html"), wait_for="#never", timeout=1.5))["late"]
@@ -198,7 +88,6 @@ def test_wait_for_that_never_appears_is_a_clear_error(db: Database, browser: Bro
     assert "wait_for '#never'" in (outcome.error or "") and "timeout" in (outcome.error or "")
 
 
-@needs_browser
 def test_a_page_fetching_a_refused_address_is_blocked_and_said(
     db: Database, browser: Browser, site: Site, elsewhere: Site
 ) -> None:
@@ -215,7 +104,6 @@ def test_a_page_fetching_a_refused_address_is_blocked_and_said(
     assert row is not None and elsewhere.url("/latest/meta-data/") in (row["warning"] or "")
 
 
-@needs_browser
 def test_a_redirect_to_a_refused_address_is_blocked_too(
     db: Database, browser: Browser, site: Site, elsewhere: Site
 ) -> None:
@@ -229,7 +117,6 @@ def test_a_redirect_to_a_refused_address_is_blocked_too(
     assert elsewhere.url("/secret") in (outcome.warning or "")
 
 
-@needs_browser
 def test_a_refused_page_address_is_an_error_naming_it(db: Database, browser: Browser, elsewhere: Site) -> None:
     elsewhere.page("/index.html", b"<p>hello</p>")
     outcome = poll(db, browser, spec("other", elsewhere.url("/index.html")))["other"]
@@ -238,16 +125,18 @@ def test_a_refused_page_address_is_an_error_naming_it(db: Database, browser: Bro
     assert elsewhere.seen == []
 
 
-@needs_browser
 def test_headers_go_to_the_sources_origin_only_and_cookies_txt_is_read(
-    db: Database, browser: Browser, site: Site, tmp_path: Path
+    db: Database, site: Site, tmp_path: Path
 ) -> None:
     third = Site("127.0.0.3")
     try:
         policy = NetworkPolicy.from_entries(["127.0.0.1", "127.0.0.3"])
         own = Browser(BrowserSettings(), policy)
         third.page("/widget.js", b"document.body.insertAdjacentHTML('beforeend', '<p>widget</p>')", "text/javascript")
-        site.page("/portal.html", f'<main><p>portal</p></main><script src="{third.url("/widget.js")}"></script>'.encode())
+        third.page("/landing.js", b"document.body.insertAdjacentHTML('beforeend', '<p>landed</p>')", "text/javascript")
+        site.routes["/bounce.js"] = (302, {"Location": third.url("/landing.js")}, b"")
+        scripts = f'<script src="{third.url("/widget.js")}"></script><script src="/bounce.js"></script>'
+        site.page("/portal.html", f"<main><p>portal</p></main>{scripts}".encode())
         cookies = tmp_path / "portal-cookies.txt"
         cookies.write_text(
             "# Netscape HTTP Cookie File\n"
@@ -264,17 +153,19 @@ def test_headers_go_to_the_sources_origin_only_and_cookies_txt_is_read(
         outcome = poll(db, own, source)["portal"]
         own.close()
         assert outcome.status == "new", outcome.error
-        assert "widget" in snapshot(db, "portal")
+        assert "widget" in snapshot(db, "portal") and "landed" in snapshot(db, "portal")
         page_headers = next(h for path, h in site.seen if path == "/portal.html")
         assert page_headers.get("X-Portal-Token") == "t0k3n"
         assert "session=abc123" in page_headers.get("Cookie", "") and "csrf=xyz" in page_headers.get("Cookie", "")
-        widget_headers = next(h for path, h in third.seen if path == "/widget.js")
-        assert "X-Portal-Token" not in widget_headers and "Cookie" not in widget_headers
+        assert next(h for path, h in site.seen if path == "/bounce.js").get("X-Portal-Token") == "t0k3n"
+        for path in ("/widget.js", "/landing.js"):  # another origin, directly or through a redirect hop
+            headers = next(h for seen, h in third.seen if seen == path)
+            assert "X-Portal-Token" not in headers and "Cookie" not in headers, path
+            assert not any(name.lower().startswith("x-whisperer") for name in headers)
     finally:
         third.stop()
 
 
-@needs_browser
 def test_one_browser_serves_every_source_and_poll(db: Database, site: Site) -> None:
     own = Browser(BrowserSettings(pages=2), POLICY)
     try:
@@ -288,19 +179,3 @@ def test_one_browser_serves_every_source_and_poll(db: Database, site: Site) -> N
         assert snapshot(db, "p3") == "page 3"
     finally:
         own.close()
-
-
-def test_a_missing_browser_is_one_clear_error(db: Database, site: Site, tmp_path: Path) -> None:
-    """Runs everywhere: the configured path is checked before anything is launched."""
-    site.page("/dashboard.html", DASHBOARD)
-    missing = Browser(BrowserSettings(executable=str(tmp_path / "no-such-chromium")), POLICY)
-    try:
-        outcome = poll(db, missing, spec("dash", site.url("/dashboard.html")))["dash"]
-    finally:
-        missing.close()
-    assert outcome.status == "error"
-    error = outcome.error or ""
-    assert "[browser] executable" in error and "no-such-chromium" in error
-    assert "pip install 'huawei-whisperer[browser]'" in error and "playwright install chromium" in error
-    assert "chromium package" in error
-    assert site.seen == []  # nothing fetched the page by other means

@@ -82,6 +82,25 @@ def find_browser(configured: str | None, env: Mapping[str, str]) -> str | None:
     return None
 
 
+def browser_missing(settings: BrowserSettings, env: Mapping[str, str]) -> str | None:
+    """Why no page could be rendered here (no Playwright, no browser), or None: for the demo and `doctor`."""
+    try:
+        if find_browser(settings.executable, env):
+            import playwright  # noqa: F401  (a browser without Playwright cannot be driven)
+
+            return None
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as started:
+            if os.path.exists(started.chromium.executable_path):
+                return None
+    except BrowserMissing as exc:
+        return str(exc)
+    except ImportError:
+        return f"Playwright is not installed; {INSTALL_HINT}"
+    return f"no Chromium or Chrome found on this machine; {INSTALL_HINT}"
+
+
 def cookies_for_browser(path: str) -> list[dict[str, Any]]:
     """A Netscape cookies.txt file (what cookie-export extensions write) as Playwright cookies; re-read each call."""
     try:

@@ -7,6 +7,7 @@ tier page carries a "refreshed N seconds ago" line and a view counter that chang
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 from dataclasses import dataclass, field
 from email.utils import formatdate
@@ -41,6 +42,7 @@ class PortalState:
         ]
     )
     visits: int = 1200
+    emi_score: float = 73.8  # the dashboard's Ecosystem Maturity Index, drawn by its script
     versions: dict[str, int] = field(default_factory=dict)
 
 
@@ -65,6 +67,8 @@ def render(state: PortalState, path: str, seconds: int) -> tuple[bytes, str] | N
             f"<p class='meta'>csrf_token={hashlib.md5(str(seconds).encode()).hexdigest()}</p>"
         )
         return _page("CSP tiers", body).encode(), "text/html; charset=utf-8"
+    if path == "/partner/dashboard.html":
+        return _page("Partner dashboard", dashboard(state, seconds)).encode(), "text/html; charset=utf-8"
     if path == "/partner/policies/cross-cloud.html":
         body = (
             f"<h1>Cross-Cloud Policy v{state.policy_version}</h1>"
@@ -106,6 +110,23 @@ def render(state: PortalState, path: str, seconds: int) -> tuple[bytes, str] | N
         )
         return feed.encode(), "application/rss+xml; charset=utf-8"
     return None
+
+
+def _zone(score: float) -> str:
+    return "Green Zone!" if score >= 70 else "Yellow Zone" if score >= 60 else "Red Zone"
+
+
+def dashboard(state: PortalState, seconds: int) -> str:
+    """A single-page-app dashboard: the HTML says "Loading…"; only its script writes the numbers in."""
+    data = {"emi": state.emi_score, "zone": _zone(state.emi_score), "refreshed": seconds}
+    return (
+        "<h1>Partner dashboard</h1><div id='app'>Loading dashboard…</div>"
+        f"<script>const data = {json.dumps(data)};"
+        "function draw() { document.getElementById('app').innerHTML ="
+        " `<p id='emi'>Ecosystem Maturity Index (EMI) Score: ${data.emi} (${data.zone})</p>`"
+        " + `<p class='meta'>Dashboard refreshed ${data.refreshed} seconds ago</p>`; }"
+        "draw(); setInterval(() => { data.refreshed = 0; draw(); }, 47000);</script>"
+    )
 
 
 class Portal:

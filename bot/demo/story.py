@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import tempfile
@@ -17,6 +18,9 @@ from bot.render import to_text
 from bot.runtime import Runtime, make_context, open_runtime, poll
 from bot.terminal import print_alerts
 from handlers.registry import dispatch
+from storage import sources as state
+from storage.changes import get_snapshot
+from watchers.browser import BrowserSettings, browser_missing
 from watchers.poll import Outcome
 
 DEMO_TOML = """\
@@ -79,6 +83,18 @@ topic = "announcement"
 extract_deadlines = true
 every = "30m"
 """
+# A single-page-app dashboard: only a real browser sees its numbers (left out when this machine has none).
+BROWSER_TOML = """
+[[sources]]
+id = "partner-dashboard"
+name = "Partner dashboard (JavaScript)"
+kind = "browser"
+url = "{url}/partner/dashboard.html"
+wait_for = "#emi"
+selector = "#app"
+topic = "rebate"
+every = "1h"
+"""
 # The story's clock: a Thursday morning in Jakarta, so dates in the output never drift.
 DEMO_START = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
 
@@ -114,6 +130,24 @@ def _print_outcomes(n: Narrator, outcomes: list[Outcome]) -> None:
     n.out(f"  → {sum(o.status == 'changed' for o in outcomes)} changed, {quiet} quiet")
 
 
+def show_dashboard(n: Narrator, runtime: Runtime, no_browser: str | None) -> None:
+    """The browser scene: what a real browser reads on a page that a plain fetch sees as "Loading…"."""
+    if no_browser:
+        n.out(f"\n(The JavaScript dashboard scene is skipped: {no_browser}.)")
+        return
+    n.title("A page only a browser can read: the JavaScript dashboard")
+    n.say(
+        "The partner dashboard is a single-page app: its HTML says only 'Loading dashboard…' and a script "
+        'writes the numbers in. A kind = "browser" source renders it in headless Chromium (one browser for '
+        "the whole process; images, fonts and media never loaded; every request the page makes checked against "
+        "the network policy), then it goes through the same normalise → snapshot → diff path as any page:"
+    )
+    row = state.get_source(runtime.db, "partner-dashboard")
+    text = (get_snapshot(runtime.db, row["last_hash"]) if row and row["last_hash"] else None) or ""
+    for line in text.splitlines():
+        n.out(f"  │ {line}")
+
+
 def edit_portal(portal: Portal) -> list[str]:
     """The scripted edits: what happened on the portal while nobody was looking."""
     with portal.lock:
@@ -121,6 +155,7 @@ def edit_portal(portal: Portal) -> list[str]:
         state.tiers[state.tiers.index("Premier")] = "Certified Plus"
         state.policy_version, state.growth_threshold, state.policy_updated = "3.3.0", 25, "Q4 2026"
         state.cn_version, state.cn_threshold = "3.3.0", 25
+        state.emi_score = 68.1
         state.announcements.insert(
             0,
             {
@@ -135,6 +170,7 @@ def edit_portal(portal: Portal) -> list[str]:
         "the cross-cloud policy moves from v3.2.1 to v3.3.0 and the growth threshold from 20% to 25%",
         "the Chinese policy page (GBK-encoded) is edited to match",
         "a new announcement appears in the feed",
+        "the JavaScript dashboard's Ecosystem Maturity Index drops from 73.8 to 68.1",
         "and, as always, the tier page's 'Last refreshed N seconds ago' line and view counter tick over",
     ]
 
@@ -148,7 +184,9 @@ def run_demo(keep: str | None = None, out: Callable[[str], None] = print, start:
         with Portal() as portal:
             config_file = workdir / "whisperer.toml"
             (workdir / "demo.db").unlink(missing_ok=True)
-            config_file.write_text(DEMO_TOML.format(url=portal.url) + KNOWLEDGE_TOML, encoding="utf-8")
+            no_browser = browser_missing(BrowserSettings(), os.environ)
+            sources = DEMO_TOML + ("" if no_browser else BROWSER_TOML)
+            config_file.write_text(sources.format(url=portal.url) + KNOWLEDGE_TOML, encoding="utf-8")
             config = load_config(config_file, env={})
             runtime = open_runtime(config, now)
             try:
@@ -158,6 +196,7 @@ def run_demo(keep: str | None = None, out: Callable[[str], None] = print, start:
                 n.title("First poll: every source gets its first snapshot")
                 outcomes = poll(runtime, now)
                 n.out(f"  {sum(o.status == 'new' for o in outcomes)} sources snapshotted, nothing to report yet.")
+                show_dashboard(n, runtime, no_browser)
 
                 n.title("What only the team knows: people, certifications, KPI numbers")
                 seed_team(n, runtime, workdir, now)
