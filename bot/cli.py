@@ -19,9 +19,10 @@ from bot.runtime import make_context, open_runtime, poll
 from handlers.registry import dispatch, dispatch_args
 from handlers.reply import Reply
 from handlers.timeparse import parse_date
+from storage.db import StorageUnavailable
 from watchers.poll import Outcome
 
-EXIT_OK, EXIT_CONFIG, EXIT_USAGE = 0, 2, 64
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_USAGE = 0, 1, 2, 64
 
 
 def use_color(stream: object = sys.stdout) -> bool:
@@ -188,6 +189,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if exc.fix:
             print(f"  fix: {exc.fix}", file=sys.stderr)
         return EXIT_CONFIG
+    except StorageUnavailable as exc:
+        print(f"whisperer: {exc.problem} ({exc.path})\n  fix: {exc.fix}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         return 130
 

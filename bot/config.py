@@ -21,6 +21,7 @@ from bot.validation import ConfigError, MissingConfig, Table, type_word
 from handlers.settings import KnowledgeSettings
 from watchers.browser import BrowserSettings
 from watchers.fetch import FetchSettings
+from watchers.network import EntryError, NetworkPolicy
 from watchers.sources import SourceSpec
 
 DEFAULT_CONFIG = "whisperer.toml"
@@ -131,8 +132,10 @@ def _fetch(file: str, data: Any) -> FetchSettings:
         max_redirects=t.get("max_redirects", int, defaults.max_redirects),
         per_host=t.get("per_host", int, defaults.per_host),
         workers=t.get("workers", int, defaults.workers),
+        total_timeout=t.get("total_timeout", float, defaults.total_timeout),
+        network=_network(t),
     )
-    for name in ("connect_timeout", "read_timeout", "max_bytes", "per_host", "workers"):
+    for name in ("connect_timeout", "read_timeout", "total_timeout", "max_bytes", "per_host", "workers"):
         if getattr(settings, name) <= 0:
             raise ConfigError(t.key(name), "must be greater than zero", f"set {name} to a positive number")
     if not 0 <= settings.max_redirects <= 5:
@@ -152,6 +155,14 @@ def _browser(file: str, data: Any, base: Path) -> BrowserSettings:
         raise ConfigError(t.key("pages"), "must be between 1 and 16", "set pages = 2 (the default)")
     t.done()
     return BrowserSettings(executable, pages)
+
+
+def _network(t: Table) -> NetworkPolicy:
+    entries = t.strings("allow_private")
+    try:
+        return NetworkPolicy.from_entries(entries)
+    except EntryError as exc:
+        raise ConfigError(t.key("allow_private"), exc.problem, exc.fix) from None
 
 
 def parse_config(

@@ -42,7 +42,8 @@ def open_runtime(config: Config, now: datetime) -> Runtime:
     db = open_db(config.database)
     runtime = Runtime(config, db, make_client(config.fetch), HostLimiter(config.fetch.per_host))
     runtime.extractors = make_extractors(config.partner.name, config.partner.tier)
-    runtime.browser = Browser(config.browser)  # nothing starts until a browser source is polled
+    # Nothing starts until a browser source is polled; its pages obey the same network policy as every fetch.
+    runtime.browser = Browser(config.browser, config.fetch.network)
     if config.path is not None:
         sync_config_sources(runtime, now)
     return runtime
@@ -116,4 +117,5 @@ def make_context(runtime: Runtime, now: datetime, user_id: str | None = None, op
         sources=config.sources,
         alerts_channel=config.bot.alerts_channel,
         knowledge=config.knowledge,
+        network=config.fetch.network,
     )

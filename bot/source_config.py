@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.validation import ConfigError, Table, expand
+from bot.watch_config import watch_keys
 from watchers.html import SelectorError, check_selector
 from watchers.sources import KINDS, TOPICS, SourceSpec, parse_every
 
@@ -30,7 +31,7 @@ def parse_source(file: str, where: str, data: Any, env: Mapping[str, str], base:
         hint = f"did you mean {close[0]!r}? " if close else ""
         raise ConfigError(t.key("kind"), f"unknown kind {kind!r}", f"{hint}use one of: {', '.join(KINDS)}")
     url = expand(t.need("url", str, "the page's address (or, for kind = 'file', its path)"), t.key("url"), env)
-    if kind == "file":
+    if kind == "file" or (kind == "pdf" and "://" not in url):  # a pdf is a URL or a file
         path = Path(url).expanduser()
         url = str(path if path.is_absolute() else base / path)
     else:
@@ -83,10 +84,6 @@ def parse_source(file: str, where: str, data: Any, env: Mapping[str, str], base:
                 f"{t.key('headers')}.{name}", f"expected a string, found {value!r}", f'quote the value: {name} = "…"'
             )
         headers.append((name, expand(value, f"{t.key('headers')}.{name}", env)))
-    cookies = t.get("cookies", str, "") or None
-    if cookies:
-        cookie_path = Path(expand(cookies, t.key("cookies"), env)).expanduser()
-        cookies = str(cookie_path if cookie_path.is_absolute() else base / cookie_path)
     timeout = t.get("timeout", float, 30.0, "write the seconds as a number, e.g. timeout = 30")
     if kind != "browser":
         for name in ("wait_for", "timeout"):
@@ -111,9 +108,9 @@ def parse_source(file: str, where: str, data: Any, env: Mapping[str, str], base:
         twin=t.get("twin", str, "") or None,
         lag_days=t.get("lag_days", int, 7),
         paused=t.get("paused", bool, False),
-        cookies=cookies,
         wait_for=selectors["wait_for"],
         timeout=timeout,
+        **watch_keys(t, kind, base),
     )
     t.done()
     return spec

@@ -15,13 +15,13 @@ from typing import Any
 import pytest
 from conftest import NOW
 from sqlite_utils import Database
-from watchers.network import NetworkPolicy
 
 from storage import sources as state
 from storage.changes import get_snapshot
 from storage.db import transaction
 from watchers.browser import Browser, BrowserSettings, browser_missing
 from watchers.fetch import FetchSettings, HostLimiter, make_client
+from watchers.network import NetworkPolicy
 from watchers.poll import Outcome, poll_sources
 from watchers.sources import SourceSpec
 

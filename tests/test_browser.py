@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 from browsers import POLICY, Site, poll, snapshot, spec
 from sqlite_utils import Database
-from watchers.network import NetworkPolicy
 
+from bot.demo.story import run_demo
 from storage import sources as state
 from watchers.browser import Browser, BrowserSettings
+from watchers.network import NetworkPolicy
 from watchers.sources import SourceSpec
 
 pytestmark = pytest.mark.browser
@@ -179,3 +180,12 @@ def test_one_browser_serves_every_source_and_poll(db: Database, site: Site) -> N
         assert snapshot(db, "p3") == "page 3"
     finally:
         own.close()
+
+
+def test_the_demo_renders_the_javascript_dashboard(tmp_path: Path) -> None:
+    lines: list[str] = []
+    assert run_demo(keep=str(tmp_path / "demo"), out=lines.append) == 0
+    out = "\n".join(lines)
+    assert "│ Ecosystem Maturity Index (EMI) Score: 73.8 (Green Zone!)" in out
+    assert "✓ partner-dashboard: 1 line added, 1 removed: 'Ecosystem Maturity Index (EMI) Score: 68.1" in out
+    assert "✗ partner-dashboard" not in out

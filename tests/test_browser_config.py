@@ -11,6 +11,7 @@ from sqlite_utils import Database
 from test_browser import DASHBOARD
 
 from bot.config import ConfigError, load_config
+from bot.demo.story import run_demo
 from watchers.browser import Browser, BrowserMissing, BrowserSettings, find_browser, parse_cookies_txt
 from watchers.fetch import FetchError
 
@@ -148,3 +149,17 @@ def test_a_missing_browser_is_one_clear_error(db: Database, site: Site, tmp_path
     assert "pip install 'huawei-whisperer[browser]'" in error and "playwright install chromium" in error
     assert "chromium package" in error
     assert site.seen == []  # nothing fetched the page by other means
+
+
+def test_without_a_browser_the_demo_says_so_in_one_line_and_shows_the_rest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WHISPERER_BROWSER", str(tmp_path / "no-chromium-here"))
+    lines: list[str] = []
+    assert run_demo(keep=str(tmp_path / "demo"), out=lines.append) == 0
+    said = [line for line in lines if "dashboard scene is skipped" in line]
+    assert len(said) == 1 and "\n" not in said[0].strip()
+    assert "WHISPERER_BROWSER" in said[0] and "apt-get install chromium" in said[0]
+    out = "\n".join(lines)
+    assert "partner-dashboard" not in out  # not configured, so no failures and no alerts about it
+    assert "Cross-cloud policy v3.2.1 → v3.3.0" in out and "That's the story." in out

@@ -12,7 +12,9 @@ from watchers.decode import decode_body
 from watchers.feeds import FeedError, feed_snapshot, parse_feed
 from watchers.fetch import Fetched
 from watchers.html import SelectorError, parse_html, parse_text
+from watchers.jsondoc import JsonError, json_lines
 from watchers.normalise import compile_patterns, content_hash, normalise_lines
+from watchers.pdf import PdfError, pdf_lines
 from watchers.sources import SourceSpec
 
 
@@ -28,6 +30,7 @@ class Observation:
     warning: str | None = None
     error: str | None = None
     body_hash: str | None = None  # the fetched bytes and the rules that read them (see body_key)
+    readable: str = ""  # the text before noise removal: metrics are read from it, even from ignored lines
 
 
 @lru_cache(maxsize=512)
@@ -44,7 +47,7 @@ def _is_html(spec: SourceSpec, fetched: Fetched) -> bool:
 
 def body_key(spec: SourceSpec, fetched: Fetched) -> str:
     """A hash of the bytes and of everything that decides how they are read: equal keys, equal snapshots."""
-    rules = repr((spec.kind, spec.url, spec.selector, spec.tiers_selector, spec.ignore, spec.unordered))
+    rules = repr((spec.kind, spec.url, spec.selector, spec.tiers_selector, spec.ignore, spec.unordered, spec.select))
     return content_hash(rules + "\0" + (fetched.content_type or "") + "\0") + hashlib.sha256(fetched.body).hexdigest()
 
 
@@ -73,20 +76,40 @@ def _parse(spec: SourceSpec, fetched: Fetched) -> Observation:
         except FeedError as exc:
             return Observation("error", error=str(exc), etag=etag, last_modified=last_modified)
         return Observation("ok", text=feed_snapshot(feed), warning=feed.warning, etag=etag, last_modified=last_modified)
+    if spec.kind == "pdf":
+        try:
+            lines = pdf_lines(fetched.body)
+        except PdfError as exc:
+            return Observation("error", error=str(exc), etag=etag, last_modified=last_modified)
+        return _lines_observation(spec, lines, "", None, etag, last_modified)
     decoded = decode_body(fetched.body, fetched.content_type)
     try:
-        lines = parse_html(decoded.text, spec.selector) if _is_html(spec, fetched) else parse_text(decoded.text)
+        if spec.kind == "json":
+            lines = json_lines(decoded.text, spec.select)
+        elif _is_html(spec, fetched):
+            lines = parse_html(decoded.text, spec.selector)
+        else:
+            lines = parse_text(decoded.text)
     except SelectorError as exc:
         return Observation("error", error=f"{exc}; fix the source's selector", etag=etag, last_modified=last_modified)
-    text = "\n".join(normalise_lines(lines, ignore, spec.unordered))
-    warnings = [w for w in (fetched.warning, decoded.warning) if w]
+    except JsonError as exc:
+        return Observation("error", error=str(exc), etag=etag, last_modified=last_modified)
+    warning = "; ".join(w for w in (fetched.warning, decoded.warning) if w) or None  # a browser's blocked requests
+    return _lines_observation(spec, lines, decoded.text, warning, etag, last_modified)
+
+
+def _lines_observation(
+    spec: SourceSpec, lines: list[str], document: str, warning: str | None, etag: str | None, last_modified: str | None
+) -> Observation:
+    text = "\n".join(normalise_lines(lines, patterns(spec.ignore), spec.unordered))
     return Observation(
         "ok",
         text=text,
-        document=decoded.text,
-        warning="; ".join(warnings) or None,
+        document=document,
+        warning=warning,
         etag=etag,
         last_modified=last_modified,
+        readable="\n".join(lines),
     )
 
 

@@ -31,7 +31,7 @@ def fetch_source(
 ) -> Fetched | Observation:
     """The I/O half of a check: the fetched body, or an error Observation. Never raises."""
     try:
-        if spec.kind == "file":
+        if not spec.is_remote:  # a file, or a pdf given as a path
             return read_file(spec.url, settings.max_bytes)
         if spec.kind == "browser":
             if browser is None:

@@ -15,6 +15,7 @@ from storage import sources as state
 from storage.db import transaction
 from watchers.diffing import diff_lines
 from watchers.feeds import diff_entries, entries_from_snapshot, is_feed_snapshot
+from watchers.jsondoc import summarise_leaves
 from watchers.normalise import content_hash, normalise_text
 from watchers.observe import Observation, patterns
 from watchers.sources import SourceSpec
@@ -57,19 +58,21 @@ def _page_changes(
     now: datetime,
 ) -> list[tuple[int, str]]:
     diff = diff_lines(old_text.splitlines(), obs.text.splitlines(), f"{spec.id} (before)", f"{spec.id} (now)")
+    # A JSON snapshot is one leaf per line: say which fields changed, from what to what.
+    summary = summarise_leaves(diff.added, diff.removed) if spec.kind == "json" else diff.summary
     change_id = store.add_change(
         db,
         spec.id,
         now,
         kind="page",
-        summary=diff.summary,
+        summary=summary,
         diff=diff.diff,
         old_hash=old_hash,
         new_hash=new_hash,
         added=len(diff.added),
         removed=len(diff.removed),
     )
-    return [(change_id, diff.summary)]
+    return [(change_id, summary)]
 
 
 _ENTRY_VERBS = {"added": "New entry", "changed": "Entry changed", "removed": "Entry removed"}
