@@ -21,7 +21,6 @@ from urllib.error import URLError
 
 from apscheduler.triggers.cron import CronTrigger
 from slack_bolt import App
-from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.error import BoltError
 from slack_sdk.errors import SlackApiError
 
@@ -37,6 +36,7 @@ from bot.slack import (
     SlackSettings,
     build_app,
     make_http_server,
+    make_socket_handler,
     make_web_client,
     server_address,
 )
@@ -213,7 +213,7 @@ def _serve_http(app: App, options: Options, signing_secret: str) -> None:
 
 
 def _serve_socket(app: App, settings: SlackSettings) -> None:
-    handler = SocketModeHandler(app, app_token=settings.app_token)
+    handler = make_socket_handler(app, settings.app_token or "")
     handler.connect()  # type: ignore[no-untyped-call]
     say("Socket Mode: connected to Slack; no public URL needed.")
     stopped = threading.Event()

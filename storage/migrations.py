@@ -202,3 +202,11 @@ def _poll_passes(db: Database) -> None:
 def _body_hash(db: Database) -> None:
     # Pages without ETag or Last-Modified that send the same bytes again are not parsed again.
     db.execute("ALTER TABLE sources ADD COLUMN body_hash TEXT")
+
+
+@migration(16, "sessions that expire; metric readings marked with their source")
+def _sessions(db: Database) -> None:
+    # A logged-out source is a state (since when, why), not a failure count and not a change.
+    db.execute("ALTER TABLE sources ADD COLUMN session_expired_at TEXT")
+    db.execute("ALTER TABLE sources ADD COLUMN session_reason TEXT")
+    db.execute("ALTER TABLE metrics ADD COLUMN source_id TEXT")

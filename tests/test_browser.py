@@ -189,3 +189,20 @@ def test_the_demo_renders_the_javascript_dashboard(tmp_path: Path) -> None:
     assert "│ Ecosystem Maturity Index (EMI) Score: 73.8 (Green Zone!)" in out
     assert "✓ partner-dashboard: 1 line added, 1 removed: 'Ecosystem Maturity Index (EMI) Score: 68.1" in out
     assert "✗ partner-dashboard" not in out
+
+
+def test_a_browser_page_whose_session_expired_is_logged_out_not_changed(
+    db: Database, browser: Browser, site: Site, tmp_path: Path
+) -> None:
+    cookies = tmp_path / "portal-cookies.txt"
+    cookies.write_text(
+        "# Netscape HTTP Cookie File\n127.0.0.1\tFALSE\t/\tFALSE\t0\tsession\tabc123\n", encoding="utf-8"
+    )
+    site.page("/dashboard.html", DASHBOARD)
+    site.page("/api/emi", b'{"score": 73.8}', "application/json")
+    source = spec("dash", site.url("/dashboard.html"), cookies=str(cookies))
+    assert poll(db, browser, source)["dash"].status == "new"
+    site.routes["/dashboard.html"] = (401, {"Content-Type": "text/html"}, b"<p>Please sign in</p>")
+    outcome = poll(db, browser, source)["dash"]
+    assert outcome.status == "logged_out", outcome
+    assert "Score: 73.8" in snapshot(db, "dash")  # the last good snapshot stands; nothing was diffed

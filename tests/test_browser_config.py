@@ -12,7 +12,7 @@ from test_browser import DASHBOARD
 
 from bot.config import ConfigError, load_config
 from bot.demo.story import run_demo
-from watchers.browser import Browser, BrowserMissing, BrowserSettings, find_browser, parse_cookies_txt
+from watchers.browser import Browser, BrowserMissing, BrowserSettings, browser_cookies, find_browser
 from watchers.fetch import FetchError
 
 BROWSER_SOURCE = """
@@ -108,14 +108,16 @@ def test_the_browser_is_found_in_the_documented_order(tmp_path: Path) -> None:
     assert "WHISPERER_BROWSER" in str(caught.value) and "playwright install chromium" in str(caught.value)
 
 
-def test_cookies_txt_lines_become_browser_cookies() -> None:
-    text = (
+def test_a_cookies_txt_file_becomes_browser_cookies(tmp_path: Path) -> None:
+    path = tmp_path / "portal-cookies.txt"
+    path.write_text(
         "# Netscape HTTP Cookie File\n"
         "# exported by a browser extension\n\n"
         ".partner.example\tTRUE\t/\tTRUE\t1798761600\tsession\tabc123\n"
-        "#HttpOnly_portal.example\tFALSE\t/app\tFALSE\t0\tcsrf\txyz\n"
+        "#HttpOnly_portal.example\tFALSE\t/app\tFALSE\t0\tcsrf\txyz\n",
+        encoding="utf-8",
     )
-    assert parse_cookies_txt(text) == [
+    assert browser_cookies(str(path)) == [
         {
             "name": "session",
             "value": "abc123",
@@ -129,10 +131,10 @@ def test_cookies_txt_lines_become_browser_cookies() -> None:
     ]
 
 
-def test_a_cookies_file_that_is_not_netscape_format_says_so() -> None:
+def test_a_missing_cookies_file_is_a_fetch_error_naming_it(tmp_path: Path) -> None:
     with pytest.raises(FetchError) as caught:
-        parse_cookies_txt('{"cookies": []}', "portal-cookies.txt")
-    assert "portal-cookies.txt line 1" in str(caught.value) and "Netscape" in str(caught.value)
+        browser_cookies(str(tmp_path / "portal-cookies.txt"))
+    assert "portal-cookies.txt" in str(caught.value) and "export" in str(caught.value)
 
 
 def test_a_missing_browser_is_one_clear_error(db: Database, site: Site, tmp_path: Path) -> None:

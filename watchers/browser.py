@@ -16,9 +16,11 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from http.cookiejar import HTTPONLY_ATTR  # type: ignore[attr-defined]
 from typing import TYPE_CHECKING, Any
 
 from watchers.browser_proxy import PAGE_HEADER, REFUSED_HEADER, PageTag, PolicingProxy, UrlPolicy, origin_of, refusal
+from watchers.cookies import CookieFileError, load_cookies
 from watchers.fetch import USER_AGENT, Fetched, FetchError, _status_message
 from watchers.sources import SourceSpec
 
@@ -101,47 +103,25 @@ def browser_missing(settings: BrowserSettings, env: Mapping[str, str]) -> str | 
     return f"no Chromium or Chrome found on this machine; {INSTALL_HINT}"
 
 
-def cookies_for_browser(path: str) -> list[dict[str, Any]]:
-    """A Netscape cookies.txt file (what cookie-export extensions write) as Playwright cookies; re-read each call."""
+def browser_cookies(path: str) -> list[dict[str, Any]]:
+    """The source's cookies.txt (read afresh) as Playwright cookies; the browser itself scopes them by domain."""
     try:
-        with open(os.path.expanduser(path), encoding="utf-8") as handle:
-            text = handle.read()
-    except FileNotFoundError:
-        raise FetchError(f"cookies file not found: {path}; export the portal's cookies there") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FetchError(f"cannot read cookies file {path} ({exc})") from None
-    return parse_cookies_txt(text, path)
-
-
-def parse_cookies_txt(text: str, where: str = "cookies.txt") -> list[dict[str, Any]]:
-    """Pure: the seven tab-separated fields of each line; "#HttpOnly_" marks an HttpOnly cookie."""
+        jar = load_cookies(path)
+    except CookieFileError as exc:
+        raise FetchError(str(exc)) from None
     cookies = []
-    for number, raw in enumerate(text.splitlines(), 1):
-        line = raw.strip()
-        http_only = line.startswith("#HttpOnly_")
-        line = line.removeprefix("#HttpOnly_")
-        if not line or line.startswith("#"):
-            continue
-        fields = line.split("\t")
-        if len(fields) != 7 or not fields[4].lstrip("-").isdigit():
-            raise FetchError(
-                f"{where} line {number} is not a Netscape cookies.txt line (7 tab-separated fields); "
-                "export the cookies again in that format"
-            )
-        domain, subdomains, cookie_path, secure, expires, name, value = fields
-        if subdomains.upper() == "TRUE" and not domain.startswith("."):
-            domain = "." + domain
-        cookie: dict[str, Any] = {
-            "name": name,
-            "value": value,
-            "domain": domain,
-            "path": cookie_path or "/",
-            "secure": secure.upper() == "TRUE",
-            "httpOnly": http_only,
+    for cookie in jar:
+        entry: dict[str, Any] = {
+            "name": cookie.name,
+            "value": cookie.value or "",
+            "domain": cookie.domain,
+            "path": cookie.path or "/",
+            "secure": bool(cookie.secure),
+            "httpOnly": cookie.has_nonstandard_attr(HTTPONLY_ATTR),
         }
-        if int(expires) > 0:
-            cookie["expires"] = float(expires)
-        cookies.append(cookie)
+        if cookie.expires:
+            entry["expires"] = float(cookie.expires)
+        cookies.append(entry)
     return cookies
 
 
@@ -308,7 +288,7 @@ class Browser:
 
         response = await page.goto(request.url, wait_until="load", timeout=left())
         if response is not None and response.status >= 400:
-            raise FetchError(_status_message(response.status, response.status_text or ""))
+            raise FetchError(_status_message(response.status, response.status_text or ""), status=response.status)
         warning = None
         if request.wait_for:
             try:
@@ -380,7 +360,7 @@ def _first_line(exc: BaseException) -> str:
 
 def render_source(browser: Browser, spec: SourceSpec, max_bytes: int) -> Fetched:
     """A kind = "browser" source rendered, as a Fetched that the html path reads like any page."""
-    cookies = tuple(cookies_for_browser(spec.cookies)) if spec.cookies else ()
+    cookies = tuple(browser_cookies(spec.cookies)) if spec.cookies else ()
     request = RenderRequest(spec.url, spec.wait_for, spec.headers, cookies, spec.timeout, max_bytes)
     rendered = browser.render(request)
     body = rendered.html.encode("utf-8")

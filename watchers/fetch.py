@@ -124,7 +124,7 @@ def fetch_url(
             complete = True
             return Fetched(True, b"", None, etag, last_modified, final_url)
         if response.status >= 400:
-            raise FetchError(_status_message(response.status, response.reason or ""))
+            raise FetchError(_status_message(response.status, response.reason or ""), response.status)
         declared = response.headers.get("Content-Length")
         if declared and declared.isdigit() and int(declared) > max_bytes:
             raise FetchError(_too_big(max_bytes, f"server announced {int(declared):,} bytes"))

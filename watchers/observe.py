@@ -8,13 +8,14 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import PurePath
 
-from watchers.decode import decode_body
+from watchers.decode import Decoded, decode_body
 from watchers.feeds import FeedError, feed_snapshot, parse_feed
 from watchers.fetch import Fetched
 from watchers.html import SelectorError, parse_html, parse_text
 from watchers.jsondoc import JsonError, json_lines
 from watchers.normalise import compile_patterns, content_hash, normalise_lines
 from watchers.pdf import PdfError, pdf_lines
+from watchers.session import logged_out_reason, logs_in, looks_like_html
 from watchers.sources import SourceSpec
 
 
@@ -22,7 +23,9 @@ from watchers.sources import SourceSpec
 class Observation:
     """What one check of a source saw, before it is compared with the past."""
 
-    status: str  # "ok" | "not_modified" (a 304) | "same_bytes" (the very bytes read last time) | "error"
+    # "ok" | "not_modified" (a 304) | "same_bytes" (the very bytes read last time) | "error"
+    # | "logged_out" (a sign-in page or 401/403 instead of the content: `error` says why)
+    status: str
     text: str = ""
     document: str = ""
     etag: str | None = None
@@ -63,11 +66,25 @@ def observe(spec: SourceSpec, fetched: Fetched, previous_body: str | None = None
     key = body_key(spec, fetched)
     if previous_body is not None and key == previous_body:
         return Observation("same_bytes", etag=etag, last_modified=last_modified, body_hash=key)
-    obs = _parse(spec, fetched)
+    decoded = None
+    if spec.is_remote and logs_in(spec):
+        textual = spec.kind in ("html", "json") or looks_like_html(fetched.body, fetched.content_type)
+        decoded = decode_body(fetched.body, fetched.content_type) if textual else None
+        reason = logged_out_reason(
+            spec.url,
+            fetched.url,
+            fetched.body,
+            decoded.text if decoded else "",
+            fetched.content_type,
+            spec.logged_out_when,
+        )
+        if reason:
+            return Observation("logged_out", error=reason, etag=etag, last_modified=last_modified)
+    obs = _parse(spec, fetched, decoded)
     return replace(obs, body_hash=key) if obs.status == "ok" else obs
 
 
-def _parse(spec: SourceSpec, fetched: Fetched) -> Observation:
+def _parse(spec: SourceSpec, fetched: Fetched, decoded: Decoded | None = None) -> Observation:
     etag, last_modified = fetched.etag, fetched.last_modified
     ignore = patterns(spec.ignore)
     if spec.kind == "feed" or (spec.kind == "file" and PurePath(spec.url).suffix.lower() in (".xml", ".rss", ".atom")):
@@ -82,7 +99,7 @@ def _parse(spec: SourceSpec, fetched: Fetched) -> Observation:
         except PdfError as exc:
             return Observation("error", error=str(exc), etag=etag, last_modified=last_modified)
         return _lines_observation(spec, lines, "", None, etag, last_modified)
-    decoded = decode_body(fetched.body, fetched.content_type)
+    decoded = decoded or decode_body(fetched.body, fetched.content_type)
     try:
         if spec.kind == "json":
             lines = json_lines(decoded.text, spec.select)

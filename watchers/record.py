@@ -18,6 +18,7 @@ from watchers.feeds import diff_entries, entries_from_snapshot, is_feed_snapshot
 from watchers.jsondoc import summarise_leaves
 from watchers.normalise import content_hash, normalise_text
 from watchers.observe import Observation, patterns
+from watchers.session_record import record_logged_out, record_session_back
 from watchers.sources import SourceSpec
 
 
@@ -26,7 +27,7 @@ class Outcome:
     """What a poll did to one source."""
 
     source_id: str
-    status: str  # "new" | "changed" | "unchanged" | "not_modified" | "error" | "skipped"
+    status: str  # "new" | "changed" | "unchanged" | "not_modified" | "error" | "skipped" | "logged_out"
     change_ids: list[int] = field(default_factory=list)
     summaries: list[str] = field(default_factory=list)
     error: str | None = None
@@ -126,6 +127,7 @@ def record_observation(
     *,
     failure_threshold: int = 3,
     extractors: Sequence[Extractor] = (),
+    admins: Sequence[str] = (),
 ) -> Outcome:
     """Compare an observation with the stored past and write the result, with its alerts, atomically."""
     with transaction(db):
@@ -134,6 +136,11 @@ def record_observation(
             raise KeyError(f"source {spec.id!r} is not in the database; sync the configuration first")
         if obs.status == "error":
             return _record_error(db, spec, row, obs, now, failure_threshold)
+        if obs.status == "logged_out":  # a state, not a change: nothing is compared until it comes back
+            record_logged_out(db, spec, obs.error or "the session has expired", now, admins)
+            return Outcome(spec.id, "logged_out", error=obs.error)
+        if row.get("session_expired_at"):
+            record_session_back(db, spec, now, admins)
         recovered = row["failures"] >= failure_threshold
         if recovered:
             outbox.enqueue_alert(
