@@ -13,6 +13,7 @@ from dotenv import load_dotenv
 
 import handlers  # noqa: F401  (registers every /whisperer subcommand)
 from bot import __version__, cookies_cli, knowledge_cli
+from bot import digest as digest_cli
 from bot.config import Config, ConfigError, MissingConfig, config_path, default_config, load_config
 from bot.render import to_text
 from bot.runtime import make_context, open_runtime, poll
@@ -70,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--user", metavar="ID", help="ask as this Slack user (admin checks apply)")
     p.add_argument("--as-of", metavar="DATE", help="pretend it is this date (YYYY-MM-DD or ISO time)")
     knowledge_cli.add_commands(sub)
+    digest_cli.add_command(sub)
     cookies_cli.add_command(sub)
     return parser
 
@@ -160,6 +162,8 @@ def run_command(args: argparse.Namespace) -> int:
             return EXIT_OK
         if command in knowledge_cli.COMMANDS:
             return knowledge_cli.run(args, runtime, now)
+        if command == "digest":
+            return digest_cli.run_cli(args, runtime, now)
         ctx = make_context(runtime, now, user_id=getattr(args, "user", None), operator=not getattr(args, "user", None))
         if command == "changes":
             argv = [a for a in (args.source, args.since) if a] + [str(args.limit)]

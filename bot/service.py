@@ -24,6 +24,7 @@ from slack_bolt import App
 from slack_bolt.error import BoltError
 from slack_sdk.errors import SlackApiError
 
+from bot import digest  # noqa: F401  (registers the weekly digest job)
 from bot.answers import AnswerPool
 from bot.config import Config
 from bot.connections import Connections
@@ -41,6 +42,7 @@ from bot.slack import (
     server_address,
 )
 from bot.terminal import answer_lines
+from bot.threads import ThreadedSink
 from storage import delivery as blocks
 from storage.db import transaction
 
@@ -121,10 +123,10 @@ def run_bot(
         app: App | None = None
         out = _locked(say)  # one writer for the alert thread and the command loop
         if mode == "terminal":
-            sink = TerminalSink(out)
+            sink = ThreadedSink(TerminalSink(out), config.bot.thread_hours, config.bot.tz)
         else:
             client = make_web_client(settings.bot_token, settings.api_url)
-            sink = SlackSink(client)
+            sink = ThreadedSink(SlackSink(client), config.bot.thread_hours, config.bot.tz)
         scheduler = Scheduler(connections, sink, clock=clock, extra_jobs=[REMINDER_SWEEP, *EXTRA_JOBS])
 
         def on_effects(effects: tuple[str, ...]) -> None:

@@ -47,7 +47,6 @@ COMMAND = "/whisperer"
 EVENTS_PATH = "/slack/events"
 SHARE_WORD = "share"
 DUPLICATE_HEADER = "x-whisperer-duplicate"  # set on the answer to a retried request that was not acted on
-HOME_BLOCKS = 100
 BUSY = "I'm answering a lot of questions at once right now; try again in a few seconds."
 HTTP_THREADS = 16  # waitress workers: each only verifies, records the request key and waits for the ack
 
@@ -164,6 +163,11 @@ def response_for(reply: Reply, share: bool) -> dict[str, Any]:
     }
 
 
+def home_view(reply: Reply) -> dict[str, Any]:
+    """The App Home view for views.publish, cut to Slack's 100-block Home limit."""
+    return {"type": "home", "blocks": to_blocks(reply, "home")}
+
+
 def request_key(body: Mapping[str, Any], raw_body: str = "", timestamp: str = "") -> str:
     """What identifies one user action across Slack's retries: the event id, or the command's trigger id.
 
@@ -273,7 +277,7 @@ class Listeners:
 
         def publish() -> None:
             ctx = make_context(self.connections.runtime(), self.clock(), user_id=user)
-            client.views_publish(user_id=user, view={"type": "home", "blocks": to_blocks(home(ctx))[:HOME_BLOCKS]})
+            client.views_publish(user_id=user, view=home_view(home(ctx)))
 
         if not self.later(publish):
             log.warning("answer pool full: the Home tab of %s was not refreshed this time", user)

@@ -9,11 +9,13 @@ from sqlite_utils import Database
 
 from handlers.notices import compose_notice, emphasis
 from handlers.reply import Block, Inline, Link, Mono, Reply, Strong, code_excerpt, note, para, reply
+from handlers.reply_codec import decode_reply
 from handlers.watch_alerts import KINDS as WATCH_KINDS
 from handlers.watch_alerts import compose_watch_alert
 from handlers.watching import when
 from storage import changes as store
 from storage import sources as state
+from storage import threads
 
 TOPIC_ICONS = {
     "tiers": "🏷",
@@ -32,7 +34,20 @@ def _source_link(row: dict[str, Any]) -> Inline:
 
 
 def compose_alert(db: Database, alert: dict[str, Any], tz: tzinfo) -> Reply | None:
-    """The message for one outbox row; None when what it refers to has gone (nothing to say)."""
+    """The message for one outbox row; None when what it refers to has gone (nothing to say).
+
+    A row that heads a thread (bot/threads.py) says how many alerts followed in it."""
+    payload = alert.get("payload") or {}
+    # Messages composed when queued (the weekly digest) carry their reply model with them.
+    message = decode_reply(payload["reply"]) if "reply" in payload else _compose(db, alert, tz)
+    replies = threads.thread_size(db, alert["posted_channel"], alert["ts"]) if alert.get("posted_channel") else 0
+    if message is None or not replies or not alert.get("ts"):
+        return message
+    more = note(f"🧵 {replies} more in thread")
+    return Reply((*message.blocks, more), message.ephemeral, message.error, message.effects)
+
+
+def _compose(db: Database, alert: dict[str, Any], tz: tzinfo) -> Reply | None:
     kind = alert["kind"]
     payload = alert["payload"]
     if kind == "change":

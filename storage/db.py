@@ -18,7 +18,10 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from storage import knowledge_migrations  # noqa: F401  (registers migrations 5 and up)
+from storage import (
+    knowledge_migrations,  # noqa: F401  (registers migrations 5 and up)
+    thread_migrations,  # noqa: F401  (registers migration 20)
+)
 from storage.migrations import migrate
 
 # SQLite's primary result codes for "the storage, not the statement, is the problem".

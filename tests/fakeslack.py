@@ -1,7 +1,7 @@
 """A local fake of the Slack Web API: a real HTTP server on 127.0.0.1, port 0, that records every call.
 
-It implements auth.test, chat.postMessage, chat.postEphemeral, conversations.open, users.lookupByEmail,
-views.publish and a response_url target. Tests script trouble per method (`fail_next`: 429 with
+It implements auth.test, chat.postMessage, chat.update, chat.postEphemeral, conversations.open,
+users.lookupByEmail, views.publish and a response_url target. Tests script trouble per method (`fail_next`: 429 with
 Retry-After, 500, a Slack error such as not_in_channel, or a hang) or per channel (`refuse`).
 Reach it with `WebClient(base_url=fake.api_url)`; slash commands are signed with `sign`.
 """
@@ -77,6 +77,7 @@ class FakeSlack:
         self._release = threading.Event()
         self._hang_responses = threading.Event()
         self._ts = itertools.count(1)
+        self.messages: dict[tuple[str, str], dict[str, Any]] = {}  # (channel ID, ts) → what it shows now
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -253,7 +254,10 @@ class FakeSlack:
 
     def _chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
         ts = f"1764100000.{next(self._ts):06d}"
-        return {"ok": True, "channel": args["channel"], "ts": ts, "message": {"text": args.get("text", "")}}
+        channel = channel_id(str(args["channel"]))  # Slack answers with the ID, even when posted to a #name
+        with self._cond:
+            self.messages[(channel, ts)] = dict(args)
+        return {"ok": True, "channel": channel, "ts": ts, "message": {"text": args.get("text", "")}}
 
     def _chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "message_ts": f"1764100000.{next(self._ts):06d}"}
@@ -267,6 +271,19 @@ class FakeSlack:
             return {"ok": False, "error": "users_not_found"}
         return {"ok": True, "user": {"id": user, "tz": "Asia/Jakarta", "profile": {"email": args["email"]}}}
 
+    def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Only messages this fake posted can be updated, by channel ID and ts (as Slack insists)."""
+        key = (str(args.get("channel")), str(args.get("ts")))
+        with self._cond:
+            if key not in self.messages:
+                return {"ok": False, "error": "message_not_found"}
+            self.messages[key] = {**self.messages[key], **args}
+        return {"ok": True, "channel": key[0], "ts": key[1], "text": args.get("text", "")}
+
+    def updates(self) -> list[dict[str, Any]]:
+        """Messages chat.update changed (what the channel now shows instead)."""
+        return [c.args for c in self.calls_to("chat.update") if c.outcome == "ok"]
+
     def _views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
         view = args["view"] if isinstance(args["view"], dict) else json.loads(args["view"])
         return {"ok": True, "view": {"id": "V0HOME", **view}}
@@ -279,6 +296,11 @@ class FakeSlack:
         self._release.set()
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def channel_id(name: str) -> str:
+    """The fake's channel IDs: #huawei-partner → C0HUAWEIPARTNER; IDs (C…, D…) stay as they are."""
+    return "C0" + "".join(ch for ch in name.upper() if ch.isalnum()) if name.startswith("#") else name
 
 
 def sign(body: str, timestamp: int | None = None, secret: str = SECRET) -> dict[str, str]:

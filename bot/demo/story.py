@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.config import load_config
+from bot.demo.dashboard import follow_up_thread, home_tab, weekly_digest
 from bot.demo.portal import Portal
 from bot.demo.team import KNOWLEDGE_TOML, ask_around, reminder_sweep, seed_team
 from bot.render import to_text
@@ -234,6 +235,13 @@ def run_demo(keep: str | None = None, out: Callable[[str], None] = print, start:
 
                 n.title("The daily reminder sweep: DMs before certificates expire, and what the channel hears")
                 reminder_sweep(n, runtime, now)
+
+                n.title("Two hours later, a correction to the notice: it goes in the first alert's thread")
+                now = follow_up_thread(n, portal, runtime, now)
+                n.title("The weekly digest (posted on Mondays; previewed here)")
+                weekly_digest(n, runtime, now)
+                n.title("The App Home tab: a dashboard per person")
+                home_tab(n, runtime, now)
                 n.out("\nThat's the story. Nobody refreshed anything twice.")
             finally:
                 runtime.close()
