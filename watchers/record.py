@@ -16,6 +16,7 @@ from storage.db import transaction
 from watchers.diffing import diff_lines
 from watchers.feeds import diff_entries, entries_from_snapshot, is_feed_snapshot
 from watchers.jsondoc import summarise_leaves
+from watchers.metric_record import record_metrics
 from watchers.normalise import content_hash, normalise_text
 from watchers.observe import Observation, patterns
 from watchers.session_record import record_logged_out, record_session_back
@@ -193,6 +194,9 @@ def record_observation(
                 status = "unchanged"
         if status == "new":
             store.save_snapshot(db, new_hash, obs.text, now)
+        # Metrics are read from the text before noise removal: a dashboard number may sit on an ignored line.
+        warnings = record_metrics(db, spec, obs.readable or obs.text, now) if spec.metrics else []
+        warning = "; ".join(w for w in (obs.warning, *warnings) if w) or None
         state.record_success(
             db,
             spec.id,
@@ -201,7 +205,7 @@ def record_observation(
             content_hash=new_hash,
             etag=obs.etag,
             last_modified=obs.last_modified,
-            warning=obs.warning,
+            warning=warning,
             changed=bool(changes),
             body_hash=obs.body_hash,
         )
@@ -209,7 +213,7 @@ def record_observation(
         if status in ("new", "changed"):
             for extract in extractors:
                 extract(db, spec, obs, old_text, change_ids, now)
-        return Outcome(spec.id, status, change_ids, [s for _, s in changes], warning=obs.warning)
+        return Outcome(spec.id, status, change_ids, [s for _, s in changes], warning=warning)
 
 
 def _record_error(
