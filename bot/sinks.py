@@ -44,6 +44,8 @@ class Sink(Protocol):
 
 
 class UpdatingSink(Sink, Protocol):
+    terminal: bool  # True when messages are printed, not posted: its ts values are ours, never Slack's
+
     def update(self, db: Database, alert: dict[str, Any], message: Reply) -> bool:
         """Replace a sent row's message in place (chat.update); False (logged) if that is no longer possible."""
 
@@ -54,6 +56,8 @@ GONE = {"message_not_found", "channel_not_found", "cant_update_message", "is_arc
 
 class SlackSink:
     """Posts to channels with chat.postMessage; DMs via users.lookupByEmail → conversations.open."""
+
+    terminal = False
 
     def __init__(self, client: WebClient) -> None:
         self.client = client
@@ -136,6 +140,8 @@ class SlackSink:
 
 class TerminalSink:
     """Terminal mode: each alert printed, with where it would have gone."""
+
+    terminal = True
 
     def __init__(self, out: Callable[[str], None] = print) -> None:
         self.out = out

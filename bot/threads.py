@@ -34,7 +34,7 @@ class ThreadedSink:
         self.inner = inner
         self.window = timedelta(hours=thread_hours)
         self.tz = tz
-        self.terminal = not hasattr(inner, "client")  # terminal threads are ours alone (never sent to Slack)
+        self.terminal = inner.terminal  # terminal threads are ours alone (never sent to Slack)
 
     def parent_for(self, db: Database, alert: dict[str, Any]) -> dict[str, Any] | None:
         if self.window <= timedelta(0) or alert.get("kind") not in THREADED_KINDS or is_dm(alert):

@@ -8,7 +8,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from handlers.notices import compose_notice, emphasis
-from handlers.reply import Block, Inline, Link, Mono, Reply, Strong, code_excerpt, note, para, reply
+from handlers.reply import Actions, Block, Inline, Link, Mono, Reply, Strong, code_excerpt, note, para, reply
 from handlers.reply_codec import decode_reply
 from handlers.watch_alerts import KINDS as WATCH_KINDS
 from handlers.watch_alerts import compose_watch_alert
@@ -44,7 +44,9 @@ def compose_alert(db: Database, alert: dict[str, Any], tz: tzinfo) -> Reply | No
     if message is None or not replies or not alert.get("ts"):
         return message
     more = note(f"🧵 {replies} more in thread")
-    return Reply((*message.blocks, more), message.ephemeral, message.error, message.effects)
+    blocks = list(message.blocks)
+    blocks.insert(len(blocks) - 1 if blocks and isinstance(blocks[-1], Actions) else len(blocks), more)  # above buttons
+    return Reply(tuple(blocks), message.ephemeral, message.error, message.effects)
 
 
 def _compose(db: Database, alert: dict[str, Any], tz: tzinfo) -> Reply | None:

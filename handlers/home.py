@@ -11,7 +11,21 @@ from handlers.knowledge import partner_tier
 from handlers.people import find_person_loose
 from handlers.registry import Context, UsageError, command
 from handlers.renewal import evaluate_kpi
-from handlers.reply import Block, Divider, Heading, Inline, Mono, Reply, Strong, bullets, note, para, reply
+from handlers.reply import (
+    Action,
+    Block,
+    Divider,
+    Heading,
+    Inline,
+    Mono,
+    Reply,
+    Strong,
+    actions,
+    bullets,
+    note,
+    para,
+    reply,
+)
 from handlers.watching import ago, when
 from storage import certifications as certs
 from storage import changes as store
@@ -39,7 +53,7 @@ def home(ctx: Context, changes: int = LIMIT) -> Reply:
     else:
         blocks.append(note("Get a DM when a topic changes: ", Mono("/whisperer subscribe policy"), "."))
     blocks.append(
-        note("Everything else: ", Mono("/whisperer help"), " · this week in one message: ", Mono("/whisperer digest"))
+        actions(Action("This week's digest", "show", "digest", "digest"), Action("Help", "show", "help", "help"))
     )
     return reply(*blocks)
 
@@ -75,7 +89,11 @@ def _renewal(ctx: Context, limit: int) -> list[Block]:
         return [head]
     if not trouble:
         return [head, para("All met. Quietly renew, and tell nobody how easy it was.")]
-    return [head, bullets(*(kpi_line(r, fix=True) for r in trouble)), note("Details: ", Mono("/whisperer renewal"))]
+    return [
+        head,
+        bullets(*(kpi_line(r, fix=True) for r in trouble)),
+        actions(Action("Renewal details", "show", "renewal", "renewal")),
+    ]
 
 
 def _deadlines(ctx: Context, limit: int) -> list[Block]:
@@ -88,8 +106,9 @@ def _deadlines(ctx: Context, limit: int) -> list[Block]:
         (Strong(f"{d.due} {d.at:%H:%M}" if d.at else str(d.due)), f" ({when_left(d.due, today)}) — {d.title}")
         for d in items[:limit]
     ]
-    more = f"{len(items) - limit} more: " if len(items) > limit else "All of them: "
-    return [head, bullets(*lines), note(more, Mono("/whisperer deadlines"))]
+    if len(items) > limit:
+        lines.append((f"…and {len(items) - limit} more",))
+    return [head, bullets(*lines), actions(Action("All deadlines", "show", "deadlines", "deadlines"))]
 
 
 def _my_certs(ctx: Context, limit: int) -> list[Block]:
@@ -118,7 +137,7 @@ def _my_certs(ctx: Context, limit: int) -> list[Block]:
                 Mono(f"#{row['id']}"),
             )
         )
-    return [head, bullets(*lines), note("All of yours: ", Mono("/whisperer certs mine"))]
+    return [head, bullets(*lines), actions(Action("All my certifications", "show", "certs mine", "certs mine"))]
 
 
 def owner_of(ctx: Context, change_id: int) -> Inline | None:
@@ -126,28 +145,31 @@ def owner_of(ctx: Context, change_id: int) -> Inline | None:
     return None
 
 
+def change_buttons(ctx: Context, row: dict[str, object], owner: Inline | None) -> tuple[Action, ...]:
+    change_id = str(row["id"])
+    return (Action("Full diff", "diff", change_id, f"diff {change_id}"),)
+
+
 def _changes(ctx: Context, limit: int) -> list[Block]:
     rows = store.list_changes(ctx.db, limit=limit)
     head = para(Strong("📰 Latest changes"))
     if not rows:
         return [head, para("Nothing has changed yet. Either the portal is quiet, or it is about to surprise us.")]
-    lines: list[tuple[Inline, ...]] = []
+    blocks: list[Block] = [head]
     for row in rows:
         owner = owner_of(ctx, int(row["id"]))
-        lines.append(
-            (
+        blocks.append(
+            para(
                 Mono(f"#{row['id']}"),
                 f" {TOPIC_ICONS.get(str(row['topic']), '🔔')} ",
                 Strong(str(row["source_name"] or row["source_id"])),
                 f": {row['summary']} · {when(row['detected_at'], ctx.tz)}",
-                *((" · taken by ", owner) if owner else (" · nobody on it yet",)),
+                *((" · 👤 ", owner) if owner else (" · nobody on it yet",)),
             )
         )
-    return [
-        head,
-        bullets(*lines),
-        note("Full diff: ", Mono(f"/whisperer diff {rows[0]['id']}"), " · more: ", Mono("/whisperer changes 7d")),
-    ]
+        blocks.append(actions(*change_buttons(ctx, row, owner)))
+    blocks.append(actions(Action("Changes this week", "show", "changes 7d", "changes 7d")))
+    return blocks
 
 
 def _failing(ctx: Context, limit: int) -> list[Block]:
@@ -167,5 +189,5 @@ def _failing(ctx: Context, limit: int) -> list[Block]:
     return [
         para(Strong(f"🚨 Failing sources ({len(rows)})")),
         bullets(*lines),
-        note("Details: ", Mono("/whisperer sources")),
+        actions(Action("Source health", "show", "sources", "sources")),
     ]

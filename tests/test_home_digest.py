@@ -209,3 +209,22 @@ def test_slash_digest_through_the_signed_endpoint(make_bot: Any, fake_slack: Fak
     assert "Weekly digest" in text_of(answer) and "Changes this week" in text_of(answer)
     shared = bot.ask("digest share")
     assert shared["response_type"] == "in_channel"
+
+
+def test_every_run_schedules_the_digest_job(runtime: Runtime, fake_slack: FakeSlack) -> None:
+    """`whisperer run` passes every registered job to its one scheduler; the digest's is checked every 15 min."""
+    from bot.connections import Connections
+    from bot.scheduler import EXTRA_JOBS, Scheduler
+    from bot.sinks import TerminalSink
+
+    assert DIGEST_JOB in EXTRA_JOBS
+    connections = Connections(runtime)
+    scheduler = Scheduler(connections, TerminalSink(lambda line: None), extra_jobs=list(EXTRA_JOBS))
+    try:
+        scheduler.start()
+        job = scheduler.job("digest")
+        assert job.next_run_time.tzinfo == load_tz() and job.next_run_time.minute % 15 == 0
+        assert job.misfire_grace_time == 900
+    finally:
+        scheduler.shutdown()
+        connections.close()
