@@ -113,13 +113,16 @@ def print_outcomes(outcomes: Sequence[Outcome], color: bool) -> None:
             print(f"{red}✗ {o.source_id}{reset}: {o.error} (failed {o.failures}× in a row)")
         elif o.status == "new":
             print(f"{dim}+ {o.source_id}: first snapshot stored{reset}")
+        elif o.status == "logged_out":
+            print(f"{red}🔒 {o.source_id}{reset}: session expired — {o.error}")
         if o.warning and o.status != "error":
             print(f"{dim}  ! {o.source_id}: {o.warning}{reset}")
-    counts = {s: sum(o.status == s for o in outcomes) for s in ("changed", "error", "new")}
+    counts = {s: sum(o.status == s for o in outcomes) for s in ("changed", "error", "new", "logged_out")}
     quiet = len(outcomes) - sum(counts.values())
+    expired = f", {counts['logged_out']} logged out" if counts["logged_out"] else ""
     print(
         f"Polled {len(outcomes)} source{'s' if len(outcomes) != 1 else ''}: {counts['changed']} changed, "
-        f"{counts['error']} failed, {counts['new']} new, {quiet} unchanged."
+        f"{counts['error']} failed, {counts['new']} new{expired}, {quiet} unchanged."
     )
 
 

@@ -7,12 +7,13 @@ tier page carries a "refreshed N seconds ago" line and a view counter that chang
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from bot.demo.loggedin import LoggedInArea, answer
 
 TIERS = ["Standard", "Advanced", "Premier", "Core"]
 
@@ -42,7 +43,6 @@ class PortalState:
         ]
     )
     visits: int = 1200
-    emi_score: float = 73.8  # the dashboard's Ecosystem Maturity Index, drawn by its script
     versions: dict[str, int] = field(default_factory=dict)
 
 
@@ -68,7 +68,7 @@ def render(state: PortalState, path: str, seconds: int) -> tuple[bytes, str] | N
         )
         return _page("CSP tiers", body).encode(), "text/html; charset=utf-8"
     if path == "/partner/dashboard.html":
-        return _page("Partner dashboard", dashboard(state, seconds)).encode(), "text/html; charset=utf-8"
+        return _page("Partner dashboard", dashboard(seconds)).encode(), "text/html; charset=utf-8"
     if path == "/partner/policies/cross-cloud.html":
         body = (
             f"<h1>Cross-Cloud Policy v{state.policy_version}</h1>"
@@ -112,20 +112,18 @@ def render(state: PortalState, path: str, seconds: int) -> tuple[bytes, str] | N
     return None
 
 
-def _zone(score: float) -> str:
-    return "Green Zone!" if score >= 70 else "Yellow Zone" if score >= 60 else "Red Zone"
-
-
-def dashboard(state: PortalState, seconds: int) -> str:
-    """A single-page-app dashboard: the HTML says "Loading…"; only its script writes the numbers in."""
-    data = {"emi": state.emi_score, "zone": _zone(state.emi_score), "refreshed": seconds}
+def dashboard(seconds: int) -> str:
+    """A single-page-app dashboard: the HTML says "Loading…"; its script fetches the status JSON behind the login
+    (the session cookie goes along) and writes the EMI score in."""
     return (
-        "<h1>Partner dashboard</h1><div id='app'>Loading dashboard…</div>"
-        f"<script>const data = {json.dumps(data)};"
-        "function draw() { document.getElementById('app').innerHTML ="
-        " `<p id='emi'>Ecosystem Maturity Index (EMI) Score: ${data.emi} (${data.zone})</p>`"
-        " + `<p class='meta'>Dashboard refreshed ${data.refreshed} seconds ago</p>`; }"
-        "draw(); setInterval(() => { data.refreshed = 0; draw(); }, 47000);</script>"
+        "<h1>Partner dashboard</h1><div id='app'>Loading dashboard…</div><script>"
+        "function zone(s) { return s >= 70 ? 'Green Zone!' : s >= 60 ? 'Yellow Zone' : 'Red Zone'; }"
+        "function draw() { fetch('/partner/api/status.json', {credentials: 'same-origin'})"
+        ".then(r => r.json()).then(d => { const emi = d.data.emi.score;"
+        " document.getElementById('app').innerHTML ="
+        " `<p id='emi'>Ecosystem Maturity Index (EMI) Score: ${emi} (${zone(emi)})</p>`"
+        f" + `<p class='meta'>Tier: ${{d.data.partner.tier}} · dashboard refreshed {seconds} seconds ago</p>`; }}); }}"
+        "draw(); setInterval(draw, 47000);</script>"
     )
 
 
@@ -134,6 +132,7 @@ class Portal:
 
     def __init__(self) -> None:
         self.state = PortalState()
+        self.area = LoggedInArea()  # the part behind the login (bot/demo/loggedin.py)
         self.lock = threading.Lock()
         self.requests = 0
         self.not_modified = 0
@@ -163,6 +162,16 @@ class Portal:
                 pass
 
             def do_GET(self) -> None:
+                with portal.lock:
+                    special = answer(portal.area, self.path, self.headers.get("Cookie"))
+                if special is not None:
+                    status, payload, kind, extra = special
+                    self.send_response(status)
+                    for name, value in {"Content-Type": kind, "Content-Length": str(len(payload)), **extra}.items():
+                        self.send_header(name, value)
+                    self.end_headers()
+                    self.wfile.write(payload)
+                    return
                 with portal.lock:
                     portal.requests += 1
                     portal._seconds += 7

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bot.config import load_config
 from bot.demo.dashboard import follow_up_thread, home_tab, weekly_digest
+from bot.demo.loggedin import COOKIES_FILE, LOGGED_IN_TOML, edit_logged_in, session_scene, write_cookies
 from bot.demo.portal import Portal
 from bot.demo.team import KNOWLEDGE_TOML, ask_around, reminder_sweep, seed_team
 from bot.render import to_text
@@ -96,6 +97,7 @@ kind = "browser"
 url = "{url}/partner/dashboard.html"
 wait_for = "#emi"
 selector = "#app"
+cookies = "portal-cookies.txt"
 topic = "rebate"
 every = "1h"
 """
@@ -130,6 +132,8 @@ def _print_outcomes(n: Narrator, outcomes: list[Outcome]) -> None:
                 n.out(f"  ✓ {o.source_id}: {summary}  (#{change_id})")
         elif o.status == "error":
             n.out(f"  ✗ {o.source_id}: {o.error}")
+        elif o.status == "logged_out":
+            n.out(f"  🔒 {o.source_id}: session expired — {o.error}")
     quiet = sum(o.status in ("unchanged", "not_modified") for o in outcomes)
     n.out(f"  → {sum(o.status == 'changed' for o in outcomes)} changed, {quiet} quiet")
 
@@ -141,10 +145,11 @@ def show_dashboard(n: Narrator, runtime: Runtime, no_browser: str | None) -> Non
         return
     n.title("A page only a browser can read: the JavaScript dashboard")
     n.say(
-        "The partner dashboard is a single-page app: its HTML says only 'Loading dashboard…' and a script "
-        'writes the numbers in. A kind = "browser" source renders it in headless Chromium (one browser for '
-        "the whole process; images, fonts and media never loaded; every request the page makes checked against "
-        "the network policy), then it goes through the same normalise → snapshot → diff path as any page:"
+        "The partner dashboard is a single-page app: its HTML says only 'Loading dashboard…', and a script "
+        'fetches the status JSON (with the session cookie) and writes the numbers in. A kind = "browser" '
+        "source renders it in headless Chromium with the same cookies.txt (one browser for the whole process; "
+        "images, fonts and media never loaded; every request the page makes checked against the network "
+        "policy), then it takes the same normalise → snapshot → diff path as any page:"
     )
     row = state.get_source(runtime.db, "partner-dashboard")
     text = (get_snapshot(runtime.db, row["last_hash"]) if row and row["last_hash"] else None) or ""
@@ -159,7 +164,6 @@ def edit_portal(portal: Portal) -> list[str]:
         state.tiers[state.tiers.index("Premier")] = "Certified Plus"
         state.policy_version, state.growth_threshold, state.policy_updated = "3.3.0", 25, "Q4 2026"
         state.cn_version, state.cn_threshold = "3.3.0", 25
-        state.emi_score = 68.1
         state.announcements.insert(
             0,
             {
@@ -169,12 +173,13 @@ def edit_portal(portal: Portal) -> list[str]:
                 "text": "Cloud consumption growth threshold rises to 25% YoY. Deal registration unchanged.",
             },
         )
+        logged_in = edit_logged_in(portal.area)
     return [
         "the tier 'Premier' is renamed 'Certified Plus'",
         "the cross-cloud policy moves from v3.2.1 to v3.3.0 and the growth threshold from 20% to 25%",
         "the Chinese policy page (GBK-encoded) is edited to match",
         "a new announcement appears in the feed",
-        "the JavaScript dashboard's Ecosystem Maturity Index drops from 73.8 to 68.1",
+        *logged_in,
         "and, as always, the tier page's 'Last refreshed N seconds ago' line and view counter tick over",
     ]
 
@@ -189,8 +194,10 @@ def run_demo(keep: str | None = None, out: Callable[[str], None] = print, start:
             config_file = workdir / "whisperer.toml"
             (workdir / "demo.db").unlink(missing_ok=True)
             no_browser = browser_missing(BrowserSettings(), os.environ)
-            sources = DEMO_TOML + ("" if no_browser else BROWSER_TOML)
+            sources = DEMO_TOML + LOGGED_IN_TOML + ("" if no_browser else BROWSER_TOML)
             config_file.write_text(sources.format(url=portal.url) + KNOWLEDGE_TOML, encoding="utf-8")
+            # The browser's cookies.txt export, for the portal's logged-in area.
+            write_cookies(workdir / COOKIES_FILE, "127.0.0.1", portal.area.session, now)
             config = load_config(config_file, env={})
             runtime = open_runtime(config, now)
             try:
@@ -232,6 +239,10 @@ def run_demo(keep: str | None = None, out: Callable[[str], None] = print, start:
                 for line in ("changes", "diff 1", "sources"):
                     n.command(runtime, now, line)
                 ask_around(n, runtime, now)
+
+                n.title("The logged-in portal: a session that expires mid-story, and the EMI score")
+                now = session_scene(n.say, n.out, portal.area, portal.lock, runtime, workdir, now)
+                n.command(runtime, now, "metric emi")
 
                 n.title("The daily reminder sweep: DMs before certificates expire, and what the channel hears")
                 reminder_sweep(n, runtime, now)
