@@ -18,6 +18,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.config import Config, ConfigError, MissingConfig, default_config, load_config
+from bot.cookies_cli import source_findings
 from bot.delivery_errors import BLOCKING_FIXES
 from bot.slack import SlackSettings, make_web_client, slack_settings
 from storage import alerts as outbox
@@ -51,6 +52,7 @@ def run_checks(
 ) -> list[Check]:
     checks: list[Check] = []
     config = _check_config(config_file, env, checks)
+    checks.extend(Check("cookies", status, detail, fix) for status, detail, fix in source_findings(config.sources, now))
     _check_database(config, now, checks)
     settings = _check_tokens(env, checks)
     if settings is not None and settings.bot_token:

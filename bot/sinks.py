@@ -12,11 +12,11 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from sqlite_utils import Database
 
-from bot.delivery_errors import BLOCKING_FIXES, Blocked, Undeliverable, classify
+from bot.delivery_errors import BLOCKING_FIXES, Blocked, PostedUnrecorded, Undeliverable, classify
 from bot.render import fallback_text, to_blocks, to_text
 from handlers.reply import Note, Reply, plain_text
 from storage import people, threads
-from storage.db import transaction
+from storage.db import StorageUnavailable, transaction
 
 log = logging.getLogger("whisperer.delivery")
 
@@ -34,6 +34,14 @@ def target_of(alert: dict[str, Any], default_channel: str | None) -> str | None:
     if "person_id" in payload:
         return f"person:{payload['person_id']}"
     return alert.get("channel") or default_channel
+
+
+def remember_post(db: Database, ts: str | None, alert_id: int, channel: str, thread_ts: str | None) -> None:
+    """Note where a row was posted; on a full disk, PostedUnrecorded (the post stands, the note comes later)."""
+    try:
+        threads.record_post(db, alert_id, channel, thread_ts)
+    except StorageUnavailable as exc:
+        raise PostedUnrecorded(ts, lambda later: threads.record_post(later, alert_id, channel, thread_ts), exc) from exc
 
 
 class Sink(Protocol):
@@ -82,9 +90,10 @@ class SlackSink:
             )
         except Exception as exc:
             raise classify(exc, target) from exc
+        ts = str(response.get("ts") or "") or None
         if alert.get("id") is not None:  # the channel ID, which chat.update needs (rows may name the channel)
-            threads.record_post(db, int(alert["id"]), str(response.get("channel") or channel), alert.get("thread_ts"))
-        return str(response.get("ts") or "") or None
+            remember_post(db, ts, int(alert["id"]), str(response.get("channel") or channel), alert.get("thread_ts"))
+        return ts
 
     def update(self, db: Database, alert: dict[str, Any], message: Reply) -> bool:
         """chat.update of a sent row's message; a message that is gone (deleted, archived) is logged, not retried."""
@@ -165,8 +174,9 @@ class TerminalSink:
         if alert.get("id") is None:
             return None
         # Our own ts, so terminal alerts can head threads too (never given to Slack: see storage/threads.py).
-        threads.record_post(db, int(alert["id"]), threads.TERMINAL, alert.get("thread_ts"))
-        return f"{threads.TERMINAL}.{alert['id']}"
+        ts = f"{threads.TERMINAL}.{alert['id']}"
+        remember_post(db, ts, int(alert["id"]), threads.TERMINAL, alert.get("thread_ts"))
+        return ts
 
     def update(self, db: Database, alert: dict[str, Any], message: Reply) -> bool:
         """The terminal cannot edit what it printed: it says what the message now says, in one line."""

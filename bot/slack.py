@@ -212,7 +212,7 @@ class Listeners:
         except StorageUnavailable as exc:
             # Reading commands still answer on a full disk; a repeat may then be answered twice, never acted on
             # twice (any write it needs fails the same way).
-            log.warning("could not remember Slack request %s: %s", key, exc)
+            log.warning("could not remember Slack request %s (%s); answering it anyway", key, exc.problem)
             fresh = True
         if not fresh:
             retry = (request.headers.get("x-slack-retry-num") or ["?"])[0]
