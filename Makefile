@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/poll.py
 	$(BIN)/python bench/command_latency.py
 	$(BIN)/python bench/knowledge.py
+	$(BIN)/python bench/pdf.py
 	$(BIN)/python bench/browser.py
 
 clean:

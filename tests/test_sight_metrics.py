@@ -138,3 +138,13 @@ def test_config_metrics_tables(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_config(config, env={})
     assert "zones.amber" in str(info.value)
+
+
+def test_a_new_metric_watch_reads_the_unchanged_page(server: FixtureServer, watch: Watch) -> None:
+    server.routes["/dashboard"] = Response(body=dashboard("73.8", "27"), headers=HTML)
+    plain = SourceSpec(id="dashboard", kind="html", url=server.url("/dashboard"))
+    watch.poll(plain)
+    assert watch.poll(plain, now=NOW + timedelta(minutes=5))["dashboard"].status == "unchanged"
+    watched = SourceSpec(id="dashboard", kind="html", url=server.url("/dashboard"), metrics=(EMI,))
+    assert watch.poll(watched, now=NOW + timedelta(minutes=10))["dashboard"].status == "unchanged"
+    assert metric_rows(watch, "emi") == [(73.8, "dashboard")]

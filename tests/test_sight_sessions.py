@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import FixtureServer, Response, Seen, Watch
+from conftest import ALLOW_LOOPBACK, FixtureServer, Response, Seen, Watch
 
 from bot.cli import main
 from bot.render import to_text
@@ -227,7 +227,8 @@ def test_doctor_checks_cookies_files(tmp_path: Path) -> None:
     write_cookies(tmp_path / "soon.txt", "v", soon)
     config = tmp_path / "whisperer.toml"
     config.write_text(
-        '[bot]\ndatabase = "w.db"\n'
+        ALLOW_LOOPBACK
+        + '[bot]\ndatabase = "w.db"\n'
         + "".join(
             f'[[sources]]\nid = "{name}"\nkind = "json"\nurl = "http://127.0.0.1:9/api"\ncookies = "{file}"\n'
             for name, file in (("fresh", "fresh.txt"), ("soon", "soon.txt"), ("missing", "missing.txt"))

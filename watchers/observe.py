@@ -51,6 +51,8 @@ def _is_html(spec: SourceSpec, fetched: Fetched) -> bool:
 def body_key(spec: SourceSpec, fetched: Fetched) -> str:
     """A hash of the bytes and of everything that decides how they are read: equal keys, equal snapshots."""
     rules = repr((spec.kind, spec.url, spec.selector, spec.tiers_selector, spec.ignore, spec.unordered, spec.select))
+    if spec.metrics:  # a new or edited metric watch must read the page again, even if its bytes did not change
+        rules += repr(spec.metrics)
     return content_hash(rules + "\0" + (fetched.content_type or "") + "\0") + hashlib.sha256(fetched.body).hexdigest()
 
 
