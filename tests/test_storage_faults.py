@@ -20,6 +20,9 @@ def write_config(tmp_path: Path, database: Path, server: FixtureServer) -> Path:
 [bot]
 database = "{database}"
 
+[fetch]
+allow_private = ["127.0.0.1"]
+
 [[sources]]
 id = "page"
 kind = "html"

@@ -32,6 +32,9 @@ timezone = "Asia/Jakarta"
 alerts_channel = "#huawei-partner"
 admins = ["U0ADMIN"]
 
+[fetch]
+allow_private = ["127.0.0.1"]  # the sample portal runs on this machine; real intranet hosts are listed the same way
+
 [partner]
 name = "Acme Cloud"
 tier = "Premier"
