@@ -40,9 +40,6 @@ name = "Acme Cloud"
 tier = "Premier"
 status_expires = 2027-03-31
 
-[fetch]
-allow_private = ["127.0.0.1"]   # the sample portal runs on this machine: allowed explicitly
-
 [[sources]]
 id = "csp-tiers"
 name = "CSP tier ladder"
