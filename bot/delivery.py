@@ -36,7 +36,7 @@ from handlers.reply import Reply
 from storage import alerts as outbox
 from storage import changes as store
 from storage import delivery as blocks
-from storage import people
+from storage import ownership, people
 from storage.db import StorageUnavailable, parse_stamp, transaction
 
 log = logging.getLogger("whisperer.delivery")
@@ -184,9 +184,12 @@ class Delivery:
             report.held_by_storage = self.fault is not None
         return report
 
-    def hold_for_storage(self, exc: StorageUnavailable) -> None:
-        """Stop sending because the database is unusable (e.g. the file was deleted); said once."""
+    def hold_for_storage(self, exc: StorageUnavailable, *, said: bool = False) -> None:
+        """Stop sending because the database is unusable (e.g. the file was deleted); said once (here unless
+        the caller `said` it already)."""
         with self._lock:
+            if said:
+                self.fault = self.fault or exc
             self._stopped(exc)
 
     def close(self, db: Database | None = None) -> None:
@@ -230,7 +233,13 @@ class Delivery:
     ) -> None:
         held = {row["target"]: parse_stamp(row["probe_at"]) for row in blocks.blocked_targets(db)}
         postponed: dict[str, list[int]] = {}
+        mutes = ownership.active_mutes(db, now)  # sources an admin muted: their alerts wait, recorded, until then
+        muted: dict[datetime, list[int]] = {}
         for alert in outbox.due_heads(db, now, PER_TARGET, limit):
+            if alert.get("source_id") in mutes:
+                muted.setdefault(mutes[alert["source_id"]], []).append(alert["id"])
+                report.deferred += 1
+                continue
             fan_out(db, alert, now)
             target = target_of(alert, default_channel)
             key = target or NO_CHANNEL
@@ -263,10 +272,12 @@ class Delivery:
                 self._in_flight[key] = self._pool.submit(
                     self._send_on_worker, db, alert, key, message, target, now, time.monotonic()
                 )
-        if postponed:
+        if postponed or muted:
             with transaction(db):
                 for key, alert_ids in postponed.items():
                     blocks.postpone_alerts(db, alert_ids, held.get(key, now))
+                for until, alert_ids in muted.items():
+                    blocks.postpone_alerts(db, alert_ids, until)
 
     def _send_on_worker(
         self,

@@ -20,12 +20,14 @@ from slack_sdk.errors import SlackApiError
 from bot.config import Config, ConfigError, MissingConfig, default_config, load_config
 from bot.cookies_cli import source_findings
 from bot.delivery_errors import BLOCKING_FIXES
+from bot.manifest import UPDATE, find_manifest, load_manifest, manifest_problems
 from bot.slack import SlackSettings, make_web_client, slack_settings
+from bot.storage_health import check_lost, check_writable
 from storage import alerts as outbox
 from storage import delivery as blocks
 from storage import sources as state
 from storage.changes import count_changes
-from storage.db import open_db, parse_stamp
+from storage.db import StorageUnavailable, open_db, parse_stamp
 from storage.migrations import latest_version, schema_version
 
 REQUIRED_SCOPES = ("commands", "chat:write", "im:write", "users:read", "users:read.email")
@@ -59,6 +61,7 @@ def run_checks(
         client = make_client(settings.bot_token, settings.api_url)
         if _check_auth(client, settings, checks):
             _check_channel(client, config, checks)
+    _check_manifest(config_file, settings, checks)
     return checks
 
 
@@ -94,6 +97,12 @@ def _check_config(path: Path, env: Mapping[str, str], checks: list[Check]) -> Co
 
 def _check_database(config: Config, now: datetime, checks: list[Check]) -> None:
     path = config.database
+
+    def report(name: str, status: str, detail: str, fix: str = "") -> None:
+        checks.append(Check(name, status, detail, fix))
+
+    if check_lost(path, report):
+        return
     if not path.exists():
         checks.append(
             Check("database", "warn", f"{path} does not exist yet", "`whisperer poll` or `whisperer run` creates it")
@@ -101,10 +110,14 @@ def _check_database(config: Config, now: datetime, checks: list[Check]) -> None:
         return
     try:
         db = open_db(path, upgrade=False)
+    except StorageUnavailable as exc:
+        checks.append(Check("database", "fail", f"{path}: {exc.problem}", exc.fix))
+        return
     except sqlite3.Error as exc:
         checks.append(Check("database", "fail", f"{path}: {exc}", "check the file's permissions, or move it away"))
         return
     try:
+        check_writable(db, path, report)
         version, latest = schema_version(db), latest_version()
         counts = outbox.alert_counts(db)
         pending, failed = counts.get("pending", 0), counts.get("failed", 0)
@@ -187,6 +200,26 @@ def _check_tokens(env: Mapping[str, str], checks: list[Check]) -> SlackSettings 
     else:
         checks.append(Check("slack", "ok", "can run in " + " or ".join(modes)))
     return settings
+
+
+def _check_manifest(config_file: Path, settings: SlackSettings | None, checks: list[Check]) -> None:
+    """The app manifest declares the command, scopes, events, interactivity and the shortcut the code uses."""
+    path = find_manifest(config_file)
+    if path is None:
+        detail = "no manifest.yml next to the config: the app's Slack settings cannot be compared"
+        checks.append(Check("manifest", "info", detail))
+        return
+    try:
+        data = load_manifest(path)
+    except ValueError as exc:
+        checks.append(Check("manifest", "fail", f"{path.name}: {exc}", "fix the YAML (the repository's copy is valid)"))
+        return
+    socket_mode = bool(settings.app_token) if settings is not None else None
+    problems = manifest_problems(data, REQUIRED_SCOPES, socket_mode)
+    if problems:
+        checks.append(Check("manifest", "fail", f"{path.name}: " + "; ".join(problems), UPDATE))
+    else:
+        checks.append(Check("manifest", "ok", f"{path.name}: command, scopes, Home, interactivity, shortcut"))
 
 
 def _slack_call(call: Callable[[], Any], api_url: str) -> tuple[Any, str | None]:

@@ -32,6 +32,7 @@ from bot.answers import AnswerPool, post_response
 from bot.config import ConfigError
 from bot.connections import Connections
 from bot.gate import MAX_BODY, RequestGate
+from bot.interactions import Interactions, register_interactions
 from bot.render import fallback_text, to_blocks
 from bot.runtime import make_context
 from handlers.home import home
@@ -201,6 +202,7 @@ class Listeners:
         self.clock = clock
         self.on_effects = on_effects
         self.pool = pool
+        self.interactions: Interactions | None = None  # set by build_app; opens the forms
 
     def once(self, body: dict[str, Any], request: BoltRequest, next_: Callable[[], BoltResponse]) -> BoltResponse:
         """Middleware: a request seen before (a Slack retry, X-Slack-Retry-Num) is acknowledged and dropped."""
@@ -224,11 +226,12 @@ class Listeners:
         """Run slow follow-up work on the answer pool; False (nothing run) when the pool is full."""
         return self.pool.submit(work)
 
-    def command(self, ack: Ack, command: dict[str, Any]) -> None:
+    def command(self, ack: Ack, command: dict[str, Any], client: WebClient) -> None:
         """`/whisperer …`: acknowledge at once, then answer through response_url from the answer pool.
 
         Without a response_url the answer goes in the acknowledgement itself; when the pool is full the
-        acknowledgement says "busy, try again" rather than leaving Slack to time out.
+        acknowledgement says "busy, try again" rather than leaving Slack to time out. A command that has a
+        form (`cert add` alone) opens it instead of answering.
         """
         text, share = split_share(plain_command_text(str(command.get("text") or "")))
         user = command.get("user_id")
@@ -246,6 +249,8 @@ class Listeners:
 
         def respond() -> None:
             reply = self.answer(text, user)
+            if self.open_form(client, reply, command):
+                return
             post_response(url, response_for(reply, share))
             self._effects(reply)
 
@@ -264,6 +269,13 @@ class Listeners:
             return error(
                 "Something went wrong while answering that.", "The details are in the bot's log; tell an admin."
             )
+
+    def open_form(self, client: WebClient, reply: Reply, command: Mapping[str, Any]) -> bool:
+        """The modal a reply asks for (views.open with the command's trigger); False if none was opened."""
+        trigger, user = str(command.get("trigger_id") or ""), str(command.get("user_id") or "")
+        if not (reply.form and trigger and self.interactions):
+            return False
+        return self.interactions.open_form(client, reply.form, trigger, user, {})
 
     def _effects(self, reply: Reply) -> None:
         if reply.effects:
@@ -334,6 +346,7 @@ def build_app(
     app.use(listeners.once)
     app.command(COMMAND)(listeners.command)
     app.event("app_home_opened")(listeners.home_opened)
+    listeners.interactions = register_interactions(app, connections, clock, on_effects)
     return app
 
 

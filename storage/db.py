@@ -220,6 +220,13 @@ def _cannot_open(path: str | Path, exc: BaseException) -> StorageUnavailable:
     )
 
 
+def probe_write(db: Database) -> None:
+    """Write (and undo) a schema change, committed: StorageUnavailable when the file cannot take a write now."""
+    with transaction(db):
+        db.execute("CREATE TABLE IF NOT EXISTS _write_probe (x)")
+        db.execute("DROP TABLE _write_probe")
+
+
 def db_path(db: Database) -> str:
     """The file a database connection was opened on ('?' for a connection not opened by `open_db`)."""
     return str(getattr(db.conn, "path", "?"))
