@@ -29,6 +29,7 @@ from storage import sources as state
 from storage.changes import count_changes
 from storage.db import StorageUnavailable, open_db, parse_stamp
 from storage.migrations import latest_version, schema_version
+from watchers.network import AddressRefused
 
 REQUIRED_SCOPES = ("commands", "chat:write", "im:write", "users:read", "users:read.email")
 MARKS = {"ok": "✓", "warn": "!", "fail": "✗", "info": "·"}
@@ -55,6 +56,7 @@ def run_checks(
     checks: list[Check] = []
     config = _check_config(config_file, env, checks)
     checks.extend(Check("cookies", status, detail, fix) for status, detail, fix in source_findings(config.sources, now))
+    _check_network(config, checks)
     _check_database(config, now, checks)
     settings = _check_tokens(env, checks)
     if settings is not None and settings.bot_token:
@@ -93,6 +95,17 @@ def _check_config(path: Path, env: Mapping[str, str], checks: list[Check]) -> Co
             )
         )
     return config
+
+
+def _check_network(config: Config, checks: list[Check]) -> None:
+    """Sources whose URL the network policy refuses outright (no DNS here: the poll checks resolved addresses)."""
+    for spec in config.sources:
+        if not spec.is_remote:
+            continue
+        try:
+            config.fetch.network.check_target(spec.url)
+        except AddressRefused as exc:
+            checks.append(Check("network", "fail", f"source {spec.id}: {exc}"))
 
 
 def _check_database(config: Config, now: datetime, checks: list[Check]) -> None:

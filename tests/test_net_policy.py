@@ -5,9 +5,13 @@ Addresses off this machine appear here only as data; nothing here connects anywh
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from conftest import NOW
 
 from bot.config import ConfigError, parse_config
+from bot.doctor import run_checks
 from watchers.errors import FetchError
 from watchers.network import AddressRefused, EntryError, NetworkPolicy, classify, parse_ip
 
@@ -204,3 +208,16 @@ def test_config_reads_allow_private_and_names_a_bad_entry() -> None:
         parse_config({"fetch": {"allow_private": ["10.20.1.0/16"]}}, {})
     with pytest.raises(ConfigError, match="total_timeout"):
         parse_config({"fetch": {"total_timeout": 0}}, {})
+
+
+def test_doctor_names_sources_the_policy_refuses(tmp_path: Path) -> None:
+    config = tmp_path / "whisperer.toml"
+    config.write_text(
+        '[bot]\ndatabase = "whisperer.db"\n\n[fetch]\nallow_private = ["10.20.0.0/16"]\n\n'
+        '[[sources]]\nid = "imds"\nkind = "html"\nurl = "http://0xA9FEA9FE/latest/"\n\n'
+        '[[sources]]\nid = "wiki"\nkind = "html"\nurl = "http://10.20.0.5/wiki"\n',
+        encoding="utf-8",
+    )
+    network = [c for c in run_checks(config, {}, NOW) if c.name == "network"]
+    assert [(c.status, c.detail.split(":")[0]) for c in network] == [("fail", "source imds")]
+    assert "169.254.169.254" in network[0].detail and "allow_private" in network[0].detail

@@ -13,8 +13,6 @@ import itertools
 import socket
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 
 class Deadline:
@@ -27,6 +25,7 @@ class Deadline:
         self.finished = False
         self._lock = threading.Lock()
         self._sockets: list[socket.socket] = []
+        self.outer: Deadline | None = None  # a deadline this one runs inside of, restored when it ends
 
     def remaining(self) -> float:
         return self.at - time.monotonic()
@@ -92,18 +91,18 @@ _REAPER = _Reaper()
 _active = threading.local()
 
 
-@contextmanager
-def deadline(seconds: float) -> Iterator[Deadline]:
-    """Run a fetch under a deadline: sockets opened or used on this thread meanwhile are watched."""
+def start_deadline(seconds: float) -> Deadline:
+    """Start a fetch's deadline: sockets this thread opens or uses until end_deadline() are watched."""
     current = Deadline(seconds)
+    current.outer = getattr(_active, "deadline", None)
     _REAPER.add(current)
-    outer = getattr(_active, "deadline", None)
     _active.deadline = current
-    try:
-        yield current
-    finally:
-        current.finish()
-        _active.deadline = outer
+    return current
+
+
+def end_deadline(current: Deadline) -> None:
+    current.finish()
+    _active.deadline = current.outer
 
 
 def watch(sock: socket.socket | None) -> None:

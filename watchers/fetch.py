@@ -15,7 +15,7 @@ from urllib.parse import urljoin, urlsplit
 
 import urllib3
 
-from watchers.deadline import Deadline, deadline
+from watchers.deadline import Deadline, end_deadline, start_deadline
 from watchers.errors import FetchError as FetchError  # defined apart so watchers.network can share it
 from watchers.guarded import guarded_pools
 from watchers.inflate import Inflater
@@ -70,6 +70,15 @@ class Client(urllib3.PoolManager):
         )
         self.settings = settings
         self.pool_classes_by_scheme = guarded_pools(settings.network)
+        self._timeout = urllib3.Timeout(connect=settings.connect_timeout, read=settings.read_timeout)
+        self._longest = max(settings.connect_timeout, settings.read_timeout)
+
+    def timeout_within(self, remaining: float) -> urllib3.Timeout:
+        """The configured timeouts, shortened to what is left of the fetch's total_timeout."""
+        if remaining >= self._longest:
+            return self._timeout
+        s = self.settings
+        return urllib3.Timeout(connect=min(s.connect_timeout, remaining), read=min(s.read_timeout, remaining))
 
 
 def make_client(settings: FetchSettings) -> Client:
@@ -98,6 +107,7 @@ class HostLimiter:
 
 
 REDIRECTS = (301, 302, 303, 307, 308)
+_NO_RETRIES = urllib3.Retry(total=False, redirect=False)  # the next poll retries; fetch_url follows redirects
 
 
 def fetch_url(
@@ -115,19 +125,21 @@ def fetch_url(
     tokens) go only to the origin of its URL. The body must arrive whole and is capped while it streams.
     """
     settings = client.settings
-    with deadline(settings.total_timeout) as limit:
-        try:
-            return _follow(client, url, limit, max_bytes, etag, last_modified, headers or {})
-        except AddressRefused:
+    limit = start_deadline(settings.total_timeout)
+    try:
+        return _follow(client, url, limit, max_bytes, etag, last_modified, headers or {})
+    except AddressRefused:
+        raise
+    except Exception as exc:
+        if limit.expired or limit.remaining() <= 0:
+            raise FetchError(_past_deadline(settings.total_timeout)) from None
+        if isinstance(exc, FetchError):
             raise
-        except Exception as exc:
-            if limit.expired or limit.remaining() <= 0:
-                raise FetchError(_past_deadline(settings.total_timeout)) from None
-            if isinstance(exc, FetchError):
-                raise
-            if isinstance(exc, (urllib3.exceptions.HTTPError, ValueError)):
-                raise FetchError(_error_message(exc)) from None
-            raise
+        if isinstance(exc, (urllib3.exceptions.HTTPError, ValueError)):
+            raise FetchError(_error_message(exc)) from None
+        raise
+    finally:
+        end_deadline(limit)
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
@@ -146,11 +158,14 @@ def _follow(
     headers: Mapping[str, str],
 ) -> Fetched:
     settings = client.settings
-    home, current = _origin(url), url
-    for _hop in range(settings.max_redirects + 1):
-        settings.network.check_target(current)  # scheme and host, before connecting (addresses: at connect)
+    current = url
+    for hop in range(settings.max_redirects + 1):
+        # Scheme and host spelling before connecting; the addresses are checked by the connection itself (a kept-
+        # alive one was checked when it opened), so the source's own http(s) URL needs no second look here.
+        if hop or not current.startswith(("http://", "https://")):
+            settings.network.check_target(current)
         sent = {"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"}
-        if _origin(current) == home:
+        if not hop or _origin(current) == _origin(url):
             sent.update(headers)  # cookies and tokens are for the source's own origin only
         # Send back exactly what the server gave us: never our own clock (urlwatch's bug).
         if etag:
@@ -160,11 +175,9 @@ def _follow(
         remaining = limit.remaining()
         if remaining <= 0:
             raise FetchError(_past_deadline(settings.total_timeout))
-        timeout = urllib3.Timeout(
-            connect=min(settings.connect_timeout, remaining), read=min(settings.read_timeout, remaining)
-        )
+        timeout = client.timeout_within(remaining)
         response = client.request(
-            "GET", current, headers=sent, preload_content=False, redirect=False, retries=False, timeout=timeout
+            "GET", current, headers=sent, preload_content=False, redirect=False, retries=_NO_RETRIES, timeout=timeout
         )
         location = response.headers.get("Location") if response.status in REDIRECTS else None
         if not location:
