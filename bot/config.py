@@ -206,7 +206,11 @@ def _browser(file: str, data: Any, base: Path) -> BrowserSettings:
 
 
 def _network(t: Table) -> NetworkPolicy:
-    entries = t.strings("allow_private")
+    example = 'e.g. allow_private = ["wiki.corp.example", "10.20.0.0/16"]'
+    entries = t.get("allow_private", list, [], f"write it as a list of quoted strings, {example}")
+    for entry in entries:
+        if not isinstance(entry, str):
+            raise ConfigError(t.key("allow_private"), f"expected a list of strings, found {entry!r}", example)
     try:
         return NetworkPolicy.from_entries(entries)
     except EntryError as exc:

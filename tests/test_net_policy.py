@@ -104,12 +104,9 @@ def test_every_spelling_of_a_host_is_read_as_its_address(spelling: str, address:
         STRICT.check_host(spelling)
 
 
-@pytest.mark.parametrize("name", ["example.com", "wiki.corp.example", "1.2.3.4.example", "256.1.1.1", "08.1.1.1", "0x"])
+@pytest.mark.parametrize("name", ["example.com", "wiki.corp.example", "1.2.3.4.example", "256.1.1.1", "08.1.1.1"])
 def test_names_are_not_addresses(name: str) -> None:
-    if name == "0x":  # browsers read a bare 0x as 0.0.0.0; so do we
-        assert str(parse_ip(name)) == "0.0.0.0"
-    else:
-        assert parse_ip(name) is None
+    assert parse_ip(name) is None
 
 
 @pytest.mark.parametrize(
@@ -208,6 +205,10 @@ def test_config_reads_allow_private_and_names_a_bad_entry() -> None:
         parse_config({"fetch": {"allow_private": ["10.20.1.0/16"]}}, {})
     with pytest.raises(ConfigError, match="total_timeout"):
         parse_config({"fetch": {"total_timeout": 0}}, {})
+    with pytest.raises(ConfigError, match=r"expected a list of strings, found 10.*wiki\.corp\.example"):
+        parse_config({"fetch": {"allow_private": [10]}}, {})
+    with pytest.raises(ConfigError, match="expected a list"):
+        parse_config({"fetch": {"allow_private": "10.0.0.0/8"}}, {})
 
 
 def test_doctor_names_sources_the_policy_refuses(tmp_path: Path) -> None:
