@@ -249,6 +249,8 @@ def _error_message(exc: BaseException) -> str:
     errors = urllib3.exceptions
     if isinstance(exc, errors.NewConnectionError | errors.NameResolutionError):  # before ConnectTimeoutError,
         return f"could not connect ({_first_line(exc)}); check the URL and the network"  # its base class
+    if isinstance(exc, errors.SSLError):
+        return f"TLS failed ({_first_line(exc)}); the server's certificate is not valid for this host or not trusted"
     if isinstance(exc, errors.ConnectTimeoutError):
         return "timed out connecting; the host may be down or blocked from here"
     if isinstance(exc, (errors.ReadTimeoutError, errors.TimeoutError)):
