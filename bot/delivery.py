@@ -36,7 +36,7 @@ from handlers.reply import Reply
 from storage import alerts as outbox
 from storage import changes as store
 from storage import delivery as blocks
-from storage import people
+from storage import ownership, people
 from storage.db import StorageUnavailable, parse_stamp, transaction
 
 log = logging.getLogger("whisperer.delivery")
@@ -45,6 +45,7 @@ PACE = timedelta(seconds=1)  # about one post a second per channel, as Slack ask
 PROBE_EVERY = timedelta(minutes=15)  # how often a blocked target is tried again, with one alert
 MAX_BACKOFF = timedelta(minutes=30)
 NO_CHANNEL = "(no alerts channel)"
+HOLD_MARGIN = timedelta(milliseconds=50)
 PER_TARGET = 3  # due rows read per target and run: enough to skip a failed one, few enough to share
 
 
@@ -168,6 +169,7 @@ class Delivery:
         self, db: Database, now: datetime, *, tz: tzinfo, default_channel: str | None, limit: int = 500
     ) -> DeliveryReport:
         """Record what finished, then start the due rows whose target is free; returns what happened."""
+        started = time.monotonic()  # `now` is this moment: answers are timed from here, never from later
         report = DeliveryReport()
         with self._lock:
             self._collect()
@@ -177,16 +179,19 @@ class Delivery:
                     with transaction(db):
                         outbox.probe_writes(db)  # nothing to record, but would a write land?
                     self._recovered(db)
-                self._start_due(db, now, tz, default_channel, limit, report)
+                self._start_due(db, now, started, tz, default_channel, limit, report)
             except StorageUnavailable as exc:
                 self._stopped(exc)
             report.in_flight = len(self._in_flight)
             report.held_by_storage = self.fault is not None
         return report
 
-    def hold_for_storage(self, exc: StorageUnavailable) -> None:
-        """Stop sending because the database is unusable (e.g. the file was deleted); said once."""
+    def hold_for_storage(self, exc: StorageUnavailable, *, said: bool = False) -> None:
+        """Stop sending because the database is unusable (e.g. the file was deleted); said once (here unless
+        the caller `said` it already)."""
         with self._lock:
+            if said:
+                self.fault = self.fault or exc
             self._stopped(exc)
 
     def close(self, db: Database | None = None) -> None:
@@ -223,6 +228,7 @@ class Delivery:
         self,
         db: Database,
         now: datetime,
+        started: float,
         tz: tzinfo,
         default_channel: str | None,
         limit: int,
@@ -230,7 +236,13 @@ class Delivery:
     ) -> None:
         held = {row["target"]: parse_stamp(row["probe_at"]) for row in blocks.blocked_targets(db)}
         postponed: dict[str, list[int]] = {}
+        mutes = ownership.active_mutes(db, now)  # sources an admin muted: their alerts wait, recorded, until then
+        muted: dict[datetime, list[int]] = {}
         for alert in outbox.due_heads(db, now, PER_TARGET, limit):
+            if alert.get("source_id") in mutes:
+                muted.setdefault(mutes[alert["source_id"]], []).append(alert["id"])
+                report.deferred += 1
+                continue
             fan_out(db, alert, now)
             target = target_of(alert, default_channel)
             key = target or NO_CHANNEL
@@ -247,7 +259,7 @@ class Delivery:
                 report.failed += 1
                 continue
             if self._pool is None:
-                outcome = self._send(db, alert, key, message, target, now, time.monotonic())
+                outcome = self._send(db, alert, key, message, target, now, started)
                 if outcome.problem is None:  # a failed row does not use up its target's turn in this run
                     self.pacer.posted(key, now)
                 self._unrecorded.append(outcome)
@@ -261,12 +273,14 @@ class Delivery:
             else:
                 self.pacer.posted(key, now)
                 self._in_flight[key] = self._pool.submit(
-                    self._send_on_worker, db, alert, key, message, target, now, time.monotonic()
+                    self._send_on_worker, db, alert, key, message, target, now, started
                 )
-        if postponed:
+        if postponed or muted:
             with transaction(db):
                 for key, alert_ids in postponed.items():
                     blocks.postpone_alerts(db, alert_ids, held.get(key, now))
+                for until, alert_ids in muted.items():
+                    blocks.postpone_alerts(db, alert_ids, until)
 
     def _send_on_worker(
         self,
@@ -309,7 +323,8 @@ class Delivery:
             ts = None
         answered = now + timedelta(seconds=time.monotonic() - started)
         if isinstance(problem, RateLimited):
-            self.pacer.hold(key, answered + timedelta(seconds=problem.retry_after))
+            # a hair more than asked: `now` was read just before this run began, so `answered` can be early by that
+            self.pacer.hold(key, answered + timedelta(seconds=problem.retry_after) + HOLD_MARGIN)
         return Outcome(alert, key, answered, ts, problem, finish)
 
     def _collect(self) -> None:

@@ -213,7 +213,7 @@ def to_text(reply: Reply, color: bool = False) -> str:
             lines.append("-" * 40)
         elif isinstance(block, Actions):
             # Every button is also a command: the terminal shows what to type instead.
-            lines.extend(f"  → {command_line(a)}   ({a.label})" for a in block.items)
+            lines.extend(f"  → {command_line(a)}   — {a.label}" for a in block.items)
     text = "\n".join(line for line in lines if line != "" or not color)
     if reply.error and color:
         text = f"{_RED}{text}{_RESET}"

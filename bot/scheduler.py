@@ -164,7 +164,7 @@ class Scheduler:
         with self._fault_lock:
             if lost is not None and self.lost is None:
                 log.error("%s: %s. Polls and alert delivery are stopped. Fix: %s", lost.path, lost.problem, lost.fix)
-                self.delivery.hold_for_storage(lost)
+                self.delivery.hold_for_storage(lost, said=True)
             elif lost is None and self.lost is not None:
                 log.info("the database file %s is back; polls and alert delivery resume", self.database.path)
             self.lost = lost

@@ -32,10 +32,11 @@ from bot.answers import AnswerPool, post_response
 from bot.config import ConfigError
 from bot.connections import Connections
 from bot.gate import MAX_BODY, RequestGate
+from bot.interactions import Interactions, register_interactions
 from bot.render import fallback_text, to_blocks
 from bot.runtime import make_context
 from handlers.home import home
-from handlers.registry import dispatch
+from handlers.registry import dispatch, split_share
 from handlers.reply import Reply, error
 from storage.db import StorageUnavailable
 from storage.requests import remember_request
@@ -45,7 +46,6 @@ log = logging.getLogger("whisperer.slack")
 DEFAULT_API_URL = "https://slack.com/api/"
 COMMAND = "/whisperer"
 EVENTS_PATH = "/slack/events"
-SHARE_WORD = "share"
 DUPLICATE_HEADER = "x-whisperer-duplicate"  # set on the answer to a retried request that was not acted on
 BUSY = "I'm answering a lot of questions at once right now; try again in a few seconds."
 HTTP_THREADS = 16  # waitress workers: each only verifies, records the request key and waits for the ack
@@ -145,14 +145,6 @@ def make_web_client(
     return WebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=handlers)
 
 
-def split_share(text: str) -> tuple[str, bool]:
-    """`changes policy share` → ("changes policy", True): a trailing `share` posts the answer for everyone."""
-    words = text.split()
-    if words and words[-1].lower() == SHARE_WORD:
-        return text.rstrip()[: -len(words[-1])].rstrip(), True
-    return text, False
-
-
 def response_for(reply: Reply, share: bool) -> dict[str, Any]:
     """A response_url message: ephemeral unless shared (errors always stay private)."""
     public = (share or not reply.ephemeral) and not reply.error
@@ -201,6 +193,7 @@ class Listeners:
         self.clock = clock
         self.on_effects = on_effects
         self.pool = pool
+        self.interactions: Interactions | None = None  # set by build_app; opens the forms
 
     def once(self, body: dict[str, Any], request: BoltRequest, next_: Callable[[], BoltResponse]) -> BoltResponse:
         """Middleware: a request seen before (a Slack retry, X-Slack-Retry-Num) is acknowledged and dropped."""
@@ -224,11 +217,12 @@ class Listeners:
         """Run slow follow-up work on the answer pool; False (nothing run) when the pool is full."""
         return self.pool.submit(work)
 
-    def command(self, ack: Ack, command: dict[str, Any]) -> None:
+    def command(self, ack: Ack, command: dict[str, Any], client: WebClient) -> None:
         """`/whisperer …`: acknowledge at once, then answer through response_url from the answer pool.
 
         Without a response_url the answer goes in the acknowledgement itself; when the pool is full the
-        acknowledgement says "busy, try again" rather than leaving Slack to time out.
+        acknowledgement says "busy, try again" rather than leaving Slack to time out. A command that has a
+        form (`cert add` alone) opens it instead of answering.
         """
         text, share = split_share(plain_command_text(str(command.get("text") or "")))
         user = command.get("user_id")
@@ -246,6 +240,8 @@ class Listeners:
 
         def respond() -> None:
             reply = self.answer(text, user)
+            if self.open_form(client, reply, command):
+                return
             post_response(url, response_for(reply, share))
             self._effects(reply)
 
@@ -264,6 +260,13 @@ class Listeners:
             return error(
                 "Something went wrong while answering that.", "The details are in the bot's log; tell an admin."
             )
+
+    def open_form(self, client: WebClient, reply: Reply, command: Mapping[str, Any]) -> bool:
+        """The modal a reply asks for (views.open with the command's trigger); False if none was opened."""
+        trigger, user = str(command.get("trigger_id") or ""), str(command.get("user_id") or "")
+        if not (reply.form and trigger and self.interactions):
+            return False
+        return self.interactions.open_form(client, reply.form, trigger, user, {})
 
     def _effects(self, reply: Reply) -> None:
         if reply.effects:
@@ -334,6 +337,7 @@ def build_app(
     app.use(listeners.once)
     app.command(COMMAND)(listeners.command)
     app.event("app_home_opened")(listeners.home_opened)
+    listeners.interactions = register_interactions(app, connections, clock, on_effects)
     return app
 
 

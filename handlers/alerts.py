@@ -2,20 +2,34 @@
 
 from __future__ import annotations
 
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from typing import Any
 
 from sqlite_utils import Database
 
 from handlers.notices import compose_notice, emphasis
-from handlers.reply import Actions, Block, Inline, Link, Mono, Reply, Strong, code_excerpt, note, para, reply
+from handlers.ownership import change_actions, change_status
+from handlers.reply import (
+    Actions,
+    Block,
+    Inline,
+    Link,
+    Mono,
+    Reply,
+    Strong,
+    actions,
+    code_excerpt,
+    note,
+    para,
+    reply,
+)
 from handlers.reply_codec import decode_reply
 from handlers.watch_alerts import KINDS as WATCH_KINDS
 from handlers.watch_alerts import compose_watch_alert
 from handlers.watching import when
 from storage import changes as store
+from storage import ownership, threads
 from storage import sources as state
-from storage import threads
 
 TOPIC_ICONS = {
     "tiers": "🏷",
@@ -33,13 +47,14 @@ def _source_link(row: dict[str, Any]) -> Inline:
     return Link(url, str(name)) if url.startswith(("http://", "https://")) else str(name)
 
 
-def compose_alert(db: Database, alert: dict[str, Any], tz: tzinfo) -> Reply | None:
+def compose_alert(db: Database, alert: dict[str, Any], tz: tzinfo, now: datetime | None = None) -> Reply | None:
     """The message for one outbox row; None when what it refers to has gone (nothing to say).
 
-    A row that heads a thread (bot/threads.py) says how many alerts followed in it."""
+    A row that heads a thread (bot/threads.py) says how many alerts followed in it. With `now` (redrawing a
+    message after a click) a mute in force at that moment is shown too."""
     payload = alert.get("payload") or {}
     # Messages composed when queued (the weekly digest) carry their reply model with them.
-    message = decode_reply(payload["reply"]) if "reply" in payload else _compose(db, alert, tz)
+    message = decode_reply(payload["reply"]) if "reply" in payload else _compose(db, alert, tz, now)
     replies = threads.thread_size(db, alert["posted_channel"], alert["ts"]) if alert.get("posted_channel") else 0
     if message is None or not replies or not alert.get("ts"):
         return message
@@ -49,7 +64,7 @@ def compose_alert(db: Database, alert: dict[str, Any], tz: tzinfo) -> Reply | No
     return Reply(tuple(blocks), message.ephemeral, message.error, message.effects)
 
 
-def _compose(db: Database, alert: dict[str, Any], tz: tzinfo) -> Reply | None:
+def _compose(db: Database, alert: dict[str, Any], tz: tzinfo, now: datetime | None) -> Reply | None:
     kind = alert["kind"]
     payload = alert["payload"]
     if kind == "change":
@@ -68,7 +83,8 @@ def _compose(db: Database, alert: dict[str, Any], tz: tzinfo) -> Reply | None:
                     ".",
                 ),
             )
-        return reply(*change_blocks(change, tz), *why, ephemeral=False)
+        dm = bool(payload.get("subscription"))
+        return reply(*change_blocks(change, tz), *why, *acted_on(db, change, tz, now, channel=not dm), ephemeral=False)
     source = state.get_source(db, str(alert.get("source_id") or payload.get("source_id")))
     if kind in WATCH_KINDS:
         return compose_watch_alert(kind, payload, source, tz)
@@ -94,20 +110,27 @@ def _compose(db: Database, alert: dict[str, Any], tz: tzinfo) -> Reply | None:
         # A tier rename or policy version replaces the page-diff alert of its change: say both in one message.
         notice = compose_notice({k: v for k, v in payload.items() if k not in ("excerpt", "note")})
         tail = (note(*emphasis(str(payload["note"]))),) if payload.get("note") else ()
-        return reply(*notice.blocks, *change_blocks(change, tz), *tail, ephemeral=False)
+        return reply(*notice.blocks, *change_blocks(change, tz), *tail, *acted_on(db, change, tz, now), ephemeral=False)
     return None
 
 
+def acted_on(
+    db: Database, change: dict[str, Any], tz: tzinfo, now: datetime | None, channel: bool = True
+) -> tuple[Block, ...]:
+    """Who took the change, whether its source is muted, and the buttons to do either (or read it all)."""
+    owner = ownership.change_owner(db, int(change["id"]))
+    mute = ownership.mute_of(db, str(change["source_id"]), now) if now is not None else None
+    found = change_actions(change, owner=owner["user_id"] if owner else None, muted=mute is not None, channel=channel)
+    return (*change_status(db, owner, mute, tz), actions(*found))
+
+
 def change_blocks(change: dict[str, Any], tz: tzinfo) -> tuple[Block, ...]:
-    """What changed: source and topic, the summary, a diff excerpt, the link and the change id."""
+    """What changed: source and topic, the summary, a diff excerpt, the link and the change id (the whole diff
+    is one of the alert's actions)."""
     icon = TOPIC_ICONS.get(change["topic"], "🔔")
     return (
         para(f"{icon} ", Strong(change["source_name"] or change["source_id"]), f" changed ({change['topic']})"),
         para(change["summary"]),
         code_excerpt(change["diff"], max_lines=15, max_chars=1800),
-        note(
-            _source_link(change),
-            f" · change #{change['id']} · {when(change['detected_at'], tz)} · ",
-            Mono(f"/whisperer diff {change['id']}"),
-        ),
+        note(_source_link(change), f" · change #{change['id']} · {when(change['detected_at'], tz)}"),
     )

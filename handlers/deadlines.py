@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 
 from handlers.certificates import first_name
 from handlers.knowledge import partner_tier, source_label
-from handlers.registry import Context, UsageError, admin_refusal, command
+from handlers.registry import Context, UsageError, admin_refusal, command, form_reply, record_id
 from handlers.reply import Block, Heading, Inline, Mono, Reply, Strong, bullets, error, note, para, reply
 from storage import certifications as certs
 from storage import deadlines as store
@@ -137,7 +137,8 @@ def deadlines_command(ctx: Context, args: list[str]) -> Reply:
 @command(
     "deadline",
     "deadline add DATE TEXT | deadline remove ID",
-    "Add a deadline of your own, or remove one (yours, or any if you are an admin).",
+    "Add a deadline of your own, or remove one (yours, or any if you are an admin). `deadline add` alone opens a "
+    "form in Slack.",
     "deadline add 2027-01-15 Submit the Q1 MDF application",
     "deadline remove 4",
     group="partner",
@@ -146,6 +147,8 @@ def deadline_command(ctx: Context, args: list[str]) -> Reply:
     if not args or args[0].lower() not in ("add", "remove", "rm"):
         raise UsageError("Say what to do: deadline add DATE TEXT, or deadline remove ID.")
     if args[0].lower() == "add":
+        if len(args) == 1:
+            return form_reply("deadline-add", "deadline add DATE TEXT")
         if len(args) < 3:
             raise UsageError("deadline add needs a date and what is due.")
         day = parse_day(args[1])
@@ -166,9 +169,10 @@ def deadline_command(ctx: Context, args: list[str]) -> Reply:
             para(f"Added #{deadline_id}: {day} ({when_left(day, today)}) — {text}."),
             note("See them all with ", Mono("/whisperer deadlines"), "."),
         )
-    if len(args) != 2 or not args[1].lstrip("#").isdigit():
+    to_remove = record_id(args[1]) if len(args) == 2 else None
+    if to_remove is None:
         raise UsageError("Which deadline? Give its number, as shown by /whisperer deadlines (e.g. #4).")
-    deadline_id = int(args[1].lstrip("#"))
+    deadline_id = to_remove
     row = store.get_deadline(ctx.db, deadline_id)
     if row is None or row["removed_at"]:
         return error(f"There is no deadline #{deadline_id}.", "List them with ", Mono("/whisperer deadlines"), ".")

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from handlers.cert_followups import FOLLOWUPS
 from handlers.certificates import (
     EMAIL,
     MENTION,
@@ -17,7 +18,7 @@ from handlers.certificates import (
     person_for,
     status_text,
 )
-from handlers.registry import Context, UsageError, admin_refusal, command
+from handlers.registry import Context, UsageError, admin_refusal, command, form_reply, record_id, suggest
 from handlers.reply import Block, Heading, Inline, Mono, Reply, Strong, bullets, error, note, para, reply
 from storage import certifications as certs
 from storage import people
@@ -110,26 +111,37 @@ def certs_command(ctx: Context, args: list[str]) -> Reply:
     return reply(*blocks)
 
 
-CERT_USAGE = "cert add PERSON CERTIFICATION PASSED [expires=DATE] [number=N] [level=L] | cert remove ID"
+CERT_USAGE = (
+    "cert add PERSON CERTIFICATION PASSED [expires=DATE] [number=N] [level=L] | cert remove ID"
+    " | cert booked ID EXAM_DATE | cert snooze ID [DAYS] | cert renewed ID NEW_EXPIRY [NUMBER]"
+)
 
 
 @command(
     "cert",
     CERT_USAGE,
-    "Add or update one certification (admins, or the holder), or remove one.",
+    "Add, update or remove a certification (admins, or the holder); answer its reminder: exam booked, "
+    "snooze a week, renewed. `cert add` alone opens a form in Slack.",
     'cert add me "HCIE-Cloud Service Solutions Architect" 2024-02-01 number=HCIE-0042',
     "cert add ana@acme.example HCCDE 2025-06-10",
     "cert remove 7",
+    "cert booked 7 2027-01-20",
+    "cert snooze 7",
+    "cert renewed 7 2030-01-20 HCIE-0042",
     group="people",
 )
 def cert_command(ctx: Context, args: list[str]) -> Reply:
-    if not args or args[0].lower() not in ("add", "remove", "rm"):
-        raise UsageError("Say what to do: cert add … or cert remove ID.")
+    if not args or args[0].lower() not in ("add", "remove", "rm", *FOLLOWUPS):
+        raise UsageError("Say what to do: cert add …, cert remove ID, or cert booked|snooze|renewed ID ….")
+    if args[0].lower() in FOLLOWUPS:
+        return FOLLOWUPS[args[0].lower()](ctx, args[1:])
     if args[0].lower() == "add":
+        if len(args) == 1:
+            return form_reply("cert-add", "cert add PERSON CERTIFICATION PASSED [expires=DATE] [number=N]")
         return _cert_add(ctx, args[1:])
-    if len(args) != 2 or not args[1].lstrip("#").isdigit():
+    cert_id = record_id(args[1]) if len(args) == 2 else None
+    if cert_id is None:
         raise UsageError("Which certification? Give its number, as shown by /whisperer certs (e.g. #7).")
-    cert_id = int(args[1].lstrip("#"))
     row = certs.get_certification(ctx.db, cert_id)
     if row is None:
         return error(f"There is no certification #{cert_id}.", "List them with ", Mono("/whisperer certs"), ".")
@@ -175,12 +187,28 @@ def _cert_add(ctx: Context, args: list[str]) -> Reply:
                 "tz": options.get("tz", ""),
             },
             ctx.knowledge.certifications,
+            ctx.local_now.date(),
         )
     except ValueError as exc:
         raise UsageError(f"{str(exc)[0].upper()}{str(exc)[1:]}.") from None
     existing = find_person_loose(ctx.db, who)
     if not (ctx.is_admin or (ctx.user_id and existing and existing["slack_id"] == ctx.user_id) or who == ctx.user_id):
         return admin_refusal("add certifications for someone else")
+    if existing is None and not (SLACK_ID.match(who) or EMAIL.match(who) or row.email):
+        # A bare name that matches nobody is more often a typo than a new colleague: creating a second
+        # "Budi Santso" would split one person's certifications in two.
+        names = {str(p["name"]).casefold(): str(p["name"]) for p in people.list_people(ctx.db)}
+        close = suggest(who.casefold(), list(names))
+        hint = f" Did you mean '{names[close]}'?" if close else ""
+        cert = f'"{name}"' if " " in name else name
+        return error(
+            f"I don't know anyone called '{who}'.{hint}",
+            "To add someone new, give their Slack ID or email instead of the name (",
+            Mono(f"cert add budi@acme.example {cert} {passed_text}"),
+            ") or next to it (",
+            Mono(f'cert add "{who}" {cert} {passed_text} email=…'),
+            ").",
+        )
     now = ctx.now
     with transaction(ctx.db):
         if existing is not None:

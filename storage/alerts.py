@@ -149,3 +149,9 @@ def probe_writes(db: Database) -> None:
         """UPDATE alerts SET attempts = attempts
            WHERE id = (SELECT MIN(id) FROM alerts WHERE status = 'pending')"""
     )
+
+
+def sent_alert_by_ts(db: Database, ts: str) -> Row | None:
+    """The delivered alert whose Slack message has this ts (to redraw it after a click)."""
+    rows = _decode(_rows(db, "SELECT * FROM alerts WHERE ts = ? AND status = 'sent' ORDER BY id LIMIT 1", [ts]))
+    return rows[0] if rows else None

@@ -1,10 +1,11 @@
 """A local fake of the Slack Web API: a real HTTP server on 127.0.0.1, port 0, that records every call.
 
 It implements auth.test, chat.postMessage, chat.update, chat.postEphemeral, conversations.open,
-users.lookupByEmail, views.publish and a response_url target. Tests script trouble per method (`fail_next`: 429 with
-Retry-After, 500, a Slack error such as not_in_channel, or a hang) or per channel (`refuse`, and
-`channel_mode`: hang, 429, 500 or a reset connection, switchable while a test runs). Each call records when
-it arrived and when it was answered (time.monotonic), so tests can check Retry-After was honoured.
+users.lookupByEmail, views.publish, views.open, views.update, views.push and a response_url target.
+Tests script trouble per method (`fail_next`: 429 with Retry-After, 500, a Slack error such as
+not_in_channel, or a hang) or per channel (`refuse`, and `channel_mode`: hang, 429, 500 or a reset
+connection, switchable while a test runs). Each call records when it arrived and when it was answered
+(time.monotonic), so tests can check Retry-After was honoured.
 Reach it with `WebClient(base_url=fake.api_url)`; slash commands are signed with `sign`.
 """
 
@@ -354,6 +355,29 @@ class FakeSlack:
     def _views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
         view = args["view"] if isinstance(args["view"], dict) else json.loads(args["view"])
         return {"ok": True, "view": {"id": "V0HOME", **view}}
+
+    # ── interactivity: modals and in-place message updates ──
+    def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        view = args["view"] if isinstance(args["view"], dict) else json.loads(args["view"])
+        if not args.get("trigger_id"):
+            return {"ok": False, "error": "invalid_trigger_id"}
+        return {"ok": True, "view": {"id": f"V0MODAL{next(self._ts)}", "hash": "h1", **view}}
+
+    def _views_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        view = args["view"] if isinstance(args["view"], dict) else json.loads(args["view"])
+        return {"ok": True, "view": {"id": args.get("view_id"), "hash": "h2", **view}}
+
+    def _views_push(self, args: dict[str, Any]) -> dict[str, Any]:
+        return self._views_open(args)
+
+    def views(self, method: str = "views.open") -> list[dict[str, Any]]:
+        """The views Slack accepted through `method` (views.open, views.update, views.push, views.publish)."""
+        found = []
+        for call in self.calls_to(method):
+            if call.outcome == "ok":
+                view = call.args["view"]
+                found.append(view if isinstance(view, dict) else json.loads(view))
+        return found
 
     def start(self) -> FakeSlack:
         self.thread.start()

@@ -14,7 +14,7 @@ import pytest
 from conftest import ALLOW_LOOPBACK, FixtureServer, Response, Seen, Watch
 
 from bot.cli import main
-from bot.render import to_text
+from bot.render import to_blocks, to_text
 from handlers.alerts import compose_alert
 from handlers.watching import sources_command
 from storage import sources as state
@@ -128,6 +128,8 @@ def test_the_alerts_say_how_to_refresh(server: FixtureServer, watch: Watch, tmp_
     assert "redirected to the sign-in page http://127.0.0.1:" in text and "/login" in text
     assert str(cookies) in text and "whisperer cookies check portal-cookies.txt" in text
     assert "s1" not in alert["payload"]  # names, never cookie values
+    blocks = json.dumps(to_blocks(message), ensure_ascii=False)  # what Slack gets: the same words, as Block Kit
+    assert "Session expired" in blocks and "whisperer cookies check portal-cookies.txt" in blocks
 
     from handlers.registry import Context
 

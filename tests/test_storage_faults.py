@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,8 @@ from conftest import FixtureServer, Response
 from smalldisk import SmallDisk, small_disk  # noqa: F401  (the fixture)
 
 from bot.cli import main
+from bot.doctor import run_checks
+from bot.exits import EXIT_STORAGE
 from storage.db import StorageUnavailable, open_db, transaction
 
 
@@ -19,6 +22,10 @@ def write_config(tmp_path: Path, database: Path, server: FixtureServer) -> Path:
         f"""
 [bot]
 database = "{database}"
+alerts_channel = "C0ALERTS"
+
+[fetch]
+allow_private = ["127.0.0.1"]
 
 [[sources]]
 id = "page"
@@ -45,7 +52,7 @@ def test_a_full_disk_is_one_clear_message_in_every_command(
 
     small_disk.fill()
     server.routes["/page"] = Response(body=b"<p>Elite rebate: 7%</p>", headers={"Content-Type": "text/html"})
-    assert main(["--config", str(config), "poll"]) == 1
+    assert main(["--config", str(config), "poll"]) == EXIT_STORAGE
     err = capsys.readouterr().err
     assert "Traceback" not in err
     assert f"the disk is full (SQLite could not write) ({database})" in err
@@ -71,7 +78,7 @@ def test_a_read_only_database_names_the_file_and_the_fix(
     small_disk.read_only()
     try:
         for command in (["poll"], ["changes"], ["ask", "sources"]):
-            assert main(["--config", str(config), *command]) == 1, command
+            assert main(["--config", str(config), *command]) == EXIT_STORAGE, command
             err = capsys.readouterr().err
             assert "Traceback" not in err
             assert str(database) in err and "fix: " in err, err
@@ -100,3 +107,28 @@ def test_a_missing_database_is_not_silently_created(tmp_path: Path) -> None:
     with pytest.raises(StorageUnavailable, match="the database file is missing"):
         open_db(tmp_path / "gone.db", create=False)
     assert not (tmp_path / "gone.db").exists()
+
+
+@pytest.mark.parametrize("bot_running", [True, False])
+def test_doctor_fails_when_the_database_refuses_writes(
+    tmp_path: Path,
+    server: FixtureServer,
+    small_disk: SmallDisk,  # noqa: F811
+    bot_running: bool,
+) -> None:
+    database = small_disk.path / "whisperer.db"
+    config = write_config(tmp_path, database, server)
+    db = open_db(database)
+    if not bot_running:
+        db.conn.close()
+    try:
+        small_disk.fill()
+        checks = run_checks(config, {}, datetime.now(UTC))
+    finally:
+        if bot_running:
+            db.conn.close()
+    [failed] = [c for c in checks if c.status == "fail"]
+    assert "the disk is full" in failed.detail and str(database) in failed.detail
+    assert failed.fix.startswith(f"free space on the disk that holds {small_disk.path}")
+    small_disk.free()
+    assert not [c for c in run_checks(config, {}, datetime.now(UTC)) if c.status == "fail"]

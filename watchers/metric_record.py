@@ -42,7 +42,7 @@ def record_metrics(db: Database, spec: SourceSpec, text: str, now: datetime) -> 
             "metric-zone" if zone != zone_of(watch, float(last["value"])) else "metric-threshold",
             {
                 "text": text_move,
-                "icon": ZONE_MARKS.get(zone or "", "📈"),
+                "icon": ZONE_MARKS.get(zone or "", "📈" if value > float(last["value"]) else "📉"),
                 "metric": watch.name,
                 "old": float(last["value"]),
                 "new": value,

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import PurePath
 
+from watchers.content import binary_refusal
 from watchers.decode import Decoded, decode_body
 from watchers.feeds import FeedError, feed_snapshot, parse_feed
 from watchers.fetch import Fetched
@@ -42,7 +43,7 @@ def patterns(ignore: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
 
 
 def _is_html(spec: SourceSpec, fetched: Fetched) -> bool:
-    if spec.kind == "html":
+    if spec.kind in ("html", "browser"):
         return True
     suffix = PurePath(spec.url).suffix.lower()
     return suffix in (".html", ".htm", ".xhtml")
@@ -88,10 +89,13 @@ def observe(spec: SourceSpec, fetched: Fetched, previous_body: str | None = None
 
 def _parse(spec: SourceSpec, fetched: Fetched, decoded: Decoded | None = None) -> Observation:
     etag, last_modified = fetched.etag, fetched.last_modified
+    refused = binary_refusal(spec.kind, fetched.body, fetched.content_type)  # a PNG is not a page
+    if refused:
+        return Observation("error", error=refused, etag=etag, last_modified=last_modified)
     ignore = patterns(spec.ignore)
     if spec.kind == "feed" or (spec.kind == "file" and PurePath(spec.url).suffix.lower() in (".xml", ".rss", ".atom")):
         try:
-            feed = parse_feed(fetched.body, ignore)
+            feed = parse_feed(fetched.body, ignore, fetched.content_type)
         except FeedError as exc:
             return Observation("error", error=str(exc), etag=etag, last_modified=last_modified)
         return Observation("ok", text=feed_snapshot(feed), warning=feed.warning, etag=etag, last_modified=last_modified)
@@ -113,7 +117,8 @@ def _parse(spec: SourceSpec, fetched: Fetched, decoded: Decoded | None = None) -
         return Observation("error", error=f"{exc}; fix the source's selector", etag=etag, last_modified=last_modified)
     except JsonError as exc:
         return Observation("error", error=str(exc), etag=etag, last_modified=last_modified)
-    return _lines_observation(spec, lines, decoded.text, decoded.warning, etag, last_modified)
+    warning = "; ".join(w for w in (fetched.warning, decoded.warning) if w) or None  # a browser's blocked requests
+    return _lines_observation(spec, lines, decoded.text, warning, etag, last_modified)
 
 
 def _lines_observation(
