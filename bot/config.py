@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.source_config import parse_source
+from bot.source_config import alert_limit_key, parse_source
 from bot.validation import ConfigError, MissingConfig, Table, type_word
 from handlers.settings import KnowledgeSettings
 from watchers.fetch import FetchSettings
-from watchers.sources import SourceSpec
+from watchers.sources import DEFAULT_ALERT_LIMIT, SourceSpec
 
 DEFAULT_CONFIG = "whisperer.toml"
 DEFAULT_DB = "whisperer.db"
@@ -33,6 +33,7 @@ class BotSettings:
     alerts_channel: str | None = None
     admins: tuple[str, ...] = ()
     failure_alert_after: int = 3
+    alert_limit: int = DEFAULT_ALERT_LIMIT
 
     @property
     def tz(self) -> ZoneInfo:
@@ -104,8 +105,9 @@ def _bot(file: str, data: Any, env: Mapping[str, str], base: Path) -> BotSetting
         raise ConfigError(
             t.key("failure_alert_after"), "must be at least 1", "set failure_alert_after = 3 (the default)"
         )
+    limit = alert_limit_key(t) or DEFAULT_ALERT_LIMIT
     t.done()
-    return BotSettings(database, timezone, channel, admins, threshold)
+    return BotSettings(database, timezone, channel, admins, threshold, limit)
 
 
 def _partner(file: str, data: Any) -> Partner:

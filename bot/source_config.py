@@ -100,6 +100,22 @@ def parse_source(file: str, where: str, data: Any, env: Mapping[str, str], base:
         twin=t.get("twin", str, "") or None,
         lag_days=t.get("lag_days", int, 7),
         paused=t.get("paused", bool, False),
+        confirm_empty=t.get("confirm_empty", bool, True),
+        alert_limit=alert_limit_key(t),
     )
     t.done()
     return spec
+
+
+def alert_limit_key(t: Table) -> int | None:
+    """`alert_limit`: how many alerts one source posts per poll before the rest become one summary."""
+    limit = t.get("alert_limit", int, 0)
+    if "alert_limit" not in t.data:
+        return None
+    if limit < 1:
+        raise ConfigError(
+            t.key("alert_limit"),
+            f"must be at least 1, found {limit}",
+            "set alert_limit = 5 (the default); every change is recorded whatever the limit",
+        )
+    return limit

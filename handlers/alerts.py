@@ -8,7 +8,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from handlers.notices import compose_notice, emphasis
-from handlers.reply import Block, Inline, Link, Mono, Reply, Strong, code_excerpt, note, para, reply
+from handlers.reply import Block, Inline, Link, Mono, Reply, Strong, bullets, code_excerpt, note, para, reply
 from handlers.watching import when
 from storage import changes as store
 from storage import sources as state
@@ -37,19 +37,7 @@ def compose_alert(db: Database, alert: dict[str, Any], tz: tzinfo) -> Reply | No
         change = store.get_change(db, int(payload["change_id"]))
         if change is None:
             return None
-        why: tuple[Block, ...] = ()
-        if payload.get("subscription"):  # a DM fanned out to someone subscribed to this topic
-            topic = str(payload["subscription"])
-            why = (
-                note(
-                    "You get this DM because you subscribed to ",
-                    Mono(topic),
-                    ". Stop with ",
-                    Mono(f"/whisperer unsubscribe {topic}"),
-                    ".",
-                ),
-            )
-        return reply(*change_blocks(change, tz), *why, ephemeral=False)
+        return reply(*change_blocks(change, tz), *_why(payload), ephemeral=False)
     source = state.get_source(db, str(alert.get("source_id") or payload.get("source_id")))
     if kind == "source-failing":
         name: Inline = _source_link(source) if source else str(payload.get("source_id"))
@@ -66,6 +54,9 @@ def compose_alert(db: Database, alert: dict[str, Any], tz: tzinfo) -> Reply | No
             note(f"It had failed {payload['failures']} checks in a row."),
             ephemeral=False,
         )
+    if kind == "alert-summary":
+        summary = _summary(source, payload)
+        return reply(*summary.blocks, *_why(payload), ephemeral=False)
     if "text" in payload:  # alerts from later features carry their own wording
         change = store.get_change(db, int(alert["change_id"])) if alert.get("change_id") else None
         if change is None:
@@ -75,6 +66,43 @@ def compose_alert(db: Database, alert: dict[str, Any], tz: tzinfo) -> Reply | No
         tail = (note(*emphasis(str(payload["note"]))),) if payload.get("note") else ()
         return reply(*notice.blocks, *change_blocks(change, tz), *tail, ephemeral=False)
     return None
+
+
+def _why(payload: dict[str, Any]) -> tuple[Block, ...]:
+    if not payload.get("subscription"):
+        return ()
+    topic = str(payload["subscription"])  # a DM fanned out to someone subscribed to this topic
+    return (
+        note(
+            "You get this DM because you subscribed to ",
+            Mono(topic),
+            ". Stop with ",
+            Mono(f"/whisperer unsubscribe {topic}"),
+            ".",
+        ),
+    )
+
+
+def _summary(source: dict[str, Any] | None, payload: dict[str, Any]) -> Reply:
+    """Flood control's one message for everything past a source's alert_limit in one poll: nothing is lost."""
+    name: Inline = _source_link(source) if source else str(payload.get("source_id"))
+    more, what = int(payload["more"]), str(payload.get("what") or "change")
+    items = [str(item) for item in payload.get("items") or []]
+    blocks: list[Block] = [
+        para(
+            "🗂 ",
+            Strong(f"{more} more {what}{'s' if more != 1 else ''}"),
+            " on ",
+            name,
+            f" in the same check, after the {payload.get('shown', '')} I posted.",
+        ),
+    ]
+    if items:
+        blocks.append(bullets(*items))
+        if more > len(items):
+            blocks.append(note(f"… and {more - len(items)} more."))
+    blocks.append(note("Every one is recorded. The full list: ", Mono(str(payload["command"])), "."))
+    return reply(*blocks, ephemeral=False)
 
 
 def change_blocks(change: dict[str, Any], tz: tzinfo) -> tuple[Block, ...]:

@@ -202,3 +202,11 @@ def _poll_passes(db: Database) -> None:
 def _body_hash(db: Database) -> None:
     # Pages without ETag or Last-Modified that send the same bytes again are not parsed again.
     db.execute("ALTER TABLE sources ADD COLUMN body_hash TEXT")
+
+
+@migration(12, "sources remember when their recorded check started, and an empty result held as suspicious")
+def _observed_and_held(db: Database) -> None:
+    # observed_at: the start of the check whose result is recorded (microseconds), so an older check that
+    # finishes later is discarded. held_hash: the snapshot of an empty result waiting for a second look.
+    db.execute("ALTER TABLE sources ADD COLUMN observed_at TEXT")
+    db.execute("ALTER TABLE sources ADD COLUMN held_hash TEXT")

@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass, field
 KINDS = ("html", "feed", "file")
 TOPICS = ("tiers", "policy", "certification", "rebate", "announcement", "deadlines")
 
+DEFAULT_ALERT_LIMIT = 5  # alerts one source may post per poll before the rest go into one summary
+
 _EVERY = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -48,6 +50,8 @@ class SourceSpec:
     twin: str | None = None
     lag_days: int = 7
     paused: bool = False
+    confirm_empty: bool = True  # an empty result after content is held until a second check sees it too
+    alert_limit: int | None = None  # change alerts per poll before one summary; None: [bot] alert_limit
 
     @property
     def title(self) -> str:
