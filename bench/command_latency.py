@@ -89,7 +89,7 @@ def main() -> int:
         runtime = open_runtime(load_config(workdir / "whisperer.toml", env={}), datetime.now(UTC))
         connections = Connections(runtime)
         app = build_app(connections, make_web_client(fake.token, fake.api_url), SECRET)
-        server = make_http_server(app, "127.0.0.1", 0)
+        server = make_http_server(app, SECRET, "127.0.0.1", 0)
         host, port = server_address(server)
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()

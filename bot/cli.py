@@ -12,17 +12,18 @@ from pathlib import Path
 from dotenv import load_dotenv
 
 import handlers  # noqa: F401  (registers every /whisperer subcommand)
-from bot import __version__, knowledge_cli
+from bot import __version__, cookies_cli, knowledge_cli
 from bot.config import Config, ConfigError, MissingConfig, config_path, default_config, load_config
 from bot.render import to_text
 from bot.runtime import make_context, open_runtime, poll
 from handlers.registry import dispatch, dispatch_args
 from handlers.reply import Reply
 from handlers.timeparse import parse_date
+from storage.db import StorageUnavailable
 from watchers.inert import inert
 from watchers.poll import Outcome
 
-EXIT_OK, EXIT_CONFIG, EXIT_USAGE = 0, 2, 64
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_USAGE = 0, 1, 2, 64
 
 
 def use_color(stream: object = sys.stdout) -> bool:
@@ -70,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--user", metavar="ID", help="ask as this Slack user (admin checks apply)")
     p.add_argument("--as-of", metavar="DATE", help="pretend it is this date (YYYY-MM-DD or ISO time)")
     knowledge_cli.add_commands(sub)
+    cookies_cli.add_command(sub)
     return parser
 
 
@@ -141,6 +143,8 @@ def run_command(args: argparse.Namespace) -> int:
         if not 0 <= args.port <= 65535:
             raise SystemExit(f"whisperer: --port {args.port} is not a TCP port; use 1-65535 (or 0 for any free one)")
         return run_bot(_load(args, required=True), slack_settings(os.environ), Options(args.http, args.host, args.port))
+    if command == "cookies":  # reads only the file it is given: no config, no database
+        return cookies_cli.run(args, real_now())
     needs_config = command in ("poll", "sources")
     config = _load(args, required=needs_config)
     now = parse_as_of(getattr(args, "as_of", None), config)
@@ -193,6 +197,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if exc.fix:
             print(f"  fix: {exc.fix}", file=sys.stderr)
         return EXIT_CONFIG
+    except StorageUnavailable as exc:
+        print(f"whisperer: {exc.problem} ({exc.path})\n  fix: {exc.fix}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         return 130
 

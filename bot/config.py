@@ -20,6 +20,7 @@ from bot.source_config import alert_limit_key, parse_source
 from bot.validation import ConfigError, MissingConfig, Table, type_word
 from handlers.settings import KnowledgeSettings
 from watchers.fetch import FetchSettings
+from watchers.network import EntryError, NetworkPolicy
 from watchers.sources import DEFAULT_ALERT_LIMIT, SourceSpec
 
 DEFAULT_CONFIG = "whisperer.toml"
@@ -131,14 +132,24 @@ def _fetch(file: str, data: Any) -> FetchSettings:
         max_redirects=t.get("max_redirects", int, defaults.max_redirects),
         per_host=t.get("per_host", int, defaults.per_host),
         workers=t.get("workers", int, defaults.workers),
+        total_timeout=t.get("total_timeout", float, defaults.total_timeout),
+        network=_network(t),
     )
-    for name in ("connect_timeout", "read_timeout", "max_bytes", "per_host", "workers"):
+    for name in ("connect_timeout", "read_timeout", "total_timeout", "max_bytes", "per_host", "workers"):
         if getattr(settings, name) <= 0:
             raise ConfigError(t.key(name), "must be greater than zero", f"set {name} to a positive number")
     if not 0 <= settings.max_redirects <= 5:
         raise ConfigError(t.key("max_redirects"), "must be between 0 and 5", "set max_redirects = 5 (the default)")
     t.done()
     return settings
+
+
+def _network(t: Table) -> NetworkPolicy:
+    entries = t.strings("allow_private")
+    try:
+        return NetworkPolicy.from_entries(entries)
+    except EntryError as exc:
+        raise ConfigError(t.key("allow_private"), exc.problem, exc.fix) from None
 
 
 def parse_config(

@@ -6,25 +6,35 @@ import re
 from typing import Any
 
 from handlers.reply import (
+    Action,
+    Actions,
     Bullets,
     Code,
     Divider,
     Heading,
     Inline,
     Link,
+    Mention,
     Mono,
     Note,
     Para,
     Reply,
     Strong,
+    command_line,
     plain_text,
 )
 from watchers.inert import inert
 
-# Slack limits: 50 blocks per message, 3000 characters per section text, 150 per header.
+# Slack limits: 50 blocks per message, 3000 characters per section text, 150 per header; a button's text 75,
+# an action_id 255, a button value 2000; 25 elements in an actions block.
 MAX_BLOCKS = 50
 MAX_SECTION = 3000
 MAX_HEADER = 150
+MAX_BUTTON = 75
+MAX_ACTION_ID = 255
+MAX_VALUE = 2000
+MAX_ELEMENTS = 25
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
 def escape(text: str) -> str:
@@ -55,6 +65,8 @@ def _mrkdwn_inline(part: Inline) -> str:
         return f"*{text}*" if text else ""
     if isinstance(part, Mono):
         return f"`{escape(part.text).replace('`', 'ˋ')}`"
+    if isinstance(part, Mention):
+        return f"<@{part.user_id}>" if _USER_ID.match(part.user_id) else plain(f"@{part.name or part.user_id}")
     url = inert(part.url)
     if not url.startswith(("http://", "https://")) or any(c in url for c in "<>| \n"):
         return plain(f"{part.label} ({part.url})")
@@ -105,9 +117,37 @@ def to_blocks(reply: Reply) -> list[dict[str, Any]]:
             )
         elif isinstance(block, Divider):
             out.append({"type": "divider"})
+        elif isinstance(block, Actions):
+            out.append({"type": "actions", "elements": [_element(a) for a in block.items[:MAX_ELEMENTS]]})
     if len(out) > MAX_BLOCKS:
         out = [*out[: MAX_BLOCKS - 1], _section(f"… {len(out) - MAX_BLOCKS + 1} more blocks left out")]
     return out
+
+
+def action_id(action: Action) -> str:
+    """`intent|value`: what a click means and what it acts on, readable back with `split_action_id`."""
+    return f"{action.intent}|{action.value}"[:MAX_ACTION_ID]
+
+
+def split_action_id(raw: str) -> tuple[str, str]:
+    intent, _, value = raw.partition("|")
+    return intent, value
+
+
+def _element(action: Action) -> dict[str, Any]:
+    label = {"type": "plain_text", "text": _clip(inert(action.label), MAX_BUTTON), "emoji": True}
+    if action.pick == "date":
+        return {"type": "datepicker", "action_id": action_id(action), "placeholder": label}
+    button: dict[str, Any] = {
+        "type": "button",
+        "text": label,
+        "action_id": action_id(action),
+        # The typed command, so a click and a typed line run the very same code and checks.
+        "value": action.command[:MAX_VALUE],
+    }
+    if action.style in ("primary", "danger"):
+        button["style"] = action.style
+    return button
 
 
 def _section(text: str) -> dict[str, Any]:
@@ -133,7 +173,7 @@ def _text_inline(part: Inline, color: bool) -> str:
         return f"{_BOLD}{inert(part.text)}{_RESET}" if color else inert(part.text)
     if isinstance(part, Mono):
         return inert(part.text)
-    if isinstance(part, Link):
+    if isinstance(part, (Link, Mention)):
         return inert(plain_text((part,)))
     return inert(part)
 
@@ -158,6 +198,9 @@ def to_text(reply: Reply, color: bool = False) -> str:
             lines.append(f"{_DIM}{text}{_RESET}" if color else f"  {text}")
         elif isinstance(block, Divider):
             lines.append("-" * 40)
+        elif isinstance(block, Actions):
+            # Every button is also a command: the terminal shows what to type instead.
+            lines.extend(f"  → {command_line(a)}   ({a.label})" for a in block.items)
     text = "\n".join(line for line in lines if line != "" or not color)
     if reply.error and color:
         text = f"{_RED}{text}{_RESET}"

@@ -90,6 +90,7 @@ def poll(
         extractors=runtime.extractors,
         origin=origin,
         alert_limit=runtime.config.bot.alert_limit,
+        admins=runtime.config.bot.admins,
     )
 
 
@@ -111,4 +112,5 @@ def make_context(runtime: Runtime, now: datetime, user_id: str | None = None, op
         sources=config.sources,
         alerts_channel=config.bot.alerts_channel,
         knowledge=config.knowledge,
+        network=config.fetch.network,
     )

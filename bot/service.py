@@ -21,10 +21,10 @@ from urllib.error import URLError
 
 from apscheduler.triggers.cron import CronTrigger
 from slack_bolt import App
-from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.error import BoltError
 from slack_sdk.errors import SlackApiError
 
+from bot.answers import AnswerPool
 from bot.config import Config
 from bot.connections import Connections
 from bot.reminders import run_reminder_sweep
@@ -36,6 +36,7 @@ from bot.slack import (
     SlackSettings,
     build_app,
     make_http_server,
+    make_socket_handler,
     make_web_client,
     server_address,
 )
@@ -111,6 +112,7 @@ def run_bot(
         return EXIT_CONFIG
     runtime = open_runtime(config, clock())
     connections = Connections(runtime)
+    answers = AnswerPool()
     scheduler: Scheduler | None = None
     try:
         with transaction(runtime.db):
@@ -131,7 +133,14 @@ def run_bot(
 
         if mode != "terminal":
             try:
-                app = build_app(connections, client, settings.signing_secret or "", clock=clock, on_effects=on_effects)
+                app = build_app(
+                    connections,
+                    client,
+                    settings.signing_secret or "",
+                    clock=clock,
+                    on_effects=on_effects,
+                    pool=answers,
+                )
             except (BoltError, SlackApiError) as exc:
                 print(
                     f"whisperer: Slack did not accept SLACK_BOT_TOKEN ({_slack_error(exc)})\n"
@@ -146,7 +155,7 @@ def run_bot(
         _install_signals(scheduler)
         scheduler.start()
         if mode == "http" and app is not None:
-            _serve_http(app, options)
+            _serve_http(app, options, settings.signing_secret or "")
         elif mode == "socket" and app is not None:
             _serve_socket(app, settings)
         else:
@@ -157,6 +166,7 @@ def run_bot(
     finally:
         if scheduler is not None:
             scheduler.shutdown()
+        answers.shutdown()  # its workers use the connections closed next
         connections.close()
         runtime.close()
         lock.release()
@@ -195,15 +205,15 @@ def _install_signals(scheduler: Scheduler) -> None:
         signal.signal(signal.SIGHUP, reload)
 
 
-def _serve_http(app: App, options: Options) -> None:
-    server = make_http_server(app, options.host, options.port)
+def _serve_http(app: App, options: Options, signing_secret: str) -> None:
+    server = make_http_server(app, signing_secret, options.host, options.port)
     host, port = server_address(server)
     say(f"HTTP mode: Slack requests on http://{host}:{port}{EVENTS_PATH} (put HTTPS in front of it)")
     server.run()  # returns on SIGINT/SIGTERM
 
 
 def _serve_socket(app: App, settings: SlackSettings) -> None:
-    handler = SocketModeHandler(app, app_token=settings.app_token)
+    handler = make_socket_handler(app, settings.app_token or "")
     handler.connect()  # type: ignore[no-untyped-call]
     say("Socket Mode: connected to Slack; no public URL needed.")
     stopped = threading.Event()

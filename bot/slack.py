@@ -7,8 +7,11 @@ Nothing here connects at import time; `build_app` calls auth.test once, when the
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import re
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -16,7 +19,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from slack_bolt import Ack, App, BoltRequest, BoltResponse, Respond
+from slack_bolt import Ack, App, BoltRequest, BoltResponse
+from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 from slack_sdk.http_retry import RetryHandler, default_retry_handlers
@@ -24,13 +28,16 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from waitress import wasyncore
 from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
+from bot.answers import AnswerPool, post_response
 from bot.config import ConfigError
 from bot.connections import Connections
+from bot.gate import MAX_BODY, RequestGate
 from bot.render import fallback_text, to_blocks
 from bot.runtime import make_context
 from handlers.home import home
 from handlers.registry import dispatch
 from handlers.reply import Reply, error
+from storage.db import StorageUnavailable
 from storage.requests import remember_request
 
 log = logging.getLogger("whisperer.slack")
@@ -41,6 +48,8 @@ EVENTS_PATH = "/slack/events"
 SHARE_WORD = "share"
 DUPLICATE_HEADER = "x-whisperer-duplicate"  # set on the answer to a retried request that was not acted on
 HOME_BLOCKS = 100
+BUSY = "I'm answering a lot of questions at once right now; try again in a few seconds."
+HTTP_THREADS = 16  # waitress workers: each only verifies, records the request key and waits for the ack
 
 
 @dataclass(frozen=True)
@@ -155,13 +164,18 @@ def response_for(reply: Reply, share: bool) -> dict[str, Any]:
     }
 
 
-def request_key(body: Mapping[str, Any]) -> str | None:
-    """What identifies one user action across Slack's retries: the event id, or the command's trigger id."""
+def request_key(body: Mapping[str, Any], raw_body: str = "", timestamp: str = "") -> str:
+    """What identifies one user action across Slack's retries: the event id, or the command's trigger id.
+
+    A request with neither (Slack always sends one; a hand-made request may not) is keyed on its signed
+    timestamp and body, so replaying the very same request is still refused.
+    """
     if body.get("event_id"):
         return f"event:{body['event_id']}"
     if body.get("trigger_id"):
         return f"trigger:{body['trigger_id']}"
-    return None
+    digest = hashlib.sha256(f"{timestamp}:{raw_body}".encode()).hexdigest()
+    return f"body:{digest}"
 
 
 def real_now() -> datetime:
@@ -169,50 +183,108 @@ def real_now() -> datetime:
 
 
 class Listeners:
-    """What the Bolt app does with a request; each method runs on a Bolt worker thread."""
+    """What the Bolt app does with a request. Each method runs on a Bolt listener thread and returns at once;
+    the slow part (the answer to response_url, views.publish) goes to the answer pool."""
 
     def __init__(
         self,
         connections: Connections,
         clock: Callable[[], datetime],
         on_effects: Callable[[tuple[str, ...]], None],
+        pool: AnswerPool,
     ) -> None:
         self.connections = connections
         self.clock = clock
         self.on_effects = on_effects
+        self.pool = pool
 
     def once(self, body: dict[str, Any], request: BoltRequest, next_: Callable[[], BoltResponse]) -> BoltResponse:
         """Middleware: a request seen before (a Slack retry, X-Slack-Retry-Num) is acknowledged and dropped."""
-        key = request_key(body)
-        if key is not None and not remember_request(self.connections.db(), key, self.clock()):
+        timestamp = (request.headers.get("x-slack-request-timestamp") or [""])[0]
+        raw = request.raw_body or json.dumps(body, sort_keys=True, default=str)  # Socket Mode has no raw body
+        key = request_key(body, raw, timestamp)
+        try:
+            fresh = remember_request(self.connections.db(), key, self.clock())
+        except StorageUnavailable as exc:
+            # Reading commands still answer on a full disk; a repeat may then be answered twice, never acted on
+            # twice (any write it needs fails the same way).
+            log.warning("could not remember Slack request %s: %s", key, exc)
+            fresh = True
+        if not fresh:
             retry = (request.headers.get("x-slack-retry-num") or ["?"])[0]
             log.info("ignored a repeated Slack request %s (retry %s); it was handled the first time", key, retry)
             return BoltResponse(status=200, body="", headers={DUPLICATE_HEADER: "1"})
         return next_()
 
-    def command(self, ack: Ack, command: dict[str, Any], respond: Respond) -> None:
-        """`/whisperer …`: acknowledge at once, then answer through response_url."""
-        ack()
+    def later(self, work: Callable[[], None]) -> bool:
+        """Run slow follow-up work on the answer pool; False (nothing run) when the pool is full."""
+        return self.pool.submit(work)
+
+    def command(self, ack: Ack, command: dict[str, Any]) -> None:
+        """`/whisperer …`: acknowledge at once, then answer through response_url from the answer pool.
+
+        Without a response_url the answer goes in the acknowledgement itself; when the pool is full the
+        acknowledgement says "busy, try again" rather than leaving Slack to time out.
+        """
         text, share = split_share(plain_command_text(str(command.get("text") or "")))
+        user = command.get("user_id")
+        url = str(command.get("response_url") or "")
+        if not url:
+            reply = self.answer(text, user)
+            ack(**response_for(reply, share))
+            self._effects(reply)
+            return
+        if not self.pool.reserve():
+            log.warning("answer pool full: told %s to try /whisperer %s again", user or "someone", text)
+            ack(text=BUSY)
+            return
+        ack()
+
+        def respond() -> None:
+            reply = self.answer(text, user)
+            post_response(url, response_for(reply, share))
+            self._effects(reply)
+
+        self.pool.run(respond)
+
+    def answer(self, text: str, user: str | None) -> Reply:
+        """The reply to `/whisperer text` for `user`; a failure becomes a polite error, never silence."""
         try:
-            ctx = make_context(self.connections.runtime(), self.clock(), user_id=command.get("user_id"))
-            reply = dispatch(ctx, text)
+            ctx = make_context(self.connections.runtime(), self.clock(), user_id=user)
+            return dispatch(ctx, text)
+        except StorageUnavailable as exc:
+            log.error("/whisperer %s: %s", text, exc)
+            return storage_reply(exc)
         except Exception:
             log.exception("/whisperer %s failed", text)
-            reply = error(
+            return error(
                 "Something went wrong while answering that.", "The details are in the bot's log; tell an admin."
             )
-        respond(**response_for(reply, share))
+
+    def _effects(self, reply: Reply) -> None:
         if reply.effects:
             self.on_effects(reply.effects)
 
     def home_opened(self, event: dict[str, Any], client: WebClient) -> None:
-        """`app_home_opened` → views.publish of the latest changes and source health."""
+        """`app_home_opened` → views.publish of the latest changes and source health (from the answer pool)."""
         if event.get("tab", "home") != "home":
             return
         user = str(event["user"])
-        ctx = make_context(self.connections.runtime(), self.clock(), user_id=user)
-        client.views_publish(user_id=user, view={"type": "home", "blocks": to_blocks(home(ctx))[:HOME_BLOCKS]})
+
+        def publish() -> None:
+            ctx = make_context(self.connections.runtime(), self.clock(), user_id=user)
+            client.views_publish(user_id=user, view={"type": "home", "blocks": to_blocks(home(ctx))[:HOME_BLOCKS]})
+
+        if not self.later(publish):
+            log.warning("answer pool full: the Home tab of %s was not refreshed this time", user)
+
+
+def storage_reply(exc: StorageUnavailable) -> Reply:
+    """What a person in Slack sees when the answer needed a write the database could not take."""
+    return error(
+        f"I can't write to my database right now: {exc.problem}. Nothing was changed.",
+        f"Reading commands still work. An admin can fix it: {exc.fix}.",
+    )
 
 
 class _ClientTokenNote(logging.Filter):
@@ -231,12 +303,14 @@ def build_app(
     on_effects: Callable[[tuple[str, ...]], None] = lambda effects: None,
     token_verification: bool = True,
     threads: int = 8,
+    pool: AnswerPool | None = None,
 ) -> App:
     """The Bolt app for a runtime's connections and a Web API client (see `make_web_client`).
 
     With `token_verification` the token is checked with auth.test now, so a bad token fails at start-up with
     Slack's own error code (SlackApiError). Request signature verification is always on (HTTP mode); Socket
-    Mode requests carry no signature.
+    Mode requests carry no signature. Slow follow-ups run on `pool`: the caller owns it and shuts it down
+    before closing `connections`.
     """
     if token_verification:
         client.auth_test()
@@ -252,19 +326,69 @@ def build_app(
         listener_executor=ThreadPoolExecutor(max_workers=threads, thread_name_prefix="slack"),
         logger=bolt_logger,
     )
-    listeners = Listeners(connections, clock, on_effects)
+    listeners = Listeners(connections, clock, on_effects, pool or AnswerPool())
     app.use(listeners.once)
     app.command(COMMAND)(listeners.command)
     app.event("app_home_opened")(listeners.home_opened)
     return app
 
 
+# slack_sdk's built-in Socket Mode client pings every `ping_interval` and drops a connection whose last pong is
+# more than four intervals old, then reconnects. Bolt's default of 10 s left a dead TCP connection unnoticed
+# for 40-50 s; at 1.5 s it is noticed 6-7.5 s after the last pong, and the pings are a few bytes each.
+PING_INTERVAL = 1.5
+SOCKET_WORKERS = 10  # envelopes handled at once; each only waits for its ack (slow work is on the answer pool)
+
+
+def make_socket_handler(app: App, app_token: str) -> SocketModeHandler:
+    """Socket Mode for `app` over slack_sdk's built-in client, tuned to notice a dead connection in < 10 s."""
+    return SocketModeHandler(app, app_token=app_token, ping_interval=PING_INTERVAL, concurrency=SOCKET_WORKERS)
+
+
 HttpServer = BaseWSGIServer | MultiSocketServer
 
 
-def make_http_server(app: App, host: str = "127.0.0.1", port: int = 3000) -> HttpServer:
-    """POST /slack/events through Bolt's WSGI adapter, served by waitress (a production WSGI server)."""
-    return create_server(SlackRequestHandler(app, path=EVENTS_PATH), host=host, port=port, threads=8, ident="whisperer")
+class _OncePerMinute(logging.Filter):
+    """waitress warns "Task queue depth is N" for every queued request: keep one line a minute, with a count."""
+
+    def __init__(self, interval: float = 60.0) -> None:
+        super().__init__()
+        self.interval = interval
+        self.last = -interval
+        self.hidden = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        now = time.monotonic()
+        if now - self.last < self.interval:
+            self.hidden += 1
+            return False
+        if self.hidden:
+            record.msg = f"{record.msg} ({self.hidden} more such warnings in the last minute; all answered)"
+        self.last, self.hidden = now, 0
+        return True
+
+
+def quiet_queue_warnings() -> None:
+    queue_logger = logging.getLogger("waitress.queue")
+    if not any(isinstance(f, _OncePerMinute) for f in queue_logger.filters):
+        queue_logger.addFilter(_OncePerMinute())
+
+
+def make_http_server(app: App, signing_secret: str, host: str = "127.0.0.1", port: int = 3000) -> HttpServer:
+    """POST /slack/events through our request gate and Bolt's WSGI adapter, served by waitress.
+
+    waitress refuses bodies over MAX_BODY itself (413) before reading them; the gate does the rest.
+    """
+    quiet_queue_warnings()
+    wsgi_app = RequestGate(SlackRequestHandler(app, path=EVENTS_PATH), signing_secret, EVENTS_PATH)
+    return create_server(
+        wsgi_app,
+        host=host,
+        port=port,
+        threads=HTTP_THREADS,
+        ident="whisperer",
+        max_request_body_size=MAX_BODY,
+    )
 
 
 def server_address(server: HttpServer) -> tuple[str, int]:

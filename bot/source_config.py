@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.validation import ConfigError, Table, expand
+from bot.watch_config import watch_keys
 from watchers.html import SelectorError, check_selector
 from watchers.sources import KINDS, TOPICS, SourceSpec, parse_every
 
@@ -30,7 +31,7 @@ def parse_source(file: str, where: str, data: Any, env: Mapping[str, str], base:
         hint = f"did you mean {close[0]!r}? " if close else ""
         raise ConfigError(t.key("kind"), f"unknown kind {kind!r}", f"{hint}use one of: {', '.join(KINDS)}")
     url = expand(t.need("url", str, "the page's address (or, for kind = 'file', its path)"), t.key("url"), env)
-    if kind == "file":
+    if kind == "file" or (kind == "pdf" and "://" not in url):  # a pdf is a URL or a file
         path = Path(url).expanduser()
         url = str(path if path.is_absolute() else base / path)
     else:
@@ -102,6 +103,7 @@ def parse_source(file: str, where: str, data: Any, env: Mapping[str, str], base:
         paused=t.get("paused", bool, False),
         confirm_empty=t.get("confirm_empty", bool, True),
         alert_limit=alert_limit_key(t),
+        **watch_keys(t, kind, base),
     )
     t.done()
     return spec

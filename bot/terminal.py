@@ -10,6 +10,7 @@ from bot.render import to_text
 from bot.runtime import Runtime, make_context
 from bot.sinks import TerminalSink
 from handlers.registry import dispatch
+from storage.db import StorageUnavailable
 
 QUIT_WORDS = ("quit", "exit")
 
@@ -47,7 +48,11 @@ def answer_lines(
         if text.lower() in QUIT_WORDS:
             return False
         text = text.removeprefix("/whisperer").strip()
-        reply = dispatch(make_context(runtime(), clock(), operator=True), text)
+        try:
+            reply = dispatch(make_context(runtime(), clock(), operator=True), text)
+        except StorageUnavailable as exc:  # a full disk refuses this command, not the whole bot
+            out(f"! {exc}")
+            continue
         out(to_text(reply))
         if reply.effects:
             on_effects(reply.effects)

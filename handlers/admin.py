@@ -11,6 +11,8 @@ from handlers.reply import Mono, Reply, Strong, bullets, error, note, para, repl
 from storage import people
 from storage import sources as state
 from storage.db import transaction
+from watchers.errors import FetchError
+from watchers.network import AddressRefused
 from watchers.sources import KINDS, TOPICS, SourceSpec, format_every, parse_every
 
 RELOAD = ("reload-sources",)
@@ -112,10 +114,17 @@ def _add(ctx: Context, args: list[str]) -> Reply:
     if kind not in KINDS:
         close = suggest(kind, [k for k in KINDS if k != "file"])
         hint = f" Did you mean '{close}'?" if close else ""
-        raise UsageError(f"'{args[1]}' is not a kind of source; use html or feed.{hint}", usage)
+        kinds = ", ".join(k for k in KINDS if k != "file")
+        raise UsageError(f"'{args[1]}' is not a kind of source; use {kinds}.{hint}", usage)
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise UsageError(f"'{url}' is not an http(s) URL; write the full address, https:// included.", usage)
+    try:
+        ctx.network.check_url(url)  # the same policy as every fetch: Slack cannot add what the file does not allow
+    except AddressRefused as exc:
+        return error(f"I won't watch that address: {exc}.", "Only whoever edits whisperer.toml can allow it.")
+    except FetchError:
+        pass  # a name that does not resolve today may tomorrow; each poll checks it again and says why
     topic, every, every_text = "announcement", 1800, "30m"
     for arg in args[3:]:
         if arg.lower() in TOPICS:

@@ -9,6 +9,8 @@ from sqlite_utils import Database
 
 from handlers.notices import compose_notice, emphasis
 from handlers.reply import Block, Inline, Link, Mono, Reply, Strong, bullets, code_excerpt, note, para, reply
+from handlers.watch_alerts import KINDS as WATCH_KINDS
+from handlers.watch_alerts import compose_watch_alert
 from handlers.watching import when
 from storage import changes as store
 from storage import sources as state
@@ -39,6 +41,8 @@ def compose_alert(db: Database, alert: dict[str, Any], tz: tzinfo) -> Reply | No
             return None
         return reply(*change_blocks(change, tz), *_why(payload), ephemeral=False)
     source = state.get_source(db, str(alert.get("source_id") or payload.get("source_id")))
+    if kind in WATCH_KINDS:
+        return compose_watch_alert(kind, payload, source, tz)
     if kind == "source-failing":
         name: Inline = _source_link(source) if source else str(payload.get("source_id"))
         return reply(

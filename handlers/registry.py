@@ -13,6 +13,7 @@ from sqlite_utils import Database
 
 from handlers.reply import Mono, Reply, error
 from handlers.settings import KnowledgeSettings
+from watchers.network import NetworkPolicy
 
 Handler = Callable[["Context", list[str]], Reply]
 
@@ -32,6 +33,7 @@ class Context:
     sources: tuple[Any, ...] = ()  # SourceSpec objects from the configuration
     alerts_channel: str | None = None
     knowledge: KnowledgeSettings = field(default_factory=KnowledgeSettings)  # [renewal], [[rebates]], …
+    network: NetworkPolicy = field(default_factory=NetworkPolicy)  # [fetch] allow_private, for source add
 
     @property
     def is_admin(self) -> bool:

@@ -25,7 +25,15 @@ class Link:
     label: str
 
 
-Inline = str | Strong | Mono | Link
+@dataclass(frozen=True)
+class Mention:
+    """A Slack user: `<@U…>` in Slack (Slack shows the name), `@name` or `@U…` in the terminal."""
+
+    user_id: str
+    name: str = ""
+
+
+Inline = str | Strong | Mono | Link | Mention
 
 
 @dataclass(frozen=True)
@@ -61,7 +69,32 @@ class Divider:
     pass
 
 
-Block = Heading | Para | Bullets | Code | Note | Divider
+@dataclass(frozen=True)
+class Action:
+    """Something the reader can do: a button in Slack, the same thing as a command to type elsewhere.
+
+    `intent` names what it does ("ack", "diff", "mute", "cert-booked", …) and `value` what it acts on (a
+    change id, a topic, a certification id); `command` is the /whisperer line that does exactly the same,
+    so nothing is reachable only by clicking. A click is checked like the typed command (admins, holders).
+    `pick` asks for a value first: "date" shows a date picker (the command's DATE is the date picked).
+    """
+
+    label: str
+    intent: str
+    value: str
+    command: str
+    style: str = ""  # "primary" | "danger" | "" (Slack's button styles)
+    pick: str = ""  # "" | "date"
+
+
+@dataclass(frozen=True)
+class Actions:
+    """A row of actions (at most 25 in Slack)."""
+
+    items: tuple[Action, ...]
+
+
+Block = Heading | Para | Bullets | Code | Note | Divider | Actions
 
 
 @dataclass(frozen=True)
@@ -85,6 +118,10 @@ def bullets(*items: tuple[Inline, ...] | Inline) -> Bullets:
     return Bullets(tuple(item if isinstance(item, tuple) else (item,) for item in items))
 
 
+def actions(*items: Action) -> Actions:
+    return Actions(tuple(items))
+
+
 def reply(*blocks: Block, ephemeral: bool = True, effects: tuple[str, ...] = ()) -> Reply:
     return Reply(tuple(blocks), ephemeral=ephemeral, effects=effects)
 
@@ -97,6 +134,11 @@ def error(problem: str, *fix: Inline) -> Reply:
     return Reply(tuple(blocks), ephemeral=True, error=True)
 
 
+def command_line(action: Action) -> str:
+    """The typed equivalent of an action, as shown next to it: "/whisperer ack 12"."""
+    return f"/whisperer {action.command}"
+
+
 def plain_text(parts: tuple[Inline, ...]) -> str:
     out = []
     for part in parts:
@@ -104,6 +146,8 @@ def plain_text(parts: tuple[Inline, ...]) -> str:
             out.append(part)
         elif isinstance(part, Link):
             out.append(f"{part.label} ({part.url})" if part.label != part.url else part.url)
+        elif isinstance(part, Mention):
+            out.append(f"@{part.name or part.user_id}")
         else:
             out.append(part.text)
     return "".join(out)

@@ -194,6 +194,8 @@ def _health(row: dict[str, object], now: datetime) -> tuple[str, str]:
     status = str(row["last_status"])
     if status == "never":
         return "·", "not checked yet"
+    if row.get("session_expired_at"):  # a state, not a failure: the portal wants a fresh login
+        return "🔒", f"session expired {ago(str(row['session_expired_at']), now)} ({row['session_reason']})"
     if status == "error":
         since = row["failing_since"]
         return (
@@ -217,10 +219,11 @@ def sources_command(ctx: Context, args: list[str]) -> Reply:
             para("No sources yet. Add [[sources]] to whisperer.toml and run ", Mono("whisperer poll"), "."),
         )
     items: list[tuple[Inline, ...]] = []
-    failing = 0
+    failing = expired = 0
     for row in rows:
         mark, label = _health(row, ctx.now)
         failing += mark == "✗"
+        expired += mark == "🔒"
         items.append(
             (
                 f"{mark} ",
@@ -231,6 +234,8 @@ def sources_command(ctx: Context, args: list[str]) -> Reply:
             )
         )
     summary = f"{len(rows)} sources, {failing} failing" if failing else f"{len(rows)} sources, all healthy"
+    if expired:
+        summary = f"{len(rows)} sources, {failing} failing, {expired} logged out (session expired)"
     warned = sum(bool(row["warning"]) for row in rows)
     if warned:
         summary += f" ({warned} with a warning)"

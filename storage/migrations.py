@@ -210,3 +210,11 @@ def _observed_and_held(db: Database) -> None:
     # finishes later is discarded. held_hash: the snapshot of an empty result waiting for a second look.
     db.execute("ALTER TABLE sources ADD COLUMN observed_at TEXT")
     db.execute("ALTER TABLE sources ADD COLUMN held_hash TEXT")
+
+
+@migration(16, "sessions that expire; metric readings marked with their source")
+def _sessions(db: Database) -> None:
+    # A logged-out source is a state (since when, why), not a failure count and not a change.
+    db.execute("ALTER TABLE sources ADD COLUMN session_expired_at TEXT")
+    db.execute("ALTER TABLE sources ADD COLUMN session_reason TEXT")
+    db.execute("ALTER TABLE metrics ADD COLUMN source_id TEXT")

@@ -14,8 +14,10 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
+from conftest import ALLOW_LOOPBACK  # test servers listen on 127.0.0.1; the policy refuses it unless listed
 from fakeslack import SECRET, FakeSlack, sign, slash_body
 
+from bot.answers import AnswerPool
 from bot.config import Config, load_config
 from bot.connections import Connections
 from bot.runtime import Runtime, open_runtime
@@ -26,25 +28,28 @@ USER = "U0USER"
 CHANNEL = "C0ALERTS"
 
 
-def write_config(tmp_path: Path, sources: str = "", channel: str = CHANNEL, extra: str = "") -> Path:
+def write_config(
+    tmp_path: Path, sources: str = "", channel: str = CHANNEL, extra: str = "", fetch: str = ALLOW_LOOPBACK
+) -> Path:
     path = tmp_path / "whisperer.toml"
     path.write_text(
         f'[bot]\ndatabase = "whisperer.db"\nalerts_channel = "{channel}"\nadmins = ["{ADMIN}"]\n'
-        f'timezone = "Asia/Jakarta"\n{extra}\n{sources}',
+        f'timezone = "Asia/Jakarta"\n{extra}\n{fetch}\n{sources}',
         encoding="utf-8",
     )
     return path
 
 
 class BotServer:
-    def __init__(self, config: Config, fake: FakeSlack) -> None:
+    def __init__(self, config: Config, fake: FakeSlack, pool: AnswerPool | None = None) -> None:
         self.fake = fake
         self.runtime: Runtime = open_runtime(config, datetime.now(UTC))
         self.connections = Connections(self.runtime)
         self.effects: list[tuple[str, ...]] = []
+        self.pool = pool or AnswerPool()
         self.client = make_web_client(fake.token, fake.api_url)
-        self.app = build_app(self.connections, self.client, SECRET, on_effects=self.effects.append)
-        self.server = make_http_server(self.app, "127.0.0.1", 0)
+        self.app = build_app(self.connections, self.client, SECRET, on_effects=self.effects.append, pool=self.pool)
+        self.server = make_http_server(self.app, SECRET, "127.0.0.1", 0)
         host, port = server_address(self.server)
         self.url = f"http://{host}:{port}/slack/events"
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -95,6 +100,8 @@ class BotServer:
         self.http.close()
         stop_http_server(self.server)
         self.thread.join(timeout=10)
+        self.fake.release()  # hung Slack calls return, so the answer pool can finish before the database closes
+        self.pool.shutdown()
         self.connections.close()
         self.runtime.close()
 

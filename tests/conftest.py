@@ -18,6 +18,7 @@ from storage import sources as state
 from storage.changes import get_snapshot
 from storage.db import open_db, transaction
 from watchers.fetch import FetchSettings, HostLimiter, make_client
+from watchers.network import NetworkPolicy
 from watchers.poll import Outcome, poll_sources
 from watchers.sources import SourceSpec
 
@@ -140,8 +141,23 @@ def db(db_path: Path) -> Iterator[Database]:
     database.conn.close()
 
 
+# The network policy refuses loopback like any private address; test servers listen on 127.0.0.1, so every
+# test allows exactly that address, explicitly: LOOPBACK in FetchSettings, ALLOW_LOOPBACK in a whisperer.toml.
+# 127.0.0.2 and 127.0.0.3 stay refused: they stand in for hosts the operator did not allow.
+LOOPBACK = NetworkPolicy.from_entries(["127.0.0.1"])
+ALLOW_LOOPBACK = '[fetch]\nallow_private = ["127.0.0.1"]\n'
+
 # Tiny timeouts and a small size cap keep failure tests fast; everything else is the real default.
-FAST = FetchSettings(connect_timeout=2.0, read_timeout=0.5, max_bytes=64_000, max_redirects=3, per_host=2, workers=8)
+FAST = FetchSettings(
+    connect_timeout=2.0,
+    read_timeout=0.5,
+    max_bytes=64_000,
+    max_redirects=3,
+    per_host=2,
+    workers=8,
+    total_timeout=20.0,
+    network=LOOPBACK,
+)
 
 
 class Watch:

@@ -75,6 +75,7 @@ class FakeSlack:
         self._refusals: dict[str, str] = {}
         self._cond = threading.Condition()
         self._release = threading.Event()
+        self._hang_responses = threading.Event()
         self._ts = itertools.count(1)
         fake = self
 
@@ -132,6 +133,13 @@ class FakeSlack:
             else:
                 self._refusals[channel] = error
 
+    def hang_responses(self, on: bool = True) -> None:
+        """Every response_url post hangs (until `release`) while on."""
+        if on:
+            self._hang_responses.set()
+        else:
+            self._hang_responses.clear()
+
     def release(self) -> None:
         """Let hung calls go (they answer 500 to whoever is still listening)."""
         self._release.set()
@@ -150,7 +158,12 @@ class FakeSlack:
         ]
 
     def responses(self, name: str | None = None) -> list[dict[str, Any]]:
-        return [c.args for c in self.calls_to("response_url") if name is None or c.path.endswith(f"/{name}")]
+        """Answers the response_url accepted (hung ones are in `calls_to("response_url")`)."""
+        return [
+            c.args
+            for c in self.calls_to("response_url")
+            if c.outcome == "ok" and (name is None or c.path.endswith(f"/{name}"))
+        ]
 
     def wait_for(self, predicate: Callable[[], T], timeout: float = 30.0) -> T:
         """Block until predicate() is truthy (re-checked on every call the fake records); bounded."""
@@ -181,6 +194,10 @@ class FakeSlack:
         elif raw:
             args.update(parse_qsl(raw.decode("utf-8")))
         if parts.path.startswith("/response/"):
+            if self._hang_responses.is_set():  # a response_url that never answers (until released)
+                self._record(Call("response_url", parts.path, args, "hung"))
+                self._release.wait(60)
+                return 500, {}, b"released"
             self._record(Call("response_url", parts.path, args))
             return 200, {"Content-Type": "text/plain"}, b"ok"
         method = parts.path.removeprefix("/api/")

@@ -171,7 +171,8 @@ ERRORS: list[tuple[str, str, dict[str, str], str, str, str]] = [
         {},
         "fetch.bananas",
         "unknown key",
-        "known keys: connect_timeout, max_bytes, max_redirects, per_host, read_timeout, workers",
+        "known keys: allow_private, connect_timeout, max_bytes, max_redirects, per_host, read_timeout, "
+        "total_timeout, workers",
     ),
     ("unknown section", "[fetchh]\nread_timeout = 1\n", {}, "fetchh", "unknown section", "did you mean [fetch]?"),
     (

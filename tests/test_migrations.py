@@ -117,8 +117,10 @@ def test_migrations_step_by_step(db_path: Path) -> None:
     try:
         assert migrate(db, target=2) == [1, 2]
         assert "alerts" in db.table_names() and "people" not in db.table_names()
-        assert migrate(db) == list(range(3, latest_version() + 1))
-        assert [number for number, _name, _fn in MIGRATIONS] == list(range(1, latest_version() + 1))
+        numbers = [number for number, _name, _fn in MIGRATIONS]
+        assert migrate(db) == [n for n in numbers if n >= 3]
+        # Numbered ranges are reserved per feature, so gaps are fine; order and uniqueness are not negotiable.
+        assert numbers == sorted(set(numbers)) and numbers[-1] == latest_version()
     finally:
         db.conn.close()
 

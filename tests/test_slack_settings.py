@@ -88,7 +88,11 @@ def test_replies_are_private_unless_shared_and_errors_always_private() -> None:
 def test_request_keys() -> None:
     assert request_key({"event_id": "Ev1", "trigger_id": "t"}) == "event:Ev1"
     assert request_key({"trigger_id": "123.456.abc"}) == "trigger:123.456.abc"
-    assert request_key({"type": "url_verification"}) is None
+    # Neither: the signed timestamp and body, so only the very same request counts as a repeat.
+    same = request_key({"type": "x"}, "a=1", "1764100000")
+    assert same.startswith("body:") and same == request_key({"type": "x"}, "a=1", "1764100000")
+    assert same != request_key({"type": "x"}, "a=1", "1764100001")
+    assert same != request_key({"type": "x"}, "a=2", "1764100000")
 
 
 def test_tokens_never_reach_the_log() -> None:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import urllib3
+
+from watchers.errors import FetchError as FetchError  # defined apart so watchers.network can share it
+from watchers.network import NetworkPolicy
 
 
 def _version() -> str:
@@ -23,10 +26,6 @@ def _version() -> str:
 USER_AGENT = f"huawei-whisperer/{_version()} (partner-programme change monitor)"
 
 
-class FetchError(Exception):
-    """A fetch failed; the message says what happened and, where it can, what to do."""
-
-
 @dataclass(frozen=True)
 class FetchSettings:
     connect_timeout: float = 10.0
@@ -35,6 +34,8 @@ class FetchSettings:
     max_redirects: int = 5
     per_host: int = 2
     workers: int = 8
+    total_timeout: float = 60.0  # one fetch, every redirect hop, connect to last byte
+    network: NetworkPolicy = field(default_factory=NetworkPolicy)  # public addresses only, plus [fetch] allow_private
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,7 @@ def fetch_url(
             complete = True
             return Fetched(True, b"", None, etag, last_modified, final_url)
         if response.status >= 400:
-            raise FetchError(_status_message(response.status, response.reason or ""))
+            raise FetchError(_status_message(response.status, response.reason or ""), response.status)
         declared = response.headers.get("Content-Length")
         if declared and declared.isdigit() and int(declared) > max_bytes:
             raise FetchError(_too_big(max_bytes, f"server announced {int(declared):,} bytes"))

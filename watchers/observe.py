@@ -8,11 +8,14 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import PurePath
 
-from watchers.decode import decode_body
+from watchers.decode import Decoded, decode_body
 from watchers.feeds import FeedError, feed_snapshot, parse_feed
 from watchers.fetch import Fetched
 from watchers.html import SelectorError, parse_html, parse_text
+from watchers.jsondoc import JsonError, json_lines
 from watchers.normalise import compile_patterns, content_hash, normalise_lines
+from watchers.pdf import PdfError, pdf_lines
+from watchers.session import logged_out_reason, logs_in, looks_like_html
 from watchers.sources import SourceSpec
 
 
@@ -20,7 +23,9 @@ from watchers.sources import SourceSpec
 class Observation:
     """What one check of a source saw, before it is compared with the past."""
 
-    status: str  # "ok" | "not_modified" (a 304) | "same_bytes" (the very bytes read last time) | "error"
+    # "ok" | "not_modified" (a 304) | "same_bytes" (the very bytes read last time) | "error"
+    # | "logged_out" (a sign-in page or 401/403 instead of the content: `error` says why)
+    status: str
     text: str = ""
     document: str = ""
     etag: str | None = None
@@ -28,6 +33,7 @@ class Observation:
     warning: str | None = None
     error: str | None = None
     body_hash: str | None = None  # the fetched bytes and the rules that read them (see body_key)
+    readable: str = ""  # the text before noise removal: metrics are read from it, even from ignored lines
 
 
 @lru_cache(maxsize=512)
@@ -44,7 +50,7 @@ def _is_html(spec: SourceSpec, fetched: Fetched) -> bool:
 
 def body_key(spec: SourceSpec, fetched: Fetched) -> str:
     """A hash of the bytes and of everything that decides how they are read: equal keys, equal snapshots."""
-    rules = repr((spec.kind, spec.url, spec.selector, spec.tiers_selector, spec.ignore, spec.unordered))
+    rules = repr((spec.kind, spec.url, spec.selector, spec.tiers_selector, spec.ignore, spec.unordered, spec.select))
     return content_hash(rules + "\0" + (fetched.content_type or "") + "\0") + hashlib.sha256(fetched.body).hexdigest()
 
 
@@ -60,11 +66,25 @@ def observe(spec: SourceSpec, fetched: Fetched, previous_body: str | None = None
     key = body_key(spec, fetched)
     if previous_body is not None and key == previous_body:
         return Observation("same_bytes", etag=etag, last_modified=last_modified, body_hash=key)
-    obs = _parse(spec, fetched)
+    decoded = None
+    if spec.is_remote and logs_in(spec):
+        textual = spec.kind in ("html", "json") or looks_like_html(fetched.body, fetched.content_type)
+        decoded = decode_body(fetched.body, fetched.content_type) if textual else None
+        reason = logged_out_reason(
+            spec.url,
+            fetched.url,
+            fetched.body,
+            decoded.text if decoded else "",
+            fetched.content_type,
+            spec.logged_out_when,
+        )
+        if reason:
+            return Observation("logged_out", error=reason, etag=etag, last_modified=last_modified)
+    obs = _parse(spec, fetched, decoded)
     return replace(obs, body_hash=key) if obs.status == "ok" else obs
 
 
-def _parse(spec: SourceSpec, fetched: Fetched) -> Observation:
+def _parse(spec: SourceSpec, fetched: Fetched, decoded: Decoded | None = None) -> Observation:
     etag, last_modified = fetched.etag, fetched.last_modified
     ignore = patterns(spec.ignore)
     if spec.kind == "feed" or (spec.kind == "file" and PurePath(spec.url).suffix.lower() in (".xml", ".rss", ".atom")):
@@ -73,19 +93,39 @@ def _parse(spec: SourceSpec, fetched: Fetched) -> Observation:
         except FeedError as exc:
             return Observation("error", error=str(exc), etag=etag, last_modified=last_modified)
         return Observation("ok", text=feed_snapshot(feed), warning=feed.warning, etag=etag, last_modified=last_modified)
-    decoded = decode_body(fetched.body, fetched.content_type)
+    if spec.kind == "pdf":
+        try:
+            lines = pdf_lines(fetched.body)
+        except PdfError as exc:
+            return Observation("error", error=str(exc), etag=etag, last_modified=last_modified)
+        return _lines_observation(spec, lines, "", None, etag, last_modified)
+    decoded = decoded or decode_body(fetched.body, fetched.content_type)
     try:
-        lines = parse_html(decoded.text, spec.selector) if _is_html(spec, fetched) else parse_text(decoded.text)
+        if spec.kind == "json":
+            lines = json_lines(decoded.text, spec.select)
+        elif _is_html(spec, fetched):
+            lines = parse_html(decoded.text, spec.selector)
+        else:
+            lines = parse_text(decoded.text)
     except SelectorError as exc:
         return Observation("error", error=f"{exc}; fix the source's selector", etag=etag, last_modified=last_modified)
-    text = "\n".join(normalise_lines(lines, ignore, spec.unordered))
+    except JsonError as exc:
+        return Observation("error", error=str(exc), etag=etag, last_modified=last_modified)
+    return _lines_observation(spec, lines, decoded.text, decoded.warning, etag, last_modified)
+
+
+def _lines_observation(
+    spec: SourceSpec, lines: list[str], document: str, warning: str | None, etag: str | None, last_modified: str | None
+) -> Observation:
+    text = "\n".join(normalise_lines(lines, patterns(spec.ignore), spec.unordered))
     return Observation(
         "ok",
         text=text,
-        document=decoded.text,
-        warning=decoded.warning,
+        document=document,
+        warning=warning,
         etag=etag,
         last_modified=last_modified,
+        readable="\n".join(lines),
     )
 
 

@@ -12,9 +12,12 @@ from sqlite_utils import Database
 
 from storage import sources as state
 from storage.db import transaction
+from watchers.cookies import CookieFileError, cookies_for, earliest_expiry, load_cookies
 from watchers.fetch import Client, Fetched, FetchError, FetchSettings, HostLimiter, fetch_url, read_file
 from watchers.observe import Observation, safe_observe
 from watchers.record import QUIET, Extractor, Outcome, record_observation
+from watchers.session import AUTH_STATUSES, logs_in
+from watchers.session_record import warn_cookie_expiry
 from watchers.sources import DEFAULT_ALERT_LIMIT, SourceSpec
 
 __all__ = ["Extractor", "Outcome", "fetch_source", "poll_sources"]
@@ -27,10 +30,15 @@ def fetch_source(
     settings: FetchSettings,
     etag: str | None = None,
     last_modified: str | None = None,
+    cookie: str | None = None,
 ) -> Fetched | Observation:
-    """The I/O half of a check: the fetched body, or an error Observation. Never raises."""
+    """The I/O half of a check: the fetched body, or an error (or logged-out) Observation. Never raises."""
+    headers = dict(spec.headers)
+    if cookie:  # the cookies file's cookies join any Cookie header the source sets itself
+        name = next((n for n in headers if n.lower() == "cookie"), "Cookie")
+        headers[name] = f"{headers[name]}; {cookie}" if headers.get(name) else cookie
     try:
-        if spec.kind == "file":
+        if not spec.is_remote:  # a file, or a pdf given as a path
             return read_file(spec.url, settings.max_bytes)
         with limiter.slot(spec.url):
             return fetch_url(
@@ -39,12 +47,30 @@ def fetch_source(
                 max_bytes=settings.max_bytes,
                 etag=etag,
                 last_modified=last_modified,
-                headers=dict(spec.headers),
+                headers=headers,
             )
     except FetchError as exc:
+        if exc.status in AUTH_STATUSES and logs_in(spec):
+            return Observation("logged_out", error=f"the portal answered HTTP {exc.status} to our credentials")
         return Observation("error", error=str(exc))
     except Exception as exc:  # whatever the network layer throws must not stop the other sources
         return Observation("error", error=f"unexpected {type(exc).__name__}: {exc}")
+
+
+Expiry = tuple[datetime, str]
+
+
+def session_cookies(spec: SourceSpec, now: datetime) -> tuple[str | None, Expiry | None]:
+    """The Cookie header from the source's cookies file, read afresh, and the earliest expiry among those cookies.
+
+    Raises CookieFileError (the message names the file and the fix).
+    """
+    if not spec.cookies:
+        return None, None
+    matching = cookies_for(load_cookies(spec.cookies), spec.url)
+    live = [c for c in matching if not c.expires or c.expires > now.timestamp()]
+    header = "; ".join(f"{c.name}={c.value}" if c.value is not None else c.name for c in live) or None
+    return header, earliest_expiry(matching)
 
 
 def _useful_workers(specs: Sequence[SourceSpec], settings: FetchSettings) -> int:
@@ -68,6 +94,7 @@ def poll_sources(
     failure_threshold: int = 3,
     extractors: Sequence[Extractor] = (),
     origin: str = "poll",
+    admins: Sequence[str] = (),
     alert_limit: int = DEFAULT_ALERT_LIMIT,
 ) -> list[Outcome]:
     """Check many sources in parallel (politely per host) and record each; one failure harms no other.
@@ -78,36 +105,47 @@ def poll_sources(
     outcomes: list[Outcome] = []
     quiet: dict[str, list[str]] = {status: [] for status in QUIET.values()}
 
-    def work(spec: SourceSpec) -> tuple[SourceSpec, Fetched | Observation]:
+    expiries: list[tuple[SourceSpec, Expiry]] = []
+
+    def work(spec: SourceSpec) -> tuple[SourceSpec, Fetched | Observation, Expiry | None]:
         row = rows.get(spec.id) or {}
-        return spec, fetch_source(spec, client, limiter, settings, row.get("etag"), row.get("last_modified"))
+        try:
+            cookie, expiry = session_cookies(spec, now)
+        except CookieFileError as exc:
+            return spec, Observation("error", error=str(exc)), None
+        fetched = fetch_source(spec, client, limiter, settings, row.get("etag"), row.get("last_modified"), cookie)
+        return spec, fetched, expiry
 
     # Threads only fetch (I/O); parsing and writing stay on this thread, so CPU-bound parsing never
     # fights the database writes for the interpreter lock.
     with ThreadPoolExecutor(max_workers=_useful_workers(specs, settings), thread_name_prefix="poll") as pool:
         # Results are recorded in the order of the sources (not as fetches finish), so change numbers
         # come out the same on every run over the same world.
-        for spec, fetched in pool.map(work, specs):
+        for spec, fetched, expiry in pool.map(work, specs):
             row = rows.get(spec.id) or {}
+            if expiry is not None:
+                expiries.append((spec, expiry))
             same_validators = isinstance(fetched, Fetched) and (fetched.etag, fetched.last_modified) == (
                 row.get("etag"),
                 row.get("last_modified"),
             )
             previous_body = row.get("body_hash") if same_validators and row.get("last_hash") else None
             obs = safe_observe(spec, fetched, previous_body)
-            if obs.status in QUIET and not row.get("failures"):
+            if obs.status in QUIET and not row.get("failures") and not row.get("session_expired_at"):
                 quiet[QUIET[obs.status]].append(spec.id)  # the warm path: batched updates at the end
                 outcomes.append(Outcome(spec.id, QUIET[obs.status]))
                 continue
-            outcomes.append(_record(db, spec, obs, now, failure_threshold, extractors))
+            outcomes.append(_record(db, spec, obs, now, failure_threshold, extractors, admins))
     with transaction(db):
+        for spec, expiry in expiries:
+            warn_cookie_expiry(db, spec, expiry, now, admins)
         for status, ids in quiet.items():
             if ids:
                 state.mark_checked(db, ids, now, status)
         counts = {
             "checked": len(outcomes),
             "changed": sum(o.status == "changed" for o in outcomes),
-            "failed": sum(o.status == "error" for o in outcomes),
+            "failed": sum(o.status in ("error", "logged_out") for o in outcomes),
             "not_modified": len(quiet["not_modified"]),
         }
         state.log_poll(db, now, now, origin, counts)
@@ -121,11 +159,12 @@ def _record(
     now: datetime,
     failure_threshold: int,
     extractors: Sequence[Extractor],
+    admins: Sequence[str],
 ) -> Outcome:
     """record_observation, with a bug in recording turned into that source's recorded failure: the next one polls."""
     try:
         return record_observation(
-            db, spec, obs, now, failure_threshold=failure_threshold, extractors=extractors, started=now
+            db, spec, obs, now, failure_threshold=failure_threshold, extractors=extractors, started=now, admins=admins
         )
     except Exception as exc:
         failed = Observation("error", error=f"unexpected {type(exc).__name__} while recording: {exc}")

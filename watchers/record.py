@@ -16,8 +16,10 @@ from storage.db import savepoint, transaction
 from watchers.diffing import diff_lines
 from watchers.feeds import diff_entries, entries_from_snapshot, is_feed_snapshot
 from watchers.inert import inert
+from watchers.jsondoc import summarise_leaves
 from watchers.normalise import content_hash, normalise_text
 from watchers.observe import Observation, patterns
+from watchers.session_record import record_logged_out, record_session_back
 from watchers.sources import DEFAULT_ALERT_LIMIT, SourceSpec
 
 
@@ -26,7 +28,7 @@ class Outcome:
     """What a poll did to one source."""
 
     source_id: str
-    # "new" | "changed" | "unchanged" | "not_modified" | "error" | "skipped"
+    # "new" | "changed" | "unchanged" | "not_modified" | "error" | "skipped" | "logged_out"
     # | "held" (came back empty: waiting for a second look) | "stale" (an older check than the one recorded)
     status: str
     change_ids: list[int] = field(default_factory=list)
@@ -60,19 +62,21 @@ def _page_changes(
     now: datetime,
 ) -> list[tuple[int, str]]:
     diff = diff_lines(old_text.splitlines(), obs.text.splitlines(), f"{spec.id} (before)", f"{spec.id} (now)")
+    # A JSON snapshot is one leaf per line: say which fields changed, from what to what.
+    summary = summarise_leaves(diff.added, diff.removed) if spec.kind == "json" else diff.summary
     change_id = store.add_change(
         db,
         spec.id,
         now,
         kind="page",
-        summary=diff.summary,
+        summary=summary,
         diff=diff.diff,
         old_hash=old_hash,
         new_hash=new_hash,
         added=len(diff.added),
         removed=len(diff.removed),
     )
-    return [(change_id, diff.summary)]
+    return [(change_id, summary)]
 
 
 _ENTRY_VERBS = {"added": "New entry", "changed": "Entry changed", "removed": "Entry removed"}
@@ -214,6 +218,7 @@ def record_observation(
     failure_threshold: int = 3,
     extractors: Sequence[Extractor] = (),
     started: datetime | None = None,
+    admins: Sequence[str] = (),
 ) -> Outcome:
     """Compare an observation with the stored past and write the result, with its alerts, atomically.
 
@@ -228,6 +233,11 @@ def record_observation(
             return Outcome(spec.id, "stale")
         if obs.status == "error":
             return _record_error(db, spec, obs, now, failure_threshold, started)
+        if obs.status == "logged_out":  # a state, not a change: nothing is compared until it comes back
+            record_logged_out(db, spec, inert(obs.error or "the session has expired"), now, admins)
+            return Outcome(spec.id, "logged_out", error=obs.error and inert(obs.error))
+        if row.get("session_expired_at"):
+            record_session_back(db, spec, now, admins)
         recovered = row["failures"] >= failure_threshold
         if recovered:
             outbox.enqueue_alert(

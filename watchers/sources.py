@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 
-KINDS = ("html", "feed", "file")
+KINDS = ("html", "feed", "file", "json", "pdf")
+REMOTE_KINDS = ("html", "feed", "json")  # and pdf, when its url is an http(s) address
 TOPICS = ("tiers", "policy", "certification", "rebate", "announcement", "deadlines")
 
 DEFAULT_ALERT_LIMIT = 5  # alerts one source may post per poll before the rest go into one summary
@@ -31,6 +32,26 @@ def format_every(seconds: int) -> str:
 
 
 @dataclass(frozen=True)
+class MetricWatch:
+    """A number read from a source's text (`[[sources.metrics]]`): the first capture group of `pattern`.
+
+    `zones` are (name, bound) pairs ordered worst first: with red 60 and yellow 70 a value below 60 is red,
+    below 70 yellow, else green; with red 3 and yellow 1 (bounds falling) a value at or above 3 is red.
+    """
+
+    name: str
+    pattern: str
+    label: str = ""
+    zones: tuple[tuple[str, float], ...] = ()
+    thresholds: tuple[float, ...] = ()
+    unit: str = ""
+
+    @property
+    def title(self) -> str:
+        return self.label or self.name
+
+
+@dataclass(frozen=True)
 class SourceSpec:
     """One watched source, validated; `url` is a URL for html/feed and a path for file."""
 
@@ -50,6 +71,10 @@ class SourceSpec:
     twin: str | None = None
     lag_days: int = 7
     paused: bool = False
+    select: str | None = None  # kind = "json": a JSONPath expression
+    cookies: str | None = None  # a Netscape cookies.txt file, re-read on every poll
+    logged_out_when: str | None = None  # a regex: text that means the session has expired
+    metrics: tuple[MetricWatch, ...] = ()
     confirm_empty: bool = True  # an empty result after content is held until a second check sees it too
     alert_limit: int | None = None  # change alerts per poll before one summary; None: [bot] alert_limit
 
@@ -66,4 +91,4 @@ class SourceSpec:
 
     @property
     def is_remote(self) -> bool:
-        return self.kind in ("html", "feed")
+        return self.kind in REMOTE_KINDS or (self.kind == "pdf" and self.url.startswith(("http://", "https://")))

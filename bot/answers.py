@@ -1,0 +1,74 @@
+"""The answer pool: slow follow-ups to a Slack request (response_url posts, views.publish) run here, not on
+Bolt's listener threads, so a hung response_url can never keep the next command from being acknowledged."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from slack_sdk.errors import SlackRequestError
+from slack_sdk.webhook import WebhookClient
+
+log = logging.getLogger("whisperer.slack")
+
+ANSWER_THREADS = 8
+ANSWER_BACKLOG = 32  # queued beyond the running ones; past this, new commands are told "busy, try again"
+# A response_url post that takes longer than this is given up (logged): Slack answers in well under a
+# second, and a worker held longer only delays the answers queued behind it.
+RESPONSE_TIMEOUT = 10
+
+
+class AnswerPool:
+    """A bounded thread pool: `reserve()` a slot before acknowledging, then `run()` the work in it."""
+
+    def __init__(self, threads: int = ANSWER_THREADS, backlog: int = ANSWER_BACKLOG) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="answer")
+        self._slots = threading.BoundedSemaphore(threads + backlog)
+
+    def reserve(self) -> bool:
+        """Take a slot without waiting; False when the pool and its backlog are full."""
+        return self._slots.acquire(blocking=False)
+
+    def run(self, work: Callable[[], None]) -> None:
+        """Run `work` in a slot taken with `reserve()`; the slot is given back when it ends, however it ends."""
+
+        def guarded() -> None:
+            try:
+                work()
+            except Exception:
+                log.exception("a Slack follow-up failed")
+            finally:
+                self._slots.release()
+
+        try:
+            self._executor.submit(guarded)
+        except RuntimeError:  # shut down while a request was in flight: nothing will answer it
+            self._slots.release()
+
+    def submit(self, work: Callable[[], None]) -> bool:
+        """`reserve()` and `run()` in one; False (and nothing run) when full."""
+        if not self.reserve():
+            return False
+        self.run(work)
+        return True
+
+    def shutdown(self) -> None:
+        """Drop what has not started and wait for what has (each Slack call has its own deadline); call this
+        before closing the database connections the work uses."""
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+def post_response(url: str, message: dict[str, Any], timeout: int = RESPONSE_TIMEOUT) -> bool:
+    """POST a reply to a command's response_url with a deadline; False (logged, no traceback) if it failed."""
+    try:
+        response = WebhookClient(url=url, timeout=timeout).send_dict(message)
+    except (OSError, SlackRequestError) as exc:  # timeouts and refused connections are OSErrors
+        log.warning("could not post an answer to Slack's response_url: %s", exc)
+        return False
+    if response.status_code != 200:
+        log.warning("Slack refused an answer posted to response_url: HTTP %s %s", response.status_code, response.body)
+        return False
+    return True

@@ -1,0 +1,81 @@
+"""`whisperer cookies check FILE [--url URL]`: which cookies a cookies.txt holds and when each expires (no values)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime
+from typing import Any
+
+from watchers.cookies import CookieFileError, CookieInfo, cookie_list, cookies_for, describe, load_cookies
+from watchers.session_record import COOKIE_WARNING
+
+EXIT_OK, EXIT_FAILED = 0, 1
+
+
+def add_command(sub: Any) -> None:
+    cookies = sub.add_parser("cookies", help="check a cookies.txt file: which cookies expire when (no values shown)")
+    actions = cookies.add_subparsers(dest="cookies_command", metavar="check", required=True)
+    check = actions.add_parser("check", help="list the file's cookies, soonest expiry first")
+    check.add_argument("file", metavar="FILE")
+    check.add_argument("--url", metavar="URL", help="only the cookies a request to this address would carry")
+
+
+def _in(delta_seconds: float) -> str:
+    seconds = abs(int(delta_seconds))
+    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute")):
+        if seconds >= size:
+            n = seconds // size
+            text = f"{n} {unit}{'s' if n != 1 else ''}"
+            break
+    else:
+        text = "under a minute"
+    return f"in {text}" if delta_seconds >= 0 else f"expired {text} ago"
+
+
+def check_lines(infos: list[CookieInfo], file: str, now: datetime, url: str | None = None) -> list[str]:
+    """The report, one line per cookie; never a value."""
+    scope = f" sent to {url}" if url else ""
+    if not infos:
+        return [f"{file}: no cookies{scope}. Export them again while signed in to the portal."]
+    lines = [f"{file}: {len(infos)} cookie{'s' if len(infos) != 1 else ''}{scope} (values not shown)"]
+    width = max(len(c.domain) for c in infos)
+    live = [c for c in infos if c.expires and c.expires > now]
+    first = min(live, key=lambda c: c.expires or now) if live else None
+    for c in infos:
+        if c.expires is None:
+            expires, left = "session".ljust(20), "no expiry written (ends when the portal ends it)"
+        else:
+            expires, left = c.expires.strftime("%Y-%m-%d %H:%M UTC").ljust(20), _in((c.expires - now).total_seconds())
+        flag = "  ← earliest" if c is first else ""
+        secure = " secure" if c.secure else ""
+        lines.append(f"  {expires}  {c.domain.ljust(width)}  {c.path}  {c.name}{secure} — {left}{flag}")
+    if first is not None and first.expires is not None:
+        warn = first.expires - COOKIE_WARNING
+        when = "on its next poll" if warn <= now else f"from {warn:%Y-%m-%d %H:%M UTC}"
+        lines.append(
+            f"Earliest expiry: {first.name} on {first.expires:%Y-%m-%d %H:%M UTC} "
+            f"({_in((first.expires - now).total_seconds())}); the bot warns {when}."
+        )
+    elif any(c.expires for c in infos):
+        lines.append("Every dated cookie has expired: sign in again and export a fresh file.")
+    else:
+        lines.append("Only session cookies: the file never says when they end; the bot notices when the portal does.")
+    return lines
+
+
+def run(args: argparse.Namespace, now: datetime) -> int:
+    try:
+        jar = load_cookies(args.file)
+    except CookieFileError as exc:
+        print(f"whisperer: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    if args.url:
+        infos = sorted(
+            (describe(c) for c in cookies_for(jar, args.url)), key=lambda c: (c.expires is None, c.expires or now)
+        )
+    else:
+        infos = cookie_list(jar)
+    for line in check_lines(infos, args.file, now, args.url):
+        print(line)
+    return EXIT_OK if infos else EXIT_FAILED
