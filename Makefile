@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/poll.py
 	$(BIN)/python bench/command_latency.py
 	$(BIN)/python bench/knowledge.py
+	$(BIN)/python bench/pdf.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

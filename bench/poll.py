@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 from bot.config import load_config  # noqa: E402
 from bot.runtime import open_runtime, poll  # noqa: E402
 from storage.changes import table_counts  # noqa: E402
+from watchers.network import NetworkPolicy, classify  # noqa: E402
 
 
 def start_server(pages: int, validators: bool = True) -> tuple[subprocess.Popen[str], str]:
@@ -43,7 +44,8 @@ def start_server(pages: int, validators: bool = True) -> tuple[subprocess.Popen[
 
 
 def write_config(workdir: Path, base: str, pages: int) -> Path:
-    lines = ['[bot]\ndatabase = "bench.db"\n']  # [fetch] defaults: 8 workers, 2 per host
+    # [fetch] defaults (8 workers, 2 per host), plus the loopback address the page server listens on.
+    lines = ['[bot]\ndatabase = "bench.db"\n\n[fetch]\nallow_private = ["127.0.0.1"]\n']
     for i in range(pages):
         lines.append(f'[[sources]]\nid = "p{i}"\nkind = "html"\nurl = "{base}/p/{i}.html"\nselector = "main"\n')
     path = workdir / "whisperer.toml"
@@ -97,6 +99,23 @@ def run_whisperer(base: str, pages: int, workdir: Path) -> dict[str, float]:
     return results
 
 
+def policy_cost(rounds: int = 20000) -> None:
+    """The network policy's own cost: each new connection resolves and checks its host; each redirect hop is also
+    checked before connecting (kept-alive connections were checked when they opened)."""
+    policy = NetworkPolicy.from_entries(["127.0.0.1", "10.20.0.0/16", "wiki.corp.example"])
+    cases = {
+        "check_target(url), per redirect hop": lambda: policy.check_target("http://127.0.0.1:8080/p/1.html"),
+        "resolve(ip literal), per new connection": lambda: policy.resolve("127.0.0.1", 8080),
+        "check_address(public), per address": lambda: policy.check_address("portal.example", "93.184.216.34"),
+        "classify(uncached)": lambda: (classify.cache_clear(), classify("93.184.216.34")),
+    }
+    for name, call in cases.items():
+        start = time.perf_counter()
+        for _ in range(rounds):
+            call()
+        print(f"  policy {name:>40}: {(time.perf_counter() - start) / rounds * 1e6:6.2f} µs")
+
+
 def run_urlwatch(base: str, pages: int, workdir: Path) -> dict[str, float]:
     peer = ROOT / ".venv-peer"
     if not (peer / "bin" / "urlwatch").exists():
@@ -142,6 +161,7 @@ def main() -> None:
     validators = not args.no_validators
     kind = "with ETag/Last-Modified" if validators else "without validators"
     print(f"bench/poll.py: {args.pages} pages on loopback ({kind}), {os.cpu_count()} cores")
+    policy_cost()
     proc, base = start_server(args.pages, validators)
     try:
         with tempfile.TemporaryDirectory(prefix="whisperer-bench-") as tmp:

@@ -13,6 +13,7 @@ from dotenv import load_dotenv
 
 import handlers  # noqa: F401  (registers every /whisperer subcommand)
 from bot import __version__, cookies_cli, knowledge_cli
+from bot import digest as digest_cli
 from bot.config import Config, ConfigError, MissingConfig, config_path, default_config, load_config
 from bot.render import to_text
 from bot.runtime import make_context, open_runtime, poll
@@ -71,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--user", metavar="ID", help="ask as this Slack user (admin checks apply)")
     p.add_argument("--as-of", metavar="DATE", help="pretend it is this date (YYYY-MM-DD or ISO time)")
     knowledge_cli.add_commands(sub)
+    digest_cli.add_command(sub)
     cookies_cli.add_command(sub)
     return parser
 
@@ -113,16 +115,19 @@ def print_outcomes(outcomes: Sequence[Outcome], color: bool) -> None:
             print(f"{red}✗ {o.source_id}{reset}: {inert(o.error or '')} (failed {o.failures}× in a row)")
         elif o.status == "new":
             print(f"{dim}+ {o.source_id}: first snapshot stored{reset}")
+        elif o.status == "logged_out":
+            print(f"{red}🔒 {o.source_id}{reset}: session expired — {inert(o.error or '')}")
         elif o.status == "stale":
             print(f"{dim}· {o.source_id}: a newer check finished first; this older result was discarded{reset}")
         if o.warning and o.status != "error":
             print(f"{dim}  ! {o.source_id}: {inert(o.warning)}{reset}")
-    counts = {s: sum(o.status == s for o in outcomes) for s in ("changed", "error", "new", "held")}
+    counts = {s: sum(o.status == s for o in outcomes) for s in ("changed", "error", "new", "logged_out", "held")}
     quiet = len(outcomes) - sum(counts.values())
+    expired = f", {counts['logged_out']} logged out" if counts["logged_out"] else ""
     held = f", {counts['held']} held as suspicious" if counts["held"] else ""
     print(
         f"Polled {len(outcomes)} source{'s' if len(outcomes) != 1 else ''}: {counts['changed']} changed, "
-        f"{counts['error']} failed, {counts['new']} new{held}, {quiet} unchanged."
+        f"{counts['error']} failed, {counts['new']} new{expired}{held}, {quiet} unchanged."
     )
 
 
@@ -165,6 +170,8 @@ def run_command(args: argparse.Namespace) -> int:
             return EXIT_OK
         if command in knowledge_cli.COMMANDS:
             return knowledge_cli.run(args, runtime, now)
+        if command == "digest":
+            return digest_cli.run_cli(args, runtime, now)
         ctx = make_context(runtime, now, user_id=getattr(args, "user", None), operator=not getattr(args, "user", None))
         if command == "changes":
             argv = [a for a in (args.source, args.since) if a] + [str(args.limit)]

@@ -11,7 +11,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -35,6 +35,7 @@ class BotSettings:
     admins: tuple[str, ...] = ()
     failure_alert_after: int = 3
     alert_limit: int = DEFAULT_ALERT_LIMIT
+    thread_hours: float = 24.0  # follow-up changes to a source within this many hours go in its thread; 0 = never
 
     @property
     def tz(self) -> ZoneInfo:
@@ -48,6 +49,23 @@ class Partner:
     status_expires: date | None = None
 
 
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+@dataclass(frozen=True)
+class DigestSettings:
+    """[digest]: the weekly digest message (on by default, Monday 09:00 team time, in the alerts channel)."""
+
+    enabled: bool = True
+    day: int = 0  # Monday, as date.weekday() counts
+    at: time = time(9, 0)
+    channel: str | None = None  # None: [bot] alerts_channel
+
+    @property
+    def day_name(self) -> str:
+        return WEEKDAYS[self.day]
+
+
 @dataclass(frozen=True)
 class Config:
     path: Path | None
@@ -57,6 +75,7 @@ class Config:
     sources: tuple[SourceSpec, ...] = ()
     sections: Mapping[str, Any] = field(default_factory=dict)  # later sections ([renewal], [[rebates]], …)
     knowledge: KnowledgeSettings = field(default_factory=KnowledgeSettings)  # those sections, validated
+    digest: DigestSettings = field(default_factory=DigestSettings)
 
     @property
     def database(self) -> Path:
@@ -66,7 +85,7 @@ class Config:
         return next((s for s in self.sources if s.id == source_id), None)
 
 
-_KNOWN_SECTIONS = ("bot", "partner", "fetch", "sources")
+_KNOWN_SECTIONS = ("bot", "partner", "fetch", "sources", "digest")
 # Sections whose own parsers live with the features that use them; listed so typos are caught here.
 EXTRA_SECTIONS: dict[str, type] = {
     "renewal": dict,
@@ -106,9 +125,38 @@ def _bot(file: str, data: Any, env: Mapping[str, str], base: Path) -> BotSetting
         raise ConfigError(
             t.key("failure_alert_after"), "must be at least 1", "set failure_alert_after = 3 (the default)"
         )
+    thread_hours = t.get("thread_hours", float, 24.0)
+    if not 0 <= thread_hours <= 24 * 14:
+        raise ConfigError(
+            t.key("thread_hours"),
+            f"{thread_hours:g} is out of range",
+            "use 0 (never thread) to 336 (two weeks); the default is 24",
+        )
     limit = alert_limit_key(t) or DEFAULT_ALERT_LIMIT
     t.done()
-    return BotSettings(database, timezone, channel, admins, threshold, limit)
+    return BotSettings(database, timezone, channel, admins, threshold, limit, thread_hours)
+
+
+def _digest(file: str, data: Any) -> DigestSettings:
+    t = Table(file, "digest", data)
+    enabled = t.get("enabled", bool, True)
+    day_name = t.get("day", str, "monday").strip().lower()
+    if day_name not in WEEKDAYS:
+        close = difflib.get_close_matches(day_name, WEEKDAYS, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else 'use a day of the week in English, e.g. "monday"'
+        raise ConfigError(t.key("day"), f"{day_name!r} is not a day of the week", hint)
+    raw = t.get("time", object, "09:00")
+    at = raw if isinstance(raw, time) else _clock_time(str(raw))
+    if at is None:
+        raise ConfigError(t.key("time"), f"{raw!r} is not a time of day", 'write it as "09:00" (24-hour, team time)')
+    channel = t.get("channel", str, "") or None
+    t.done()
+    return DigestSettings(enabled, WEEKDAYS.index(day_name), at.replace(second=0, microsecond=0), channel)
+
+
+def _clock_time(text: str) -> time | None:
+    match = re.fullmatch(r"\s*([01]?\d|2[0-3]):([0-5]\d)\s*", text)
+    return time(int(match.group(1)), int(match.group(2))) if match else None
 
 
 def _partner(file: str, data: Any) -> Partner:
@@ -145,7 +193,11 @@ def _fetch(file: str, data: Any) -> FetchSettings:
 
 
 def _network(t: Table) -> NetworkPolicy:
-    entries = t.strings("allow_private")
+    example = 'e.g. allow_private = ["wiki.corp.example", "10.20.0.0/16"]'
+    entries = t.get("allow_private", list, [], f"write it as a list of quoted strings, {example}")
+    for entry in entries:
+        if not isinstance(entry, str):
+            raise ConfigError(t.key("allow_private"), f"expected a list of strings, found {entry!r}", example)
     try:
         return NetworkPolicy.from_entries(entries)
     except EntryError as exc:
@@ -196,6 +248,7 @@ def parse_config(
         bot=bot,
         partner=partner,
         fetch=_fetch(file, data.get("fetch", {})),
+        digest=_digest(file, data.get("digest", {})),
         sources=tuple(sources),
         sections=sections,
         knowledge=parse_knowledge(file, sections, partner.status_expires, list(seen)),

@@ -28,7 +28,8 @@ class Connections:
     def db(self) -> Database:
         db: Database | None = getattr(self._local, "db", None)
         if db is None:
-            db = open_db(self.base.config.database, upgrade=False)  # migrated once, at start-up
+            # migrated once, at start-up; never created here: a file deleted under the bot must not become a new history
+            db = open_db(self.base.config.database, upgrade=False, create=False)
             self._local.db = db
             with self._lock:
                 self._opened.append(db)

@@ -4,11 +4,22 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from watchers.cookies import CookieFileError, CookieInfo, cookie_list, cookies_for, describe, load_cookies
+from watchers.cookies import (
+    CookieFileError,
+    CookieInfo,
+    cookie_list,
+    cookies_for,
+    describe,
+    earliest_expiry,
+    load_cookies,
+)
 from watchers.session_record import COOKIE_WARNING
+from watchers.sources import SourceSpec
 
 EXIT_OK, EXIT_FAILED = 0, 1
 
@@ -62,6 +73,39 @@ def check_lines(infos: list[CookieInfo], file: str, now: datetime, url: str | No
     else:
         lines.append("Only session cookies: the file never says when they end; the bot notices when the portal does.")
     return lines
+
+
+def source_findings(sources: Sequence[SourceSpec], now: datetime) -> list[tuple[str, str, str]]:
+    """For `whisperer doctor`: (status, detail, fix) per source with a cookies file; never a value."""
+    findings = []
+    for spec in sources:
+        if not spec.cookies:
+            continue
+        try:
+            matching = cookies_for(load_cookies(spec.cookies), spec.url)
+        except CookieFileError as exc:
+            findings.append(("fail", f"{spec.id}: {exc}", "export the cookies while signed in to the portal"))
+            continue
+        if not matching:
+            findings.append(
+                (
+                    "warn",
+                    f"{spec.id}: no cookie in {Path(spec.cookies).name} is for this address",
+                    "export the cookies of the portal's own domain (the one in the source's url)",
+                )
+            )
+            continue
+        expiry = earliest_expiry(matching)
+        fix = f"sign in again and re-export {Path(spec.cookies).name}; `whisperer cookies check` lists them"
+        if expiry is not None and expiry[0] <= now:
+            findings.append(("warn", f"{spec.id}: cookie {expiry[1]} expired on {expiry[0]:%Y-%m-%d %H:%M UTC}", fix))
+        elif expiry is not None and expiry[0] - COOKIE_WARNING <= now:
+            findings.append(("warn", f"{spec.id}: cookie {expiry[1]} expires {expiry[0]:%Y-%m-%d %H:%M UTC}", fix))
+        else:
+            until = f"; the first expires {expiry[0]:%Y-%m-%d}" if expiry else " (session cookies only)"
+            count = f"{len(matching)} cookie{'s' if len(matching) != 1 else ''}"
+            findings.append(("ok", f"{spec.id}: {count} for its address{until}", ""))
+    return findings
 
 
 def run(args: argparse.Namespace, now: datetime) -> int:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from http.client import HTTPException
+from typing import Any
 from urllib.error import URLError
 
 from slack_sdk.errors import SlackApiError, SlackRequestError
@@ -53,6 +55,15 @@ class Blocked(DeliveryProblem):
 
 class Undeliverable(DeliveryProblem):
     """This one row can never be delivered (no such person, message rejected): mark it failed."""
+
+
+class PostedUnrecorded(Exception):
+    """Slack accepted the post, but a write about it (where it went) failed: never post it again; the delivery
+    loop writes `finish(db)` together with "sent" once the database takes writes."""
+
+    def __init__(self, ts: str | None, finish: Callable[[Any], None], cause: Exception) -> None:
+        super().__init__(f"posted, but not recorded: {cause}")
+        self.ts, self.finish, self.cause = ts, finish, cause
 
 
 def _retry_after(exc: SlackApiError) -> float:

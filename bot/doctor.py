@@ -18,14 +18,18 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.config import Config, ConfigError, MissingConfig, default_config, load_config
+from bot.cookies_cli import source_findings
 from bot.delivery_errors import BLOCKING_FIXES
+from bot.manifest import UPDATE, find_manifest, load_manifest, manifest_problems
 from bot.slack import SlackSettings, make_web_client, slack_settings
+from bot.storage_health import check_lost, check_writable
 from storage import alerts as outbox
 from storage import delivery as blocks
 from storage import sources as state
 from storage.changes import count_changes
-from storage.db import open_db, parse_stamp
+from storage.db import StorageUnavailable, open_db, parse_stamp
 from storage.migrations import latest_version, schema_version
+from watchers.network import AddressRefused
 
 REQUIRED_SCOPES = ("commands", "chat:write", "im:write", "users:read", "users:read.email")
 MARKS = {"ok": "✓", "warn": "!", "fail": "✗", "info": "·"}
@@ -51,12 +55,15 @@ def run_checks(
 ) -> list[Check]:
     checks: list[Check] = []
     config = _check_config(config_file, env, checks)
+    checks.extend(Check("cookies", status, detail, fix) for status, detail, fix in source_findings(config.sources, now))
+    _check_network(config, checks)
     _check_database(config, now, checks)
     settings = _check_tokens(env, checks)
     if settings is not None and settings.bot_token:
         client = make_client(settings.bot_token, settings.api_url)
         if _check_auth(client, settings, checks):
             _check_channel(client, config, checks)
+    _check_manifest(config_file, settings, checks)
     return checks
 
 
@@ -90,8 +97,25 @@ def _check_config(path: Path, env: Mapping[str, str], checks: list[Check]) -> Co
     return config
 
 
+def _check_network(config: Config, checks: list[Check]) -> None:
+    """Sources whose URL the network policy refuses outright (no DNS here: the poll checks resolved addresses)."""
+    for spec in config.sources:
+        if not spec.is_remote:
+            continue
+        try:
+            config.fetch.network.check_target(spec.url)
+        except AddressRefused as exc:
+            checks.append(Check("network", "fail", f"source {spec.id}: {exc}"))
+
+
 def _check_database(config: Config, now: datetime, checks: list[Check]) -> None:
     path = config.database
+
+    def report(name: str, status: str, detail: str, fix: str = "") -> None:
+        checks.append(Check(name, status, detail, fix))
+
+    if check_lost(path, report):
+        return
     if not path.exists():
         checks.append(
             Check("database", "warn", f"{path} does not exist yet", "`whisperer poll` or `whisperer run` creates it")
@@ -99,10 +123,14 @@ def _check_database(config: Config, now: datetime, checks: list[Check]) -> None:
         return
     try:
         db = open_db(path, upgrade=False)
+    except StorageUnavailable as exc:
+        checks.append(Check("database", "fail", f"{path}: {exc.problem}", exc.fix))
+        return
     except sqlite3.Error as exc:
         checks.append(Check("database", "fail", f"{path}: {exc}", "check the file's permissions, or move it away"))
         return
     try:
+        check_writable(db, path, report)
         version, latest = schema_version(db), latest_version()
         counts = outbox.alert_counts(db)
         pending, failed = counts.get("pending", 0), counts.get("failed", 0)
@@ -185,6 +213,26 @@ def _check_tokens(env: Mapping[str, str], checks: list[Check]) -> SlackSettings 
     else:
         checks.append(Check("slack", "ok", "can run in " + " or ".join(modes)))
     return settings
+
+
+def _check_manifest(config_file: Path, settings: SlackSettings | None, checks: list[Check]) -> None:
+    """The app manifest declares the command, scopes, events, interactivity and the shortcut the code uses."""
+    path = find_manifest(config_file)
+    if path is None:
+        detail = "no manifest.yml next to the config: the app's Slack settings cannot be compared"
+        checks.append(Check("manifest", "info", detail))
+        return
+    try:
+        data = load_manifest(path)
+    except ValueError as exc:
+        checks.append(Check("manifest", "fail", f"{path.name}: {exc}", "fix the YAML (the repository's copy is valid)"))
+        return
+    socket_mode = bool(settings.app_token) if settings is not None else None
+    problems = manifest_problems(data, REQUIRED_SCOPES, socket_mode)
+    if problems:
+        checks.append(Check("manifest", "fail", f"{path.name}: " + "; ".join(problems), UPDATE))
+    else:
+        checks.append(Check("manifest", "ok", f"{path.name}: command, scopes, Home, interactivity, shortcut"))
 
 
 def _slack_call(call: Callable[[], Any], api_url: str) -> tuple[Any, str | None]:

@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.runtime import Runtime, make_context
+from handlers.cert_followups import action_payload, cert_actions
 from handlers.certificates import first_name
 from handlers.deadlines import when_left
 from handlers.renewal import evaluate_kpi
@@ -22,11 +23,13 @@ from handlers.settings import ReminderSettings
 from storage import alerts as outbox
 from storage import certifications as certs
 from storage import changes as store
+from storage import holds
 from storage import reminders as queue
 from storage import sources as state
 from storage.db import parse_stamp, transaction
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
+EXAM_GRACE = timedelta(days=7)  # after the exam date: the "how did it go?" DM, then a week before reminders resume
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,7 @@ def certification_reminders(runtime: Runtime, now: datetime) -> list[Planned]:
     team_tz = config.bot.tz
     steps = "/".join(str(d) for d in rs.days_before)
     planned: list[Planned] = []
+    held = holds.all_holds(runtime.db)
     for cert in certs.list_certifications(runtime.db):
         tz = _zone(cert["tz"], team_tz)
         today = now.astimezone(tz).date()
@@ -103,6 +107,27 @@ def certification_reminders(runtime: Runtime, now: datetime) -> list[Planned]:
         left = (expires - today).days
         hello = f"Hi {first_name(cert['person'])}: your *{cert['name']}*"
         number = f" (no. {cert['number']})" if cert["number"] else ""
+        buttons = action_payload(cert_actions(int(cert["id"])))
+        hold = held.get(int(cert["id"]))
+        snoozed_until: date | None = None
+        if hold is not None:
+            until = date.fromisoformat(hold["until"])
+            if today <= until and (hold["kind"] == "booked" or today < until):
+                continue  # exam booked, or snoozed: quiet until then
+            if hold["kind"] == "booked":
+                if today <= until + EXAM_GRACE:
+                    payload = {
+                        "heading": "How did the exam go?",
+                        "text": f"{hello}{number} exam was on *{until}*. If you passed, record the new expiry date "
+                        "and number so the renewal KPIs count it.",
+                        "note": "Reminders resume in a week unless you renew or book again",
+                        "actions": buttons,
+                    }
+                    key = f"cert-exam:{cert['id']}:{until}"
+                    planned.append(_dm(cert, key, "cert-exam", payload, now, team_tz, rs))
+                    continue
+            else:
+                snoozed_until = until
         if left <= 0:
             if -left > rs.final_notice_days:
                 continue  # long expired before we knew: a DM now would be noise
@@ -111,6 +136,7 @@ def certification_reminders(runtime: Runtime, now: datetime) -> list[Planned]:
                 "text": f"{hello}{number} expired on *{expires}*. It no longer counts for the partner programme.\n\n"
                 "If you have recertified, tell an admin so the new dates are recorded.",
                 "note": "This is the last reminder about it · /whisperer certs mine",
+                "actions": buttons,
             }
             planned.append(_dm(cert, f"cert-expired:{cert['id']}:{expires}", "cert-expired", payload, now, team_tz, rs))
             continue
@@ -123,10 +149,12 @@ def certification_reminders(runtime: Runtime, now: datetime) -> list[Planned]:
             "text": f"{hello}{number} expires on *{expires}*, {when_left(expires, today)}. "
             "Book the recertification exam before then.",
             "note": f"Reminders at {steps} days before expiry · /whisperer certs mine",
+            "actions": buttons,
         }
-        planned.append(
-            _dm(cert, f"cert-reminder:{cert['id']}:{expires}:{step}", "cert-reminder", payload, now, team_tz, rs)
-        )
+        key = f"cert-reminder:{cert['id']}:{expires}:{step}"
+        if snoozed_until is not None and key in queue.existing_alert_keys(runtime.db, [key]):
+            key = f"cert-snoozed:{cert['id']}:{snoozed_until}"  # the step was sent before the snooze: once more
+        planned.append(_dm(cert, key, "cert-reminder", payload, now, team_tz, rs))
     return planned
 
 

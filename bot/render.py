@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from bot import blocklimits
 from handlers.reply import (
     Action,
     Actions,
@@ -25,15 +26,17 @@ from handlers.reply import (
 )
 from watchers.inert import inert
 
-# Slack limits: 50 blocks per message, 3000 characters per section text, 150 per header; a button's text 75,
-# an action_id 255, a button value 2000; 25 elements in an actions block.
-MAX_BLOCKS = 50
-MAX_SECTION = 3000
-MAX_HEADER = 150
-MAX_BUTTON = 75
-MAX_ACTION_ID = 255
-MAX_VALUE = 2000
-MAX_ELEMENTS = 25
+# Slack limits (bot/blocklimits.py has them all, and checks them): blocks per surface, 3000 characters per
+# section text, 150 per header, ~12,000 characters of block text per message (msg_blocks_too_long); a button's
+# text 75, an action_id 255, a button value 2000; 25 elements in an actions block.
+MAX_BLOCKS = blocklimits.MAX_BLOCKS["message"]
+MAX_SECTION = blocklimits.SECTION_TEXT
+MAX_HEADER = blocklimits.HEADER_TEXT
+MAX_MESSAGE_TEXT = blocklimits.MAX_MESSAGE_TEXT - 500  # headroom for the "left out" line
+MAX_BUTTON = blocklimits.BUTTON_TEXT
+MAX_ACTION_ID = blocklimits.ACTION_ID
+MAX_VALUE = blocklimits.VALUE
+MAX_ELEMENTS = blocklimits.ACTIONS_ELEMENTS
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
@@ -82,12 +85,20 @@ def _clip(text: str, limit: int) -> str:
 
 
 def _code_text(block: Code) -> str:
-    body = block.text.replace("```", "ˋˋˋ")
-    more = f"\n… {block.more} more line{'s' if block.more != 1 else ''}" if block.more else ""
-    return f"```{escape(body)}{more}```"
+    """A code section that fits one section's 3000 characters with its fences intact, counting what it drops."""
+    lines = escape(block.text.replace("```", "ˋˋˋ")).splitlines()
+    more = block.more
+    while True:
+        tail = f"\n… {more} more line{'s' if more != 1 else ''}" if more else ""
+        text = f"```{chr(10).join(lines)}{tail}```"
+        if len(text) <= MAX_SECTION or not lines:
+            return text if len(text) <= MAX_SECTION else _clip(text, MAX_SECTION - 3) + "```"
+        lines.pop()
+        more += 1
 
 
-def to_blocks(reply: Reply) -> list[dict[str, Any]]:
+def to_blocks(reply: Reply, surface: str = "message") -> list[dict[str, Any]]:
+    """Block Kit for a message (or a "home" / "modal" view), cut to fit that surface's limits."""
     out: list[dict[str, Any]] = []
     for block in reply.blocks:
         if isinstance(block, Heading):
@@ -119,9 +130,30 @@ def to_blocks(reply: Reply) -> list[dict[str, Any]]:
             out.append({"type": "divider"})
         elif isinstance(block, Actions):
             out.append({"type": "actions", "elements": [_element(a) for a in block.items[:MAX_ELEMENTS]]})
-    if len(out) > MAX_BLOCKS:
-        out = [*out[: MAX_BLOCKS - 1], _section(f"… {len(out) - MAX_BLOCKS + 1} more blocks left out")]
-    return out
+    return fit_blocks(out, surface)
+
+
+def fit_blocks(blocks: list[dict[str, Any]], surface: str = "message") -> list[dict[str, Any]]:
+    """Drop trailing blocks past the surface's block count (and, for messages, the ~12,000-character text
+    budget), saying how many were left out; a closing hint (context block) is kept when it fits."""
+    max_blocks = blocklimits.MAX_BLOCKS[surface]
+    max_text = MAX_MESSAGE_TEXT if surface == "message" else None
+    sizes = [blocklimits.text_length([b]) for b in blocks]
+    if len(blocks) <= max_blocks and (max_text is None or sum(sizes) <= max_text):
+        return blocks
+    tail = blocks[-1] if blocks and blocks[-1]["type"] == "context" and sizes[-1] < 1000 else None
+    budget = (max_text or 10**9) - (sizes[-1] if tail else 0) - 100
+    room = max_blocks - 1 - (1 if tail else 0)
+    kept: list[dict[str, Any]] = []
+    used = 0
+    for block, size in zip(blocks[: len(blocks) - (1 if tail else 0)], sizes, strict=False):
+        if len(kept) >= room or used + size > budget:
+            break
+        kept.append(block)
+        used += size
+    left = len(blocks) - len(kept) - (1 if tail else 0)
+    kept.append(_section(f"… {left} more block{'s' if left != 1 else ''} left out to fit Slack's limits"))
+    return [*kept, *([tail] if tail else [])]
 
 
 def action_id(action: Action) -> str:
@@ -200,7 +232,7 @@ def to_text(reply: Reply, color: bool = False) -> str:
             lines.append("-" * 40)
         elif isinstance(block, Actions):
             # Every button is also a command: the terminal shows what to type instead.
-            lines.extend(f"  → {command_line(a)}   ({a.label})" for a in block.items)
+            lines.extend(f"  → {command_line(a)}   — {a.label}" for a in block.items)
     text = "\n".join(line for line in lines if line != "" or not color)
     if reply.error and color:
         text = f"{_RED}{text}{_RESET}"

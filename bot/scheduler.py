@@ -11,15 +11,12 @@ reminder sweep: `register_job(daily("reminders", sweep, at=time(9, 0)))`, where 
 
 from __future__ import annotations
 
-import fcntl
 import logging
-import os
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta
-from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -28,18 +25,21 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.config import Config, ConfigError, load_config
 from bot.connections import Connections
-from bot.delivery import Pacer, deliver_alerts
+from bot.delivery import Delivery
+from bot.runlock import RunLock, RunLockError
 from bot.runtime import Runtime, active_sources, poll, sync_config_sources
 from bot.sinks import Sink
+from storage import alerts as outbox
 from storage import delivery as blocks
 from storage import sources as state
-from storage.db import parse_stamp, transaction
+from storage.db import FileIdentity, StorageUnavailable, lost_database, parse_stamp, stamp, transaction
 from storage.requests import forget_requests_before
 from watchers.sources import SourceSpec
 
 log = logging.getLogger("whisperer.scheduler")
 
 DELIVERY_EVERY = 1.0  # seconds; with one post per channel per run this paces posts to ~1/s per channel
+DELIVERY_WORKERS = 4  # Slack calls in flight at once, each to a different target
 HOUSEKEEPING_EVERY = 60
 REQUEST_MEMORY = timedelta(days=1)  # Slack retries within minutes; a day of request keys is plenty
 
@@ -99,15 +99,21 @@ class Scheduler:
         extra_jobs: Sequence[ExtraJob] = (),
         delivery_every: float = DELIVERY_EVERY,
         workers: int = 4,
+        delivery_workers: int = DELIVERY_WORKERS,
+        database: FileIdentity | None = None,
     ) -> None:
         self.connections = connections
         self.sink = sink
         self.clock = clock
         self.extra_jobs = tuple(extra_jobs)
         self.delivery_every = delivery_every
-        self.pacer = Pacer()
+        self.delivery = Delivery(sink, workers=delivery_workers, worker_db=connections.db)
+        self.database = database  # the file opened at start; jobs stop if it is deleted or replaced
+        self.lost: StorageUnavailable | None = None
+        self._fault: str | None = None  # the storage problem last logged by a job, so it is said once
         self._every: dict[str, int] = {}
         self._sync_lock = threading.Lock()
+        self._fault_lock = threading.Lock()
         self._scheduler = BackgroundScheduler(
             timezone=connections.base.config.bot.tz,
             executors={"default": ThreadPoolExecutor(max_workers=workers)},
@@ -116,12 +122,15 @@ class Scheduler:
 
     # ── lifecycle ──
     def start(self) -> None:
+        # Delivery returns at once (Slack calls run on its own pool), so its runs do not overlap; a tick it
+        # misses anyway (a long database lock) is skipped, and APScheduler's warning about that is muted below.
         self._scheduler.add_job(
-            self.deliver_job, IntervalTrigger(seconds=self.delivery_every), id="deliver", misfire_grace_time=30
+            self.deliver_job, IntervalTrigger(seconds=self.delivery_every), id="deliver", misfire_grace_time=1
         )
         self._scheduler.add_job(
             self.housekeeping_job, IntervalTrigger(seconds=HOUSEKEEPING_EVERY), id="housekeeping", misfire_grace_time=60
         )
+        _mute_skipped_ticks()
         self._add_extra_jobs(self.connections.base.config)
         self.sync_jobs()
         self._scheduler.start()
@@ -130,6 +139,14 @@ class Scheduler:
     def shutdown(self) -> None:
         if self._scheduler.running:
             self._scheduler.shutdown(wait=True)
+        # sends in flight end within the client's timeout; what Slack said is written down before we go
+        db: Any = None
+        if self.lost is None:
+            try:
+                db = self.connections.db()
+            except StorageUnavailable:
+                db = None
+        self.delivery.close(db)
 
     def job_ids(self) -> list[str]:
         return sorted(job.id for job in self._scheduler.get_jobs())
@@ -138,26 +155,69 @@ class Scheduler:
         return self._scheduler.get_job(job_id)
 
     # ── what runs ──
+    def _database_ok(self) -> bool:
+        """False (said once) while the database file opened at start is gone or replaced: jobs then do nothing,
+        rather than write into a deleted file or let SQLite start a new, empty history."""
+        if self.database is None:
+            return True
+        lost = lost_database(self.database.path, self.database)
+        with self._fault_lock:
+            if lost is not None and self.lost is None:
+                log.error("%s: %s. Polls and alert delivery are stopped. Fix: %s", lost.path, lost.problem, lost.fix)
+                self.delivery.hold_for_storage(lost, said=True)
+            elif lost is None and self.lost is not None:
+                log.info("the database file %s is back; polls and alert delivery resume", self.database.path)
+            self.lost = lost
+        return lost is None
+
+    def _guarded(self, job: Callable[[], object]) -> None:
+        """Run a job unless the database is lost; a storage fault is one log line, not a traceback per tick."""
+        if not self._database_ok():
+            return
+        try:
+            job()
+        except StorageUnavailable as exc:
+            with self._fault_lock:
+                if self._fault != exc.problem:
+                    log.error("the database cannot record new work: %s. Fix: %s", exc, exc.fix)
+                self._fault = exc.problem
+            return
+        if self._fault is not None:
+            with self._fault_lock:
+                if self._fault is not None:
+                    log.info("the database takes writes again")
+                self._fault = None
+
     def poll_job(self, source_id: str) -> None:
+        self._guarded(lambda: self._poll(source_id))
+
+    def _poll(self, source_id: str) -> None:
         runtime = self.connections.runtime()
         for outcome in poll(runtime, self.clock(), [source_id], origin="schedule"):
             if outcome.status == "changed":
                 log.info("%s changed: %s", source_id, "; ".join(outcome.summaries))
             elif outcome.status == "error":
                 log.warning("%s failed (%d in a row): %s", source_id, outcome.failures, outcome.error)
+            elif outcome.status == "logged_out":
+                log.warning("%s: session expired (%s)", source_id, outcome.error)
 
     def deliver_job(self) -> None:
-        runtime = self.connections.runtime()
-        deliver_alerts(
-            runtime.db,
-            self.sink,
-            self.clock(),
-            tz=runtime.config.bot.tz,
-            default_channel=runtime.config.bot.alerts_channel,
-            pacer=self.pacer,
+        if not self._database_ok():
+            return
+        try:
+            runtime = self.connections.runtime()
+        except StorageUnavailable as exc:
+            self.delivery.hold_for_storage(exc)
+            return
+        # Delivery says its own storage faults, once, and resumes by itself.
+        self.delivery.run(
+            runtime.db, self.clock(), tz=runtime.config.bot.tz, default_channel=runtime.config.bot.alerts_channel
         )
 
     def housekeeping_job(self) -> None:
+        self._guarded(self._housekeeping)
+
+    def _housekeeping(self) -> None:
         self.sync_jobs()
         db = self.connections.db()
         with transaction(db):
@@ -221,19 +281,22 @@ class Scheduler:
             )
 
     def _run_extra(self, extra: ExtraJob) -> None:
-        extra.run(self.connections.runtime(), self.clock())
+        self._guarded(lambda: extra.run(self.connections.runtime(), self.clock()))
 
     def reload(self) -> bool:
         """Re-read whisperer.toml (SIGHUP) and follow it; a broken file is logged and the old one kept."""
         base = self.connections.base
+        now = self.clock()
         if base.config.path is not None:
             try:
-                base.config = load_config(base.config.path)
+                config = load_config(base.config.path)
             except ConfigError as exc:
                 log.error("reload skipped, keeping the running configuration: %s", exc)
                 return False
+            if not self._reload_keeps_a_source(config, now):
+                return False
+            base.config = config
         runtime = self.connections.runtime()
-        now = self.clock()
         sync_config_sources(runtime, now)
         with transaction(runtime.db):
             blocks.clear_blocks(runtime.db, now)
@@ -242,7 +305,38 @@ class Scheduler:
                 self._scheduler.reschedule_job(extra.id, trigger=extra.trigger(base.config))
         changes = self.sync_jobs()
         log.info("configuration reloaded: %d sources scheduled (%s)", len(self._every), _describe(changes))
+        if changes.removed:
+            where = base.config.path or "the configuration"
+            log.warning("the reload stopped watching %s (no longer in %s)", ", ".join(changes.removed), where)
         return True
+
+    def _reload_keeps_a_source(self, config: Config, now: datetime) -> bool:
+        """Refuse a reload that would leave nothing to watch (an emptied or truncated file, most likely):
+        keep the running configuration, log why and tell the alerts channel once."""
+        runtime = self.connections.runtime()
+        running = [spec.id for spec in active_sources(runtime)]
+        if not running or active_sources(replace(runtime, config=config)):
+            return True
+        where = config.path or "the configuration file"
+        log.error(
+            "reload refused: %s has no [[sources]] left, which would stop watching all %d (%s); "
+            "keeping the running configuration. Fix: restore the [[sources]] entries, then reload again "
+            "(to really stop watching everything, stop the bot)",
+            where,
+            len(running),
+            ", ".join(running),
+        )
+        text = (
+            f"Configuration reload refused: {where} lists no sources, which would stop watching all "
+            f"{len(running)} ({', '.join(running)}). Still running with the previous configuration. "
+            "An admin can restore the [[sources]] entries and reload again."
+        )
+        try:
+            with transaction(runtime.db):
+                outbox.enqueue_alert(runtime.db, f"reload-refused:{stamp(now)}", "notice", {"text": text}, now)
+        except StorageUnavailable as exc:
+            log.error("could not queue the notice about the refused reload: %s", exc)
+        return False
 
 
 def _describe(changes: JobChanges) -> str:
@@ -250,41 +344,19 @@ def _describe(changes: JobChanges) -> str:
     return "; ".join(f"{word} {', '.join(ids)}" for word, ids in named if ids) or "no changes"
 
 
-class RunLockError(Exception):
-    pass
+class _SkippedTicks(logging.Filter):
+    """Drop APScheduler's "maximum number of running instances reached" for the delivery tick: it returns at
+    once by design, so a skip only means a database lock held it up, and the next tick does the work."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = str(record.msg)
+        return not ("maximum number of running instances reached" in text and "deliver" in record.getMessage())
 
 
-class RunLock:
-    """Only one `whisperer run` per database: two would both deliver the same alerts.
+def _mute_skipped_ticks() -> None:
+    logger = logging.getLogger("apscheduler.scheduler")
+    if not any(isinstance(f, _SkippedTicks) for f in logger.filters):
+        logger.addFilter(_SkippedTicks())
 
-    An advisory lock on `<database>.lock`; the kernel releases it when the process dies, even by SIGKILL.
-    """
 
-    def __init__(self, database: Path) -> None:
-        self.path = Path(f"{database}.lock")
-        self._handle: TextIO | None = None
-
-    def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = self.path.open("a+", encoding="utf-8")
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "?"
-            handle.close()
-            raise RunLockError(
-                f"another `whisperer run` (pid {holder}) is already using {self.path.with_suffix('')}; "
-                "stop it first, or point this one at another database with WHISPERER_DB"
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
-        self._handle = handle
-
-    def release(self) -> None:
-        if self._handle is not None:
-            fcntl.flock(self._handle, fcntl.LOCK_UN)
-            self._handle.close()
-            self._handle = None
+__all__ = ["RunLock", "RunLockError", "Scheduler"]

@@ -24,12 +24,14 @@ from slack_bolt import App
 from slack_bolt.error import BoltError
 from slack_sdk.errors import SlackApiError
 
+from bot import digest  # noqa: F401  (registers the weekly digest job)
 from bot.answers import AnswerPool
 from bot.config import Config
 from bot.connections import Connections
 from bot.reminders import run_reminder_sweep
+from bot.runlock import RunLock, RunLockError
 from bot.runtime import open_runtime
-from bot.scheduler import EXTRA_JOBS, ExtraJob, RunLock, RunLockError, Scheduler, real_now
+from bot.scheduler import EXTRA_JOBS, ExtraJob, Scheduler, real_now
 from bot.sinks import Sink, SlackSink, TerminalSink
 from bot.slack import (
     EVENTS_PATH,
@@ -41,11 +43,13 @@ from bot.slack import (
     server_address,
 )
 from bot.terminal import answer_lines
+from bot.threads import ThreadedSink
 from storage import delivery as blocks
-from storage.db import transaction
+from storage.db import file_identity, transaction
 
 log = logging.getLogger("whisperer")
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+DELIVERY_DEADLINE = 10  # seconds per Slack call from delivery; the first retry of a row comes 10 s later anyway
 _TOKEN = re.compile(r"\b(xox[abposr]|xapp)-[A-Za-z0-9-]+")
 
 # The reminder sweep runs hourly (at :05, team time) rather than once a day: it is idempotent (each step has
@@ -110,7 +114,13 @@ def run_bot(
     except RunLockError as exc:
         print(f"whisperer: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    runtime = open_runtime(config, clock())
+    try:
+        runtime = open_runtime(config, clock())
+    except BaseException:
+        lock.release()
+        raise
+    identity = file_identity(config.database)  # jobs stop if this file is later deleted or replaced
+    lock.note_identity(identity)
     connections = Connections(runtime)
     answers = AnswerPool()
     scheduler: Scheduler | None = None
@@ -121,11 +131,18 @@ def run_bot(
         app: App | None = None
         out = _locked(say)  # one writer for the alert thread and the command loop
         if mode == "terminal":
-            sink = TerminalSink(out)
+            sink = ThreadedSink(TerminalSink(out), config.bot.thread_hours, config.bot.tz)
         else:
             client = make_web_client(settings.bot_token, settings.api_url)
-            sink = SlackSink(client)
-        scheduler = Scheduler(connections, sink, clock=clock, extra_jobs=[REMINDER_SWEEP, *EXTRA_JOBS])
+            # Delivery has its own client: a deadline well under the retry backoff, and no SDK sleeping on a
+            # 429 (that would hold a worker); delivery holds only that target, from when Slack answered.
+            delivery_client = make_web_client(
+                settings.bot_token, settings.api_url, rate_limit_retries=0, timeout=DELIVERY_DEADLINE
+            )
+            sink = ThreadedSink(SlackSink(delivery_client), config.bot.thread_hours, config.bot.tz)
+        scheduler = Scheduler(
+            connections, sink, clock=clock, extra_jobs=[REMINDER_SWEEP, *EXTRA_JOBS], database=identity
+        )
 
         def on_effects(effects: tuple[str, ...]) -> None:
             if "reload-sources" in effects and scheduler is not None:

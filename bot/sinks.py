@@ -9,14 +9,14 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from sqlite_utils import Database
 
-from bot.delivery_errors import BLOCKING_FIXES, Blocked, Undeliverable, classify
+from bot.delivery_errors import BLOCKING_FIXES, Blocked, PostedUnrecorded, Undeliverable, classify
 from bot.render import fallback_text, to_blocks, to_text
-from handlers.reply import Reply
-from storage import people
-from storage.db import transaction
+from handlers.reply import Note, Reply, plain_text
+from storage import people, threads
+from storage.db import StorageUnavailable, transaction
 
 log = logging.getLogger("whisperer.delivery")
 
@@ -36,13 +36,36 @@ def target_of(alert: dict[str, Any], default_channel: str | None) -> str | None:
     return alert.get("channel") or default_channel
 
 
+def remember_post(db: Database, ts: str | None, alert_id: int, channel: str, thread_ts: str | None) -> None:
+    """Note where a row was posted; on a full disk, PostedUnrecorded (the post stands, the note comes later)."""
+    try:
+        threads.record_post(db, alert_id, channel, thread_ts)
+    except StorageUnavailable as exc:
+        raise PostedUnrecorded(ts, lambda later: threads.record_post(later, alert_id, channel, thread_ts), exc) from exc
+
+
 class Sink(Protocol):
     def send(self, db: Database, alert: dict[str, Any], message: Reply, target: str | None) -> str | None:
-        """Deliver one message; return Slack's ts (or None); raise DeliveryProblem (or a Slack error)."""
+        """Deliver one message; return Slack's ts (or None); raise DeliveryProblem (or a Slack error).
+
+        A row with `thread_ts` and `thread_channel` set goes in that thread (see bot/threads.py)."""
+
+
+class UpdatingSink(Sink, Protocol):
+    terminal: bool  # True when messages are printed, not posted: its ts values are ours, never Slack's
+
+    def update(self, db: Database, alert: dict[str, Any], message: Reply) -> bool:
+        """Replace a sent row's message in place (chat.update); False (logged) if that is no longer possible."""
+
+
+# chat.update errors that mean "this message cannot be updated any more": said once, never retried.
+GONE = {"message_not_found", "channel_not_found", "cant_update_message", "is_archived", "edit_window_closed"}
 
 
 class SlackSink:
     """Posts to channels with chat.postMessage; DMs via users.lookupByEmail → conversations.open."""
+
+    terminal = False
 
     def __init__(self, client: WebClient) -> None:
         self.client = client
@@ -56,17 +79,44 @@ class SlackSink:
                 opened = self.client.conversations_open(users=user)
                 channel = str(opened["channel"]["id"])
             else:
-                channel = target
+                channel = alert.get("thread_channel") or target
             response = self.client.chat_postMessage(
                 channel=channel,
                 text=fallback_text(message),
                 blocks=to_blocks(message),
                 unfurl_links=False,
                 unfurl_media=False,
+                thread_ts=alert.get("thread_ts") if not is_dm(alert) else None,
             )
         except Exception as exc:
             raise classify(exc, target) from exc
-        return str(response.get("ts") or "") or None
+        ts = str(response.get("ts") or "") or None
+        if alert.get("id") is not None:  # the channel ID, which chat.update needs (rows may name the channel)
+            remember_post(db, ts, int(alert["id"]), str(response.get("channel") or channel), alert.get("thread_ts"))
+        return ts
+
+    def update(self, db: Database, alert: dict[str, Any], message: Reply) -> bool:
+        """chat.update of a sent row's message; a message that is gone (deleted, archived) is logged, not retried."""
+        channel, ts = alert.get("posted_channel"), alert.get("ts")
+        if not channel or not ts or channel == threads.TERMINAL:
+            return False
+        try:
+            self.client.chat_update(channel=channel, ts=ts, text=fallback_text(message), blocks=to_blocks(message))
+        except SlackApiError as exc:
+            code = str(exc.response.get("error", "") or exc.response.status_code)
+            level = logging.INFO if code in GONE else logging.WARNING
+            log.log(
+                level,
+                "could not update alert #%s in %s (Slack says %s); leaving it as it is",
+                alert["id"],
+                channel,
+                code,
+            )
+            return False
+        except (OSError, SlackRequestError) as exc:
+            log.warning("could not update alert #%s in %s (%s); leaving it as it is", alert["id"], channel, exc)
+            return False
+        return True
 
     def resolve_person(self, db: Database, person_id: int) -> str:
         """A person's Slack user id, looked up by email once and then remembered in `people`."""
@@ -100,6 +150,8 @@ class SlackSink:
 class TerminalSink:
     """Terminal mode: each alert printed, with where it would have gone."""
 
+    terminal = True
+
     def __init__(self, out: Callable[[str], None] = print) -> None:
         self.out = out
 
@@ -115,6 +167,19 @@ class TerminalSink:
                 where = f"DM {person['name']}" + (f" (by email {person['email']})" if person["email"] else "")
             else:
                 where = f"DM {target}"
+        if alert.get("thread_ts") and not is_dm(alert):
+            where += f", in the thread of alert #{str(alert['thread_ts']).rpartition('.')[2]}"
         self.out(f"\n[alert → {where}]")
         self.out(textwrap.indent(to_text(message), "  "))
-        return None
+        if alert.get("id") is None:
+            return None
+        # Our own ts, so terminal alerts can head threads too (never given to Slack: see storage/threads.py).
+        ts = f"{threads.TERMINAL}.{alert['id']}"
+        remember_post(db, ts, int(alert["id"]), threads.TERMINAL, alert.get("thread_ts"))
+        return ts
+
+    def update(self, db: Database, alert: dict[str, Any], message: Reply) -> bool:
+        """The terminal cannot edit what it printed: it says what the message now says, in one line."""
+        notes = [b for b in message.blocks if isinstance(b, Note)]
+        self.out(f"  [alert #{alert['id']} updated: {plain_text(notes[-1].parts) if notes else 'see above'}]")
+        return True

@@ -32,6 +32,7 @@ from bot.answers import AnswerPool, post_response
 from bot.config import ConfigError
 from bot.connections import Connections
 from bot.gate import MAX_BODY, RequestGate
+from bot.interactions import Interactions, register_interactions
 from bot.render import fallback_text, to_blocks
 from bot.runtime import make_context
 from handlers.home import home
@@ -47,7 +48,6 @@ COMMAND = "/whisperer"
 EVENTS_PATH = "/slack/events"
 SHARE_WORD = "share"
 DUPLICATE_HEADER = "x-whisperer-duplicate"  # set on the answer to a retried request that was not acted on
-HOME_BLOCKS = 100
 BUSY = "I'm answering a lot of questions at once right now; try again in a few seconds."
 HTTP_THREADS = 16  # waitress workers: each only verifies, records the request key and waits for the ack
 
@@ -164,6 +164,11 @@ def response_for(reply: Reply, share: bool) -> dict[str, Any]:
     }
 
 
+def home_view(reply: Reply) -> dict[str, Any]:
+    """The App Home view for views.publish, cut to Slack's 100-block Home limit."""
+    return {"type": "home", "blocks": to_blocks(reply, "home")}
+
+
 def request_key(body: Mapping[str, Any], raw_body: str = "", timestamp: str = "") -> str:
     """What identifies one user action across Slack's retries: the event id, or the command's trigger id.
 
@@ -197,6 +202,7 @@ class Listeners:
         self.clock = clock
         self.on_effects = on_effects
         self.pool = pool
+        self.interactions: Interactions | None = None  # set by build_app; opens the forms
 
     def once(self, body: dict[str, Any], request: BoltRequest, next_: Callable[[], BoltResponse]) -> BoltResponse:
         """Middleware: a request seen before (a Slack retry, X-Slack-Retry-Num) is acknowledged and dropped."""
@@ -208,7 +214,7 @@ class Listeners:
         except StorageUnavailable as exc:
             # Reading commands still answer on a full disk; a repeat may then be answered twice, never acted on
             # twice (any write it needs fails the same way).
-            log.warning("could not remember Slack request %s: %s", key, exc)
+            log.warning("could not remember Slack request %s (%s); answering it anyway", key, exc.problem)
             fresh = True
         if not fresh:
             retry = (request.headers.get("x-slack-retry-num") or ["?"])[0]
@@ -220,11 +226,12 @@ class Listeners:
         """Run slow follow-up work on the answer pool; False (nothing run) when the pool is full."""
         return self.pool.submit(work)
 
-    def command(self, ack: Ack, command: dict[str, Any]) -> None:
+    def command(self, ack: Ack, command: dict[str, Any], client: WebClient) -> None:
         """`/whisperer …`: acknowledge at once, then answer through response_url from the answer pool.
 
         Without a response_url the answer goes in the acknowledgement itself; when the pool is full the
-        acknowledgement says "busy, try again" rather than leaving Slack to time out.
+        acknowledgement says "busy, try again" rather than leaving Slack to time out. A command that has a
+        form (`cert add` alone) opens it instead of answering.
         """
         text, share = split_share(plain_command_text(str(command.get("text") or "")))
         user = command.get("user_id")
@@ -242,6 +249,8 @@ class Listeners:
 
         def respond() -> None:
             reply = self.answer(text, user)
+            if self.open_form(client, reply, command):
+                return
             post_response(url, response_for(reply, share))
             self._effects(reply)
 
@@ -261,6 +270,13 @@ class Listeners:
                 "Something went wrong while answering that.", "The details are in the bot's log; tell an admin."
             )
 
+    def open_form(self, client: WebClient, reply: Reply, command: Mapping[str, Any]) -> bool:
+        """The modal a reply asks for (views.open with the command's trigger); False if none was opened."""
+        trigger, user = str(command.get("trigger_id") or ""), str(command.get("user_id") or "")
+        if not (reply.form and trigger and self.interactions):
+            return False
+        return self.interactions.open_form(client, reply.form, trigger, user, {})
+
     def _effects(self, reply: Reply) -> None:
         if reply.effects:
             self.on_effects(reply.effects)
@@ -273,7 +289,7 @@ class Listeners:
 
         def publish() -> None:
             ctx = make_context(self.connections.runtime(), self.clock(), user_id=user)
-            client.views_publish(user_id=user, view={"type": "home", "blocks": to_blocks(home(ctx))[:HOME_BLOCKS]})
+            client.views_publish(user_id=user, view=home_view(home(ctx)))
 
         if not self.later(publish):
             log.warning("answer pool full: the Home tab of %s was not refreshed this time", user)
@@ -330,6 +346,7 @@ def build_app(
     app.use(listeners.once)
     app.command(COMMAND)(listeners.command)
     app.event("app_home_opened")(listeners.home_opened)
+    listeners.interactions = register_interactions(app, connections, clock, on_effects)
     return app
 
 

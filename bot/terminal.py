@@ -9,6 +9,7 @@ from bot.delivery import Pacer, deliver_alerts
 from bot.render import to_text
 from bot.runtime import Runtime, make_context
 from bot.sinks import TerminalSink
+from bot.threads import ThreadedSink
 from handlers.registry import dispatch
 from storage.db import StorageUnavailable
 
@@ -17,7 +18,7 @@ QUIT_WORDS = ("quit", "exit")
 
 def print_alerts(runtime: Runtime, now: datetime, out: Callable[[str], None] = print) -> int:
     """Print every pending alert once and mark it sent; returns how many were printed."""
-    sink = TerminalSink(out)
+    sink = ThreadedSink(TerminalSink(out), runtime.config.bot.thread_hours, runtime.config.bot.tz)
     printed = 0
     while True:  # DMs fanned out to subscribers become due in the same pass; keep going until quiet
         report = deliver_alerts(

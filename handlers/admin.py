@@ -6,7 +6,7 @@ import re
 from urllib.parse import urlsplit
 
 import handlers.watching  # noqa: F401  (registered first, so help lists help/changes/diff/sources before these)
-from handlers.registry import Context, UsageError, command, suggest
+from handlers.registry import Context, UsageError, command, form_reply, suggest
 from handlers.reply import Mono, Reply, Strong, bullets, error, note, para, reply
 from storage import people
 from storage import sources as state
@@ -37,7 +37,8 @@ def slack_url(text: str) -> str:
 @command(
     "source",
     "source add|remove|pause|resume ID …",
-    "Change what is watched: add a page or feed, remove one added from Slack, pause or resume any.",
+    "Change what is watched: add a page or feed, remove one added from Slack, pause or resume any. "
+    "`source add` alone opens a form in Slack.",
     "source add hcpn-notices feed https://example.com/notices.xml announcement 1h",
     "source pause csp-tiers",
     "source resume csp-tiers",
@@ -54,6 +55,8 @@ def source_command(ctx: Context, args: list[str]) -> Reply:
         hint = f" Did you mean '{close}'?" if close else ""
         raise UsageError(f"'{args[0]}' is not something I can do to a source.{hint}")
     if action == "add":
+        if not rest:
+            return form_reply("source-add", SOURCE_USAGE["add"])
         return _add(ctx, rest)
     if len(rest) != 1:
         raise UsageError(f"source {action} takes one source id.", SOURCE_USAGE[action])

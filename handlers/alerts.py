@@ -2,17 +2,34 @@
 
 from __future__ import annotations
 
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from typing import Any
 
 from sqlite_utils import Database
 
 from handlers.notices import compose_notice, emphasis
-from handlers.reply import Block, Inline, Link, Mono, Reply, Strong, bullets, code_excerpt, note, para, reply
+from handlers.ownership import change_actions, change_status
+from handlers.reply import (
+    Actions,
+    Block,
+    Inline,
+    Link,
+    Mono,
+    Reply,
+    Strong,
+    actions,
+    bullets,
+    code_excerpt,
+    note,
+    para,
+    reply,
+)
+from handlers.reply_codec import decode_reply
 from handlers.watch_alerts import KINDS as WATCH_KINDS
 from handlers.watch_alerts import compose_watch_alert
 from handlers.watching import when
 from storage import changes as store
+from storage import ownership, threads
 from storage import sources as state
 
 TOPIC_ICONS = {
@@ -31,15 +48,33 @@ def _source_link(row: dict[str, Any]) -> Inline:
     return Link(url, str(name)) if url.startswith(("http://", "https://")) else str(name)
 
 
-def compose_alert(db: Database, alert: dict[str, Any], tz: tzinfo) -> Reply | None:
-    """The message for one outbox row; None when what it refers to has gone (nothing to say)."""
+def compose_alert(db: Database, alert: dict[str, Any], tz: tzinfo, now: datetime | None = None) -> Reply | None:
+    """The message for one outbox row; None when what it refers to has gone (nothing to say).
+
+    A row that heads a thread (bot/threads.py) says how many alerts followed in it. With `now` (redrawing a
+    message after a click) a mute in force at that moment is shown too."""
+    payload = alert.get("payload") or {}
+    # Messages composed when queued (the weekly digest) carry their reply model with them.
+    message = decode_reply(payload["reply"]) if "reply" in payload else _compose(db, alert, tz, now)
+    replies = threads.thread_size(db, alert["posted_channel"], alert["ts"]) if alert.get("posted_channel") else 0
+    if message is None or not replies or not alert.get("ts"):
+        return message
+    more = note(f"🧵 {replies} more in thread")
+    blocks = list(message.blocks)
+    blocks.insert(len(blocks) - 1 if blocks and isinstance(blocks[-1], Actions) else len(blocks), more)  # above buttons
+    return Reply(tuple(blocks), message.ephemeral, message.error, message.effects)
+
+
+def _compose(db: Database, alert: dict[str, Any], tz: tzinfo, now: datetime | None) -> Reply | None:
     kind = alert["kind"]
     payload = alert["payload"]
     if kind == "change":
         change = store.get_change(db, int(payload["change_id"]))
         if change is None:
             return None
-        return reply(*change_blocks(change, tz), *_why(payload), ephemeral=False)
+        dm = bool(payload.get("subscription"))
+        acted = acted_on(db, change, tz, now, channel=not dm)
+        return reply(*change_blocks(change, tz), *_why(payload), *acted, ephemeral=False)
     source = state.get_source(db, str(alert.get("source_id") or payload.get("source_id")))
     if kind in WATCH_KINDS:
         return compose_watch_alert(kind, payload, source, tz)
@@ -68,7 +103,7 @@ def compose_alert(db: Database, alert: dict[str, Any], tz: tzinfo) -> Reply | No
         # A tier rename or policy version replaces the page-diff alert of its change: say both in one message.
         notice = compose_notice({k: v for k, v in payload.items() if k not in ("excerpt", "note")})
         tail = (note(*emphasis(str(payload["note"]))),) if payload.get("note") else ()
-        return reply(*notice.blocks, *change_blocks(change, tz), *tail, ephemeral=False)
+        return reply(*notice.blocks, *change_blocks(change, tz), *tail, *acted_on(db, change, tz, now), ephemeral=False)
     return None
 
 
@@ -109,16 +144,23 @@ def _summary(source: dict[str, Any] | None, payload: dict[str, Any]) -> Reply:
     return reply(*blocks, ephemeral=False)
 
 
+def acted_on(
+    db: Database, change: dict[str, Any], tz: tzinfo, now: datetime | None, channel: bool = True
+) -> tuple[Block, ...]:
+    """Who took the change, whether its source is muted, and the buttons to do either (or read it all)."""
+    owner = ownership.change_owner(db, int(change["id"]))
+    mute = ownership.mute_of(db, str(change["source_id"]), now) if now is not None else None
+    found = change_actions(change, owner=owner["user_id"] if owner else None, muted=mute is not None, channel=channel)
+    return (*change_status(db, owner, mute, tz), actions(*found))
+
+
 def change_blocks(change: dict[str, Any], tz: tzinfo) -> tuple[Block, ...]:
-    """What changed: source and topic, the summary, a diff excerpt, the link and the change id."""
+    """What changed: source and topic, the summary, a diff excerpt, the link and the change id (the whole diff
+    is one of the alert's actions)."""
     icon = TOPIC_ICONS.get(change["topic"], "🔔")
     return (
         para(f"{icon} ", Strong(change["source_name"] or change["source_id"]), f" changed ({change['topic']})"),
         para(change["summary"]),
         code_excerpt(change["diff"], max_lines=15, max_chars=1800),
-        note(
-            _source_link(change),
-            f" · change #{change['id']} · {when(change['detected_at'], tz)} · ",
-            Mono(f"/whisperer diff {change['id']}"),
-        ),
+        note(_source_link(change), f" · change #{change['id']} · {when(change['detected_at'], tz)}"),
     )

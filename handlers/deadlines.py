@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 
 from handlers.certificates import first_name
 from handlers.knowledge import partner_tier, source_label
-from handlers.registry import Context, UsageError, admin_refusal, command
+from handlers.registry import Context, UsageError, admin_refusal, command, form_reply
 from handlers.reply import Block, Heading, Inline, Mono, Reply, Strong, bullets, error, note, para, reply
 from storage import certifications as certs
 from storage import deadlines as store
@@ -137,7 +137,8 @@ def deadlines_command(ctx: Context, args: list[str]) -> Reply:
 @command(
     "deadline",
     "deadline add DATE TEXT | deadline remove ID",
-    "Add a deadline of your own, or remove one (yours, or any if you are an admin).",
+    "Add a deadline of your own, or remove one (yours, or any if you are an admin). `deadline add` alone opens a "
+    "form in Slack.",
     "deadline add 2027-01-15 Submit the Q1 MDF application",
     "deadline remove 4",
     group="partner",
@@ -146,6 +147,8 @@ def deadline_command(ctx: Context, args: list[str]) -> Reply:
     if not args or args[0].lower() not in ("add", "remove", "rm"):
         raise UsageError("Say what to do: deadline add DATE TEXT, or deadline remove ID.")
     if args[0].lower() == "add":
+        if len(args) == 1:
+            return form_reply("deadline-add", "deadline add DATE TEXT")
         if len(args) < 3:
             raise UsageError("deadline add needs a date and what is due.")
         day = parse_day(args[1])

@@ -1,7 +1,8 @@
 """Alerts that carry their own wording (tier renames, policy versions, reminders, DMs).
 
 The payload holds plain text: "text" (required; *stars* mark emphasis), and optionally "heading",
-"excerpt" (a diff shown as code), "items" (bullets) and "note" (small print). Nothing in it is Slack markup,
+"excerpt" (a diff shown as code), "items" (bullets), "note" (small print) and "actions" (buttons, each a
+dict of handlers.reply.Action's fields). Nothing in it is Slack markup,
 so renderers escape it like any other text.
 """
 
@@ -11,7 +12,20 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from handlers.reply import Block, Heading, Inline, Reply, Strong, bullets, code_excerpt, note, para, reply
+from handlers.reply import (
+    Action,
+    Block,
+    Heading,
+    Inline,
+    Reply,
+    Strong,
+    actions,
+    bullets,
+    code_excerpt,
+    note,
+    para,
+    reply,
+)
 
 _EMPHASIS = re.compile(r"\*([^*\n]+)\*")
 
@@ -42,4 +56,6 @@ def compose_notice(payload: Mapping[str, Any]) -> Reply:
         blocks.append(code_excerpt(str(payload["excerpt"]), max_lines=15, max_chars=1800))
     if payload.get("note"):
         blocks.append(note(*emphasis(str(payload["note"]))))
+    if payload.get("actions"):
+        blocks.append(actions(*(Action(**{k: str(v) for k, v in a.items()}) for a in payload["actions"])))
     return reply(*blocks, ephemeral=False)

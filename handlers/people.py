@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from handlers.cert_followups import FOLLOWUPS
 from handlers.certificates import (
     EMAIL,
     MENTION,
@@ -17,7 +18,7 @@ from handlers.certificates import (
     person_for,
     status_text,
 )
-from handlers.registry import Context, UsageError, admin_refusal, command
+from handlers.registry import Context, UsageError, admin_refusal, command, form_reply
 from handlers.reply import Block, Heading, Inline, Mono, Reply, Strong, bullets, error, note, para, reply
 from storage import certifications as certs
 from storage import people
@@ -112,22 +113,33 @@ def certs_command(ctx: Context, args: list[str]) -> Reply:
     return reply(*blocks)
 
 
-CERT_USAGE = "cert add PERSON CERTIFICATION PASSED [expires=DATE] [number=N] [level=L] | cert remove ID"
+CERT_USAGE = (
+    "cert add PERSON CERTIFICATION PASSED [expires=DATE] [number=N] [level=L] | cert remove ID"
+    " | cert booked ID EXAM_DATE | cert snooze ID [DAYS] | cert renewed ID NEW_EXPIRY [NUMBER]"
+)
 
 
 @command(
     "cert",
     CERT_USAGE,
-    "Add or update one certification (admins, or the holder), or remove one.",
+    "Add, update or remove a certification (admins, or the holder); answer its reminder: exam booked, "
+    "snooze a week, renewed. `cert add` alone opens a form in Slack.",
     'cert add me "HCIE-Cloud Service Solutions Architect" 2024-02-01 number=HCIE-0042',
     "cert add ana@acme.example HCCDE 2025-06-10",
     "cert remove 7",
+    "cert booked 7 2027-01-20",
+    "cert snooze 7",
+    "cert renewed 7 2030-01-20 HCIE-0042",
     group="people",
 )
 def cert_command(ctx: Context, args: list[str]) -> Reply:
-    if not args or args[0].lower() not in ("add", "remove", "rm"):
-        raise UsageError("Say what to do: cert add … or cert remove ID.")
+    if not args or args[0].lower() not in ("add", "remove", "rm", *FOLLOWUPS):
+        raise UsageError("Say what to do: cert add …, cert remove ID, or cert booked|snooze|renewed ID ….")
+    if args[0].lower() in FOLLOWUPS:
+        return FOLLOWUPS[args[0].lower()](ctx, args[1:])
     if args[0].lower() == "add":
+        if len(args) == 1:
+            return form_reply("cert-add", "cert add PERSON CERTIFICATION PASSED [expires=DATE] [number=N]")
         return _cert_add(ctx, args[1:])
     if len(args) != 2 or not args[1].lstrip("#").isdigit():
         raise UsageError("Which certification? Give its number, as shown by /whisperer certs (e.g. #7).")

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from handlers.reply import Mono, Reply, error
+from handlers.reply import Mono, Reply, error, note, para, reply
 from handlers.settings import KnowledgeSettings
 from watchers.network import NetworkPolicy
 
@@ -145,4 +145,13 @@ def admin_refusal(action: str) -> Reply:
     return error(
         f"Only admins can {action}.",
         "Ask one of the admins listed in whisperer.toml ([bot] admins), or ask them to add your Slack user ID.",
+    )
+
+
+def form_reply(form: str, usage: str) -> Reply:
+    """Arguments left out where a form can ask for them: Slack opens the form, the terminal says what to type."""
+    return reply(
+        para("This one has a form in Slack. Here, type it in one line:"),
+        note(Mono(f"/whisperer {usage}")),
+        form=form,
     )

@@ -11,6 +11,7 @@ from sqlite_utils import Database
 from handlers.certificates import first_name
 from handlers.deadlines import when_left
 from handlers.knowledge import day, partner_tier
+from handlers.metric_view import metric_watches, sparkline, watch_def, zone_text
 from handlers.registry import Context, UsageError, admin_refusal, command, did_you_mean
 from handlers.reply import Block, Heading, Inline, Mono, Reply, Strong, bullets, error, note, para, reply
 from handlers.settings import CertificationSettings, Kpi, MetricDef
@@ -180,7 +181,10 @@ def _metric_def(ctx: Context, name: str) -> MetricDef | Reply:
     found = ctx.knowledge.metric(name)
     if found:
         return found
-    known = [m.name for m in ctx.knowledge.metrics]
+    watches = metric_watches(ctx.sources)
+    if name.lower() in watches:  # read from a source by a [[sources.metrics]] watch
+        return watch_def(watches[name.lower()][0])
+    known = [m.name for m in ctx.knowledge.metrics] + [n for n in watches if ctx.knowledge.metric(n) is None]
     return error(
         f"I don't track a metric called '{name}'.",
         did_you_mean(name, known),
@@ -229,13 +233,28 @@ def metric_command(ctx: Context, args: list[str]) -> Reply:
                 para("Never set. Numbers nobody reports are numbers nobody can defend at renewal."),
                 note("Set it with ", Mono(f"/whisperer metric set {found.name} VALUE"), "."),
             )
+        watched = metric_watches(ctx.sources).get(found.name)
+        trend: tuple[Block, ...] = ()
+        if watched:  # read from a source: the trend and the zone say more than the list
+            values = [float(h["value"]) for h in reversed(store.metric_history(ctx.db, found.name, 30))]
+            zone = zone_text(watched[0], float(history[0]["value"]))
+            trend = (
+                para(
+                    Strong(found.show(float(history[0]["value"]))),
+                    f" {sparkline(values)} ",
+                    zone,
+                ),
+                note("Read from ", Mono(watched[1]), f" on each poll; last {len(values)} readings, oldest first."),
+            )
         return reply(
             Heading(f"{found.label} ({found.name})"),
+            *trend,
             bullets(
                 *(
                     (
                         Strong(found.show(float(h["value"]))),
-                        f" — {day(h['set_at'], ctx.tz)} by {h['set_by'] or '?'}",
+                        f" — {day(h['set_at'], ctx.tz)} "
+                        + (f"from {h['source_id']}" if h.get("source_id") else f"by {h['set_by'] or '?'}"),
                         f": {h['note']}" if h["note"] else "",
                     )
                     for h in history
@@ -243,7 +262,8 @@ def metric_command(ctx: Context, args: list[str]) -> Reply:
             ),
         )
     items: list[tuple[Inline, ...]] = []
-    for m in ctx.knowledge.metrics:
+    extra = [watch_def(w) for n, (w, _) in metric_watches(ctx.sources).items() if ctx.knowledge.metric(n) is None]
+    for m in (*ctx.knowledge.metrics, *extra):
         row = current.get(m.name)
         shown = m.show(float(row["value"])) if row else "not set"
         since = f" (set {day(row['set_at'], ctx.tz)} by {row['set_by'] or '?'})" if row else ""

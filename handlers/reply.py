@@ -102,8 +102,12 @@ class Reply:
     blocks: tuple[Block, ...]
     ephemeral: bool = True
     error: bool = False
-    # Side effects the caller (bot/) must carry out after replying, e.g. "reload-sources".
+    # Side effects the caller (bot/) must carry out after replying, e.g. "reload-sources", or "refresh-message"
+    # (what the clicked message shows has changed: redraw it).
     effects: tuple[str, ...] = field(default=())
+    # A form that asks for the arguments instead ("cert-add", "deadline-add", "source-add"): Slack opens it as a
+    # modal; the terminal shows the reply's blocks, which say what to type.
+    form: str = ""
 
 
 def para(*parts: Inline) -> Para:
@@ -122,8 +126,8 @@ def actions(*items: Action) -> Actions:
     return Actions(tuple(items))
 
 
-def reply(*blocks: Block, ephemeral: bool = True, effects: tuple[str, ...] = ()) -> Reply:
-    return Reply(tuple(blocks), ephemeral=ephemeral, effects=effects)
+def reply(*blocks: Block, ephemeral: bool = True, effects: tuple[str, ...] = (), form: str = "") -> Reply:
+    return Reply(tuple(blocks), ephemeral=ephemeral, effects=effects, form=form)
 
 
 def error(problem: str, *fix: Inline) -> Reply:

@@ -73,7 +73,7 @@ def compose_watch_alert(
     name = _name(payload, source)
     if kind == "session-expired":
         return reply(
-            para("🔒 ", Strong("Session expired: "), name, " shows a sign-in page instead of its content."),
+            para("🔒 ", Strong("Session expired: "), name, " no longer lets me in."),
             para(f"Why I think so: {payload.get('reason')}."),
             *refresh_steps(payload),
             note("Until then I record no snapshot and no change for it, and I won't repeat this alert."),

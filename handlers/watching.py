@@ -6,15 +6,18 @@ from datetime import datetime, tzinfo
 
 from handlers.registry import COMMANDS, Context, UsageError, command, resolve, suggest
 from handlers.reply import (
+    Action,
     Block,
+    Code,
     Heading,
     Inline,
     Link,
+    Mention,
     Mono,
     Reply,
     Strong,
+    actions,
     bullets,
-    code_excerpt,
     error,
     note,
     para,
@@ -22,7 +25,7 @@ from handlers.reply import (
 )
 from handlers.timeparse import parse_since
 from storage import changes as store
-from storage import delivery
+from storage import delivery, ownership, people
 from storage import sources as state
 from storage.db import parse_stamp
 
@@ -149,13 +152,17 @@ def changes_command(ctx: Context, args: list[str]) -> Reply:
             note("Sources are listed by ", Mono("/whisperer sources"), "."),
         )
     items: list[tuple[Inline, ...]] = []
+    owners = ownership.owners_of(ctx.db, (int(row["id"]) for row in rows))
+    names = {o: str(p["name"]) for o in set(owners.values()) if (p := people.find_person(ctx.db, o))}
     for row in rows:
+        owner = owners.get(int(row["id"]))
         items.append(
             (
                 Mono(f"#{row['id']}"),
                 f" {when(row['detected_at'], ctx.tz)} · ",
                 Strong(row["source_name"] or row["source_id"]),
                 f" ({row['topic']}): {row['summary']}",
+                *((" · 👤 ", Mention(owner, names.get(owner, ""))) if owner else ()),
             )
         )
     return reply(
@@ -165,27 +172,80 @@ def changes_command(ctx: Context, args: list[str]) -> Reply:
     )
 
 
-@command("diff", "diff CHANGE_ID", "Show one change in full: its summary, source and unified diff.", "diff 42")
+# A page of a diff: what one message (under Slack's ~12,000 characters of block text) or one modal holds.
+PAGE_LINES = 60
+PAGE_CHARS = 2800
+CHUNKS_PER_PAGE = 3
+
+
+def diff_pages(text: str) -> list[list[str]]:
+    """The diff cut into pages of up to CHUNKS_PER_PAGE code chunks (each ≤ PAGE_LINES lines, PAGE_CHARS chars)."""
+    chunks: list[str] = []
+    lines: list[str] = []
+    size = 0
+    for raw in text.splitlines() or [""]:
+        line = raw if len(raw) < PAGE_CHARS else raw[: PAGE_CHARS - 2] + "…"
+        if lines and (len(lines) >= PAGE_LINES or size + len(line) + 1 > PAGE_CHARS):
+            chunks.append("\n".join(lines))
+            lines, size = [], 0
+        lines.append(line)
+        size += len(line) + 1
+    chunks.append("\n".join(lines))
+    return [chunks[i : i + CHUNKS_PER_PAGE] for i in range(0, len(chunks), CHUNKS_PER_PAGE)]
+
+
+def page_actions(change_id: int, page: int, pages: int) -> tuple[Action, ...]:
+    """Previous / next page of a diff: in a modal they turn its pages, elsewhere they are commands."""
+    found: list[Action] = []
+    if page > 1:
+        found.append(Action("← Previous page", "diff-page", f"{change_id}:{page - 1}", f"diff {change_id} {page - 1}"))
+    if page < pages:
+        found.append(Action("Next page →", "diff-page", f"{change_id}:{page + 1}", f"diff {change_id} {page + 1}"))
+    return tuple(found)
+
+
+@command(
+    "diff",
+    "diff CHANGE_ID [PAGE]",
+    "Show one change in full: its summary, source and unified diff (a long diff in pages).",
+    "diff 42",
+    "diff 42 2",
+)
 def diff_command(ctx: Context, args: list[str]) -> Reply:
-    if len(args) != 1:
-        raise UsageError("Tell me which change: its number, as shown by /whisperer changes.")
+    if len(args) not in (1, 2):
+        raise UsageError("Tell me which change: its number, as shown by /whisperer changes (and a page if you like).")
     raw = args[0].lstrip("#")
     if not raw.isdigit():
         raise UsageError(f"'{args[0]}' is not a change number.")
+    if len(args) == 2 and not args[1].isdigit():
+        raise UsageError(f"'{args[1]}' is not a page number.")
     row = store.get_change(ctx.db, int(raw))
     if row is None:
         return error(f"There is no change #{raw}.", "List recent ones with ", Mono("/whisperer changes"), ".")
+    pages = diff_pages(row["diff"])
+    page = int(args[1]) if len(args) == 2 else 1
+    if not 1 <= page <= len(pages):
+        return error(
+            f"Change #{raw} has {len(pages)} page{'s' if len(pages) != 1 else ''}; there is no page {page}.",
+            "Start at ",
+            Mono(f"/whisperer diff {raw}"),
+            ".",
+        )
     source: Inline = (
         Link(row["url"], row["source_name"] or row["source_id"])
         if row["url"].startswith("http")
         else (row["source_name"] or row["source_id"])
     )
-    return reply(
+    blocks: list[Block] = [
         Heading(f"Change #{row['id']}: {row['source_name'] or row['source_id']}"),
         para(Strong(row["summary"])),
         note(source, f" · {row['topic']} · {row['kind']} · detected {when(row['detected_at'], ctx.tz)}"),
-        code_excerpt(row["diff"], max_lines=60, max_chars=2800),
-    )
+        *(Code(chunk) for chunk in pages[page - 1]),
+    ]
+    if len(pages) > 1:
+        blocks.append(note(f"Page {page} of {len(pages)}."))
+        blocks.append(actions(*page_actions(int(row["id"]), page, len(pages))))
+    return reply(*blocks)
 
 
 def _health(row: dict[str, object], now: datetime) -> tuple[str, str]:

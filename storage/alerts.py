@@ -118,3 +118,40 @@ def alert_counts(db: Database) -> dict[str, int]:
         str(status): int(n)
         for status, n in db.execute("SELECT status, COUNT(*) FROM alerts GROUP BY status").fetchall()
     }
+
+
+def due_heads(db: Database, now: datetime, per_target: int = 3, limit: int = 500) -> list[Row]:
+    """The oldest few due alerts of each destination, oldest first: one busy channel's backlog cannot
+    crowd the others out of a delivery run. Destinations are grouped as delivery sends them (DM user,
+    person, channel; NULL channel = the alerts channel)."""
+    rows = _decode(
+        _rows(
+            db,
+            """SELECT * FROM (
+                   SELECT *, ROW_NUMBER() OVER (
+                       PARTITION BY COALESCE('user:' || user_id,
+                                             'person:' || json_extract(payload, '$.person_id'),
+                                             'channel:' || channel, '')
+                       ORDER BY id) AS place
+                   FROM alerts WHERE status = 'pending' AND next_attempt_at <= ?)
+               WHERE place <= ? ORDER BY id LIMIT ?""",
+            [stamp(now), per_target, limit],
+        )
+    )
+    for row in rows:
+        row.pop("place", None)
+    return rows
+
+
+def probe_writes(db: Database) -> None:
+    """A write that changes nothing visible: raises StorageUnavailable while the disk refuses writes."""
+    db.execute(
+        """UPDATE alerts SET attempts = attempts
+           WHERE id = (SELECT MIN(id) FROM alerts WHERE status = 'pending')"""
+    )
+
+
+def sent_alert_by_ts(db: Database, ts: str) -> Row | None:
+    """The delivered alert whose Slack message has this ts (to redraw it after a click)."""
+    rows = _decode(_rows(db, "SELECT * FROM alerts WHERE ts = ? AND status = 'sent' ORDER BY id LIMIT 1", [ts]))
+    return rows[0] if rows else None

@@ -70,3 +70,11 @@ def list_certifications(db: Database, person_id: int | None = None, until: date 
 def certification_counts(db: Database) -> dict[int, int]:
     rows = db.execute("SELECT person_id, COUNT(*) FROM certifications GROUP BY person_id").fetchall()
     return {int(person): int(n) for person, n in rows}
+
+
+def renew_certification(db: Database, cert_id: int, expires: date, number: str | None, now: datetime) -> None:
+    """A recertification: the new expiry (as given, not computed) and number."""
+    db.execute(
+        "UPDATE certifications SET expires = ?, expires_given = 1, number = ?, updated_at = ? WHERE id = ?",
+        [expires.isoformat(), number, stamp(now), cert_id],
+    )

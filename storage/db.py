@@ -18,7 +18,10 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from storage import knowledge_migrations  # noqa: F401  (registers migrations 5 and up)
+from storage import (
+    knowledge_migrations,  # noqa: F401  (registers migrations 5 and up)
+    thread_migrations,  # noqa: F401  (registers migration 20)
+)
 from storage.migrations import migrate
 
 # SQLite's primary result codes for "the storage, not the statement, is the problem".
@@ -215,6 +218,13 @@ def _cannot_open(path: str | Path, exc: BaseException) -> StorageUnavailable:
         f"the file cannot be created or opened ({getattr(exc, 'strerror', None) or exc})",
         f"check that {folder} is a folder the user running whisperer can write to",
     )
+
+
+def probe_write(db: Database) -> None:
+    """Write (and undo) a schema change, committed: StorageUnavailable when the file cannot take a write now."""
+    with transaction(db):
+        db.execute("CREATE TABLE IF NOT EXISTS _write_probe (x)")
+        db.execute("DROP TABLE _write_probe")
 
 
 def db_path(db: Database) -> str:

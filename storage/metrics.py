@@ -49,3 +49,17 @@ def last_confirmation(db: Database, rebate_id: str, now: datetime) -> Row | None
         [rebate_id, stamp(now)],
     )
     return rows[0] if rows else None
+
+
+def add_reading(db: Database, name: str, value: float, now: datetime, source_id: str) -> int:
+    """A value read from a source by a metric watch, marked with that source."""
+    cursor = db.execute(
+        "INSERT INTO metrics (name, value, set_at, set_by, note, source_id) VALUES (?, ?, ?, ?, NULL, ?)",
+        [name, value, stamp(now), f"source:{source_id}", source_id],
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def latest_metric(db: Database, name: str) -> Row | None:
+    rows = _rows(db, "SELECT * FROM metrics WHERE name = ? ORDER BY set_at DESC, id DESC LIMIT 1", [name])
+    return rows[0] if rows else None

@@ -218,3 +218,40 @@ def _sessions(db: Database) -> None:
     db.execute("ALTER TABLE sources ADD COLUMN session_expired_at TEXT")
     db.execute("ALTER TABLE sources ADD COLUMN session_reason TEXT")
     db.execute("ALTER TABLE metrics ADD COLUMN source_id TEXT")
+
+
+@migration(18, "who took a change, muted sources, alerts found by their Slack ts")
+def _owners_and_mutes(db: Database) -> None:
+    _run(
+        db,
+        """
+        CREATE TABLE change_owners (
+            change_id INTEGER PRIMARY KEY REFERENCES changes(id) ON DELETE CASCADE,
+            user_id TEXT NOT NULL,
+            taken_at TEXT NOT NULL
+        );
+        CREATE TABLE source_mutes (
+            source_id TEXT PRIMARY KEY,
+            until TEXT NOT NULL,
+            muted_by TEXT NOT NULL,
+            muted_at TEXT NOT NULL
+        );
+        CREATE INDEX alerts_ts ON alerts(ts)
+        """,
+    )
+
+
+@migration(19, "certification holds: exam booked, reminder snoozed")
+def _cert_holds(db: Database) -> None:
+    _run(
+        db,
+        """
+        CREATE TABLE cert_holds (
+            cert_id INTEGER PRIMARY KEY REFERENCES certifications(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            until TEXT NOT NULL,
+            set_by TEXT,
+            set_at TEXT NOT NULL
+        )
+        """,
+    )

@@ -34,6 +34,8 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds before answering (timeouts)
     chunked: bool = False  # stream the body in chunks with no Content-Length (a server that never says the size)
+    drip: float = 0.0  # after the headers, send the body one byte every `drip` seconds (a hanging server)
+    raw: bytes | None = None  # send exactly these bytes (status line, headers…), then `body` if dripping, then close
 
 
 @dataclass
@@ -46,9 +48,12 @@ Route = Callable[[Seen], Response]
 
 
 class FixtureServer:
-    """An HTTP server on 127.0.0.1:0 whose routes tests set; it records every request it sees."""
+    """An HTTP server on 127.0.0.1:0 whose routes tests set; it records every request it sees.
 
-    def __init__(self) -> None:
+    `host` may be 127.0.0.2 or 127.0.0.3: loopback addresses that stand in for other hosts.
+    """
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
         self.routes: dict[str, Response | Route] = {}
         self.seen: list[Seen] = []
         self._lock = threading.Lock()
@@ -78,7 +83,21 @@ class FixtureServer:
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     self._answer(response)
 
+            def _drip(self, response: Response) -> None:
+                for byte in response.body:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    if server._stop.wait(response.drip):
+                        break
+
             def _answer(self, response: Response) -> None:
+                if response.raw is not None:
+                    self.wfile.write(response.raw)
+                    self.wfile.flush()
+                    self.close_connection = True
+                    if response.drip:
+                        self._drip(response)
+                    return
                 self.send_response(response.status)
                 length = (
                     {"Transfer-Encoding": "chunked"}
@@ -90,6 +109,9 @@ class FixtureServer:
                 self.end_headers()
                 if response.status == 304:
                     return
+                if response.drip:
+                    self._drip(response)
+                    return
                 if not response.chunked:
                     self.wfile.write(response.body)
                     return
@@ -99,7 +121,7 @@ class FixtureServer:
                     self.wfile.flush()
                 self.wfile.write(b"0\r\n\r\n")
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = ThreadingHTTPServer((host, 0), Handler)
         self.httpd.daemon_threads = True
         # A short poll interval: shutdown() waits up to one interval, and every test stops a server.
         self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
@@ -127,6 +149,22 @@ def server() -> Iterator[FixtureServer]:
     srv.start()
     yield srv
     srv.stop()
+
+
+@pytest.fixture
+def make_server() -> Iterator[Callable[[str], FixtureServer]]:
+    """Servers on other loopback addresses (127.0.0.2, 127.0.0.3): hosts the test's policy may refuse."""
+    made: list[FixtureServer] = []
+
+    def make(host: str) -> FixtureServer:
+        srv = FixtureServer(host)
+        srv.start()
+        made.append(srv)
+        return srv
+
+    yield make
+    for srv in made:
+        srv.stop()
 
 
 @pytest.fixture

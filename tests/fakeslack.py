@@ -1,8 +1,11 @@
 """A local fake of the Slack Web API: a real HTTP server on 127.0.0.1, port 0, that records every call.
 
-It implements auth.test, chat.postMessage, chat.postEphemeral, conversations.open, users.lookupByEmail,
-views.publish and a response_url target. Tests script trouble per method (`fail_next`: 429 with
-Retry-After, 500, a Slack error such as not_in_channel, or a hang) or per channel (`refuse`).
+It implements auth.test, chat.postMessage, chat.update, chat.postEphemeral, conversations.open,
+users.lookupByEmail, views.publish, views.open, views.update, views.push and a response_url target.
+Tests script trouble per method (`fail_next`: 429 with Retry-After, 500, a Slack error such as
+not_in_channel, or a hang) or per channel (`refuse`, and `channel_mode`: hang, 429, 500 or a reset
+connection, switchable while a test runs). Each call records when it arrived and when it was answered
+(time.monotonic), so tests can check Retry-After was honoured.
 Reach it with `WebClient(base_url=fake.api_url)`; slash commands are signed with `sign`.
 """
 
@@ -13,6 +16,8 @@ import hashlib
 import hmac
 import itertools
 import json
+import socket
+import struct
 import threading
 import time
 from collections import deque
@@ -29,6 +34,7 @@ APP_TOKEN = "xapp-1-A111-fake-app-token"
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 SCOPES = ("commands", "chat:write", "im:write", "users:read", "users:read.email")
 T = TypeVar("T")
+RESET = -1  # an internal status: drop the connection instead of answering
 
 
 @dataclass
@@ -36,7 +42,9 @@ class Call:
     method: str  # a Web API method, or "response_url"
     path: str
     args: dict[str, Any]
-    outcome: str = "ok"  # ok | error:<code> | http:<status> | hung
+    outcome: str = "ok"  # ok | error:<code> | http:<status> | hung | reset
+    at: float = field(default_factory=time.monotonic)  # when the request arrived
+    answered: float | None = None  # when the answer was about to go out (None while hung)
 
 
 @dataclass
@@ -73,10 +81,12 @@ class FakeSlack:
         self.calls: list[Call] = []
         self._script: dict[str, deque[Trouble]] = {}
         self._refusals: dict[str, str] = {}
+        self._modes: dict[str, tuple[str, int]] = {}  # channel → (mode, Retry-After), see channel_mode
         self._cond = threading.Condition()
         self._release = threading.Event()
         self._hang_responses = threading.Event()
         self._ts = itertools.count(1)
+        self.messages: dict[tuple[str, str], dict[str, Any]] = {}  # (channel ID, ts) → what it shows now
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -95,6 +105,11 @@ class FakeSlack:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
                 status, headers, body = fake._answer(self.path, dict(self.headers.items()), raw)
+                if status == RESET:  # close with an RST and no answer: the client sees "connection reset"
+                    self.close_connection = True
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    self.connection.close()
+                    return
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     self.send_response(status)
                     for name, value in {"Content-Length": str(len(body)), **headers}.items():
@@ -143,6 +158,8 @@ class FakeSlack:
     def release(self) -> None:
         """Let hung calls go (they answer 500 to whoever is still listening)."""
         self._release.set()
+        with self._cond:
+            self._cond.notify_all()
 
     # ── what happened ──
     def calls_to(self, method: str) -> list[Call]:
@@ -180,6 +197,8 @@ class FakeSlack:
                 self._cond.wait(min(left, 0.1))  # also re-checks state the fake cannot see
 
     def _record(self, call: Call) -> None:
+        if call.outcome != "hung":
+            call.answered = time.monotonic()
         with self._cond:
             self.calls.append(call)
             self._cond.notify_all()
@@ -202,6 +221,9 @@ class FakeSlack:
             return 200, {"Content-Type": "text/plain"}, b"ok"
         method = parts.path.removeprefix("/api/")
         call = Call(method, parts.path, args)
+        by_mode = self._channel_answer(call)
+        if by_mode is not None:
+            return by_mode
         with self._cond:
             queue = self._script.get(method)
             trouble = queue.popleft() if queue else None
@@ -234,6 +256,54 @@ class FakeSlack:
         self._record(call)
         return 200, {"Content-Type": "application/json", **extra}, json.dumps(result).encode()
 
+    # ── per-channel modes (delivery tests) ──
+    def channel_mode(self, channel: str, mode: str | None, retry_after: int = 1) -> None:
+        """From now on every chat.postMessage to `channel` gets: "hang" (no answer until the mode changes or
+        `release`), "429" (with this Retry-After), "500", "reset" (the connection dropped), or None: normal."""
+        if mode not in (None, "hang", "429", "500", "reset"):
+            raise ValueError(f"unknown channel mode {mode!r}")
+        with self._cond:
+            if mode is None:
+                self._modes.pop(channel, None)
+            else:
+                self._modes[channel] = (mode, retry_after)
+            self._cond.notify_all()  # a hung call whose channel left "hang" answers now
+
+    def _channel_mode(self, channel: str) -> str | None:
+        with self._cond:
+            found = self._modes.get(channel)
+        return found[0] if found else None
+
+    def _channel_answer(self, call: Call) -> tuple[int, dict[str, str], bytes] | None:
+        """The answer a channel's mode dictates for this call, or None to answer normally."""
+        if call.method != "chat.postMessage":
+            return None
+        channel = str(call.args.get("channel", ""))
+        with self._cond:
+            found = self._modes.get(channel)
+        if found is None:
+            return None
+        mode, retry_after = found
+        if mode == "hang":
+            call.outcome = "hung"
+            self._record(call)
+            with self._cond:
+                self._cond.wait_for(
+                    lambda: self._release.is_set() or self._modes.get(channel, ("",))[0] != "hang", timeout=60
+                )
+            return 500, {"Content-Type": "application/json"}, b'{"ok": false, "error": "released"}'
+        if mode == "reset":
+            call.outcome = "reset"
+            self._record(call)
+            return RESET, {}, b""
+        status = int(mode)
+        call.outcome = f"http:{status}"
+        self._record(call)
+        if status == 429:
+            body = json.dumps({"ok": False, "error": "ratelimited"}).encode()
+            return 429, {"Retry-After": str(retry_after), "Content-Type": "application/json"}, body
+        return status, {}, b"upstream trouble"
+
     def _error(self, call: Call, code: str) -> tuple[int, dict[str, str], bytes]:
         call.outcome = f"error:{code}"
         self._record(call)
@@ -253,7 +323,10 @@ class FakeSlack:
 
     def _chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
         ts = f"1764100000.{next(self._ts):06d}"
-        return {"ok": True, "channel": args["channel"], "ts": ts, "message": {"text": args.get("text", "")}}
+        channel = channel_id(str(args["channel"]))  # Slack answers with the ID, even when posted to a #name
+        with self._cond:
+            self.messages[(channel, ts)] = dict(args)
+        return {"ok": True, "channel": channel, "ts": ts, "message": {"text": args.get("text", "")}}
 
     def _chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "message_ts": f"1764100000.{next(self._ts):06d}"}
@@ -267,9 +340,44 @@ class FakeSlack:
             return {"ok": False, "error": "users_not_found"}
         return {"ok": True, "user": {"id": user, "tz": "Asia/Jakarta", "profile": {"email": args["email"]}}}
 
+    def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Replace a message in place; the fake's copy of a message it posted is updated too."""
+        key = (str(args.get("channel")), str(args.get("ts")))
+        with self._cond:
+            if key in self.messages:
+                self.messages[key] = {**self.messages[key], **args}
+        return {"ok": True, "channel": key[0], "ts": key[1], "text": args.get("text", "")}
+
+    def updates(self) -> list[dict[str, Any]]:
+        """Messages chat.update changed (what the channel now shows instead)."""
+        return [c.args for c in self.calls_to("chat.update") if c.outcome == "ok"]
+
     def _views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
         view = args["view"] if isinstance(args["view"], dict) else json.loads(args["view"])
         return {"ok": True, "view": {"id": "V0HOME", **view}}
+
+    # ── interactivity: modals and in-place message updates ──
+    def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        view = args["view"] if isinstance(args["view"], dict) else json.loads(args["view"])
+        if not args.get("trigger_id"):
+            return {"ok": False, "error": "invalid_trigger_id"}
+        return {"ok": True, "view": {"id": f"V0MODAL{next(self._ts)}", "hash": "h1", **view}}
+
+    def _views_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        view = args["view"] if isinstance(args["view"], dict) else json.loads(args["view"])
+        return {"ok": True, "view": {"id": args.get("view_id"), "hash": "h2", **view}}
+
+    def _views_push(self, args: dict[str, Any]) -> dict[str, Any]:
+        return self._views_open(args)
+
+    def views(self, method: str = "views.open") -> list[dict[str, Any]]:
+        """The views Slack accepted through `method` (views.open, views.update, views.push, views.publish)."""
+        found = []
+        for call in self.calls_to(method):
+            if call.outcome == "ok":
+                view = call.args["view"]
+                found.append(view if isinstance(view, dict) else json.loads(view))
+        return found
 
     def start(self) -> FakeSlack:
         self.thread.start()
@@ -277,8 +385,15 @@ class FakeSlack:
 
     def stop(self) -> None:
         self._release.set()
+        with self._cond:
+            self._cond.notify_all()
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def channel_id(name: str) -> str:
+    """The fake's channel IDs: #huawei-partner → C0HUAWEIPARTNER; IDs (C…, D…) stay as they are."""
+    return "C0" + "".join(ch for ch in name.upper() if ch.isalnum()) if name.startswith("#") else name
 
 
 def sign(body: str, timestamp: int | None = None, secret: str = SECRET) -> dict[str, str]:

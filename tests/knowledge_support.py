@@ -25,6 +25,9 @@ admins = ["U0ADMIN"]
 name = "Acme Cloud"
 tier = "Premier"
 status_expires = 2027-03-31
+
+[fetch]
+allow_private = ["127.0.0.1"]  # the test server's address, allowed explicitly
 """
 
 

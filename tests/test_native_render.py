@@ -27,8 +27,8 @@ def test_actions_render_as_buttons_whose_value_is_the_command() -> None:
 
 def test_the_terminal_shows_each_action_as_the_command_to_type() -> None:
     text = to_text(reply(para("Policy changed"), actions(ACK, BOOKED)))
-    assert "→ /whisperer ack 12   (I'm on it)" in text
-    assert "→ /whisperer cert booked 7 DATE   (I've booked the exam)" in text
+    assert "→ /whisperer ack 12   — I'm on it" in text
+    assert "→ /whisperer cert booked 7 DATE   — I've booked the exam" in text
 
 
 def test_long_labels_are_clipped_to_slacks_button_limit() -> None:

@@ -5,9 +5,13 @@ Addresses off this machine appear here only as data; nothing here connects anywh
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from conftest import NOW
 
 from bot.config import ConfigError, parse_config
+from bot.doctor import run_checks
 from watchers.errors import FetchError
 from watchers.network import AddressRefused, EntryError, NetworkPolicy, classify, parse_ip
 
@@ -100,12 +104,9 @@ def test_every_spelling_of_a_host_is_read_as_its_address(spelling: str, address:
         STRICT.check_host(spelling)
 
 
-@pytest.mark.parametrize("name", ["example.com", "wiki.corp.example", "1.2.3.4.example", "256.1.1.1", "08.1.1.1", "0x"])
+@pytest.mark.parametrize("name", ["example.com", "wiki.corp.example", "1.2.3.4.example", "256.1.1.1", "08.1.1.1"])
 def test_names_are_not_addresses(name: str) -> None:
-    if name == "0x":  # browsers read a bare 0x as 0.0.0.0; so do we
-        assert str(parse_ip(name)) == "0.0.0.0"
-    else:
-        assert parse_ip(name) is None
+    assert parse_ip(name) is None
 
 
 @pytest.mark.parametrize(
@@ -204,3 +205,20 @@ def test_config_reads_allow_private_and_names_a_bad_entry() -> None:
         parse_config({"fetch": {"allow_private": ["10.20.1.0/16"]}}, {})
     with pytest.raises(ConfigError, match="total_timeout"):
         parse_config({"fetch": {"total_timeout": 0}}, {})
+    with pytest.raises(ConfigError, match=r"expected a list of strings, found 10.*wiki\.corp\.example"):
+        parse_config({"fetch": {"allow_private": [10]}}, {})
+    with pytest.raises(ConfigError, match="expected a list"):
+        parse_config({"fetch": {"allow_private": "10.0.0.0/8"}}, {})
+
+
+def test_doctor_names_sources_the_policy_refuses(tmp_path: Path) -> None:
+    config = tmp_path / "whisperer.toml"
+    config.write_text(
+        '[bot]\ndatabase = "whisperer.db"\n\n[fetch]\nallow_private = ["10.20.0.0/16"]\n\n'
+        '[[sources]]\nid = "imds"\nkind = "html"\nurl = "http://0xA9FEA9FE/latest/"\n\n'
+        '[[sources]]\nid = "wiki"\nkind = "html"\nurl = "http://10.20.0.5/wiki"\n',
+        encoding="utf-8",
+    )
+    network = [c for c in run_checks(config, {}, NOW) if c.name == "network"]
+    assert [(c.status, c.detail.split(":")[0]) for c in network] == [("fail", "source imds")]
+    assert "169.254.169.254" in network[0].detail and "allow_private" in network[0].detail

@@ -11,10 +11,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import FixtureServer, Response, Seen, Watch
+from conftest import ALLOW_LOOPBACK, FixtureServer, Response, Seen, Watch
 
 from bot.cli import main
-from bot.render import to_text
+from bot.render import to_blocks, to_text
 from handlers.alerts import compose_alert
 from handlers.watching import sources_command
 from storage import sources as state
@@ -128,6 +128,8 @@ def test_the_alerts_say_how_to_refresh(server: FixtureServer, watch: Watch, tmp_
     assert "redirected to the sign-in page http://127.0.0.1:" in text and "/login" in text
     assert str(cookies) in text and "whisperer cookies check portal-cookies.txt" in text
     assert "s1" not in alert["payload"]  # names, never cookie values
+    blocks = json.dumps(to_blocks(message), ensure_ascii=False)  # what Slack gets: the same words, as Block Kit
+    assert "Session expired" in blocks and "whisperer cookies check portal-cookies.txt" in blocks
 
     from handlers.registry import Context
 
@@ -217,3 +219,26 @@ def test_cookies_check_cli(tmp_path: Path, capsys: Any) -> None:
     assert "2 cookies sent to" in out and "OTHERHOST" not in out and "OTHERPATH" not in out
     assert main(["cookies", "check", str(tmp_path / "none.txt")]) == 1
     assert "cookies file not found" in capsys.readouterr().err
+
+
+def test_doctor_checks_cookies_files(tmp_path: Path) -> None:
+    from bot.doctor import run_checks
+
+    soon = NOW + timedelta(hours=5)
+    write_cookies(tmp_path / "fresh.txt", "v", NOW + timedelta(days=20))
+    write_cookies(tmp_path / "soon.txt", "v", soon)
+    config = tmp_path / "whisperer.toml"
+    config.write_text(
+        ALLOW_LOOPBACK
+        + '[bot]\ndatabase = "w.db"\n'
+        + "".join(
+            f'[[sources]]\nid = "{name}"\nkind = "json"\nurl = "http://127.0.0.1:9/api"\ncookies = "{file}"\n'
+            for name, file in (("fresh", "fresh.txt"), ("soon", "soon.txt"), ("missing", "missing.txt"))
+        ),
+        encoding="utf-8",
+    )
+    checks = {c.detail.split(":")[0]: c for c in run_checks(config, {}, NOW) if c.name == "cookies"}
+    assert checks["fresh"].status == "ok" and "1 cookie for its address" in checks["fresh"].detail
+    assert checks["soon"].status == "warn" and "cookie SESSION expires" in checks["soon"].detail
+    assert checks["missing"].status == "fail" and "cookies file not found" in checks["missing"].detail
+    assert all("v;" not in c.detail and "=v" not in c.detail for c in checks.values())

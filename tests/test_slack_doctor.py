@@ -42,7 +42,7 @@ def test_all_good(config: Path, fake_slack: FakeSlack) -> None:
     checks = run_checks(config, env_for(fake_slack), NOW)
     status, text = report(checks)
     assert status == 0, text
-    assert [c.name for c in checks] == ["config", "database", "slack", "token", "scopes", "alerts channel"]
+    assert [c.name for c in checks] == ["config", "database", "slack", "token", "scopes", "alerts channel", "manifest"]
     assert "auth.test: the bot is @whisperer in Acme Cloud" in text
     assert f"{CHANNEL}: the bot can post (a private note went to {ADMIN})" in text
     [note] = fake_slack.calls_to("chat.postEphemeral")

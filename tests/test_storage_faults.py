@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ from conftest import FixtureServer, Response
 from smalldisk import SmallDisk, small_disk  # noqa: F401  (the fixture)
 
 from bot.cli import main
+from bot.doctor import run_checks
 from storage.db import StorageUnavailable, open_db, transaction
 
 
@@ -19,6 +21,9 @@ def write_config(tmp_path: Path, database: Path, server: FixtureServer) -> Path:
         f"""
 [bot]
 database = "{database}"
+
+[fetch]
+allow_private = ["127.0.0.1"]
 
 [[sources]]
 id = "page"
@@ -100,3 +105,28 @@ def test_a_missing_database_is_not_silently_created(tmp_path: Path) -> None:
     with pytest.raises(StorageUnavailable, match="the database file is missing"):
         open_db(tmp_path / "gone.db", create=False)
     assert not (tmp_path / "gone.db").exists()
+
+
+@pytest.mark.parametrize("bot_running", [True, False])
+def test_doctor_fails_when_the_database_refuses_writes(
+    tmp_path: Path,
+    server: FixtureServer,
+    small_disk: SmallDisk,  # noqa: F811
+    bot_running: bool,
+) -> None:
+    database = small_disk.path / "whisperer.db"
+    config = write_config(tmp_path, database, server)
+    db = open_db(database)
+    if not bot_running:
+        db.conn.close()
+    try:
+        small_disk.fill()
+        checks = run_checks(config, {}, datetime.now(UTC))
+    finally:
+        if bot_running:
+            db.conn.close()
+    [failed] = [c for c in checks if c.status == "fail"]
+    assert "the disk is full" in failed.detail and str(database) in failed.detail
+    assert failed.fix.startswith(f"free space on the disk that holds {small_disk.path}")
+    small_disk.free()
+    assert not [c for c in run_checks(config, {}, datetime.now(UTC)) if c.status == "fail"]

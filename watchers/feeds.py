@@ -11,6 +11,7 @@ from typing import Any
 import feedparser
 from bs4 import BeautifulSoup
 
+from watchers.decode import charset_from_header, contradiction, known_charset
 from watchers.inert import inert
 from watchers.normalise import normalise_text
 
@@ -58,17 +59,31 @@ def _field(item: Any, name: str) -> str:
     return str(value) if detail.get("type") == "text/plain" else _plain(str(value))
 
 
-def parse_feed(body: bytes, ignore: Sequence[re.Pattern[str]] = ()) -> ParsedFeed:
+def _http_charset(body: bytes, content_type: str | None) -> tuple[dict[str, str], str | None]:
+    """feedparser's response_headers for the HTTP charset (which outranks the XML declaration), and a warning
+    when the bytes contradict it. Only the charset is passed on: a feed served as text/html still parses."""
+    declared = charset_from_header(content_type)
+    if not declared:
+        return {}, None
+    lie = contradiction(body, known_charset(declared))
+    if lie:
+        codec, what = lie
+        warning = f"the server declares charset {declared} but the feed's bytes are {what}; read as {what}"
+        return {"content-type": f"application/xml; charset={codec}"}, warning
+    return {"content-type": f"application/xml; charset={declared}"}, None
+
+
+def parse_feed(body: bytes, ignore: Sequence[re.Pattern[str]] = (), content_type: str | None = None) -> ParsedFeed:
     """Parse RSS 0.9x/1.0/2.0 or Atom; a malformed feed that still yields entries is used with a warning."""
-    parsed: Any = feedparser.parse(body, sanitize_html=True, resolve_relative_uris=False)
-    warning = None
+    headers, warning = _http_charset(body, content_type)
+    parsed: Any = feedparser.parse(body, sanitize_html=True, resolve_relative_uris=False, response_headers=headers)
     if parsed.get("bozo"):
         exc = parsed.get("bozo_exception")
         reason = str(exc).splitlines()[0] if exc else "unknown problem"
         is_feed = bool(parsed.get("version")) or bool(parsed.get("entries"))
         if not is_feed:
             raise FeedError(f"not a readable RSS/Atom feed ({reason})")
-        warning = f"malformed feed, read anyway: {reason}"
+        warning = "; ".join(filter(None, [warning, f"malformed feed, read anyway: {reason}"]))
     elif not parsed.get("version") and not parsed.get("entries"):
         raise FeedError("not an RSS/Atom feed (no channel or feed element found)")
     entries: dict[str, Entry] = {}

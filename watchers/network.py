@@ -20,7 +20,7 @@ import ipaddress
 import re
 import socket
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from urllib.parse import urlsplit
 
@@ -163,6 +163,7 @@ def _parse_ipv4(text: str) -> ipaddress.IPv4Address | None:
     return ipaddress.IPv4Address(value)
 
 
+@lru_cache(maxsize=4096)
 def parse_ip(host: str) -> IPAddress | None:
     """Pure: the address a URL host spells (bracketed IPv6 and numeric IPv4 forms), or None for a name."""
     text = host.strip().lower()
@@ -174,6 +175,12 @@ def parse_ip(host: str) -> IPAddress | None:
         except ValueError:
             return None
     return _parse_ipv4(text)
+
+
+@lru_cache(maxsize=4096)
+def _ip_text(host: str) -> str | None:
+    ip = parse_ip(host)
+    return None if ip is None else str(ip)
 
 
 def normal_host(host: str) -> str:
@@ -209,6 +216,9 @@ class NetworkPolicy:
 
     hosts: frozenset[str] = frozenset()
     networks: tuple[Network, ...] = ()
+    # Decisions already made, by (host, address): the same few hosts are checked on every request.
+    _decided: dict[tuple[str, str], Refusal | None] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _hosts_ok: set[str] = field(default_factory=set, init=False, repr=False, compare=False)
 
     @classmethod
     def from_entries(cls, entries: Iterable[str]) -> NetworkPolicy:
@@ -238,6 +248,16 @@ class NetworkPolicy:
 
     def refusal(self, host: str, ip_text: str) -> Refusal | None:
         """Pure: why connecting to ip_text (reached as host) is refused, or None if it is allowed."""
+        key = (host, ip_text)
+        if key in self._decided:
+            return self._decided[key]
+        decided = self._refusal(host, ip_text)
+        if len(self._decided) > 4096:
+            self._decided.clear()
+        self._decided[key] = decided
+        return decided
+
+    def _refusal(self, host: str, ip_text: str) -> Refusal | None:
         found = classify(ip_text)
         if found is None:
             return None
@@ -273,16 +293,21 @@ class NetworkPolicy:
 
     def check_host(self, host: str) -> None:
         """Pure: refuse what the URL's host alone betrays (metadata names, any spelling of a refused address)."""
+        if host in self._hosts_ok:
+            return
         name = normal_host(host)
         if not name:
             raise AddressRefused("refused a URL without a host; write the full address, https:// included")
-        ip = parse_ip(host)
+        ip = _ip_text(host)
         if ip is not None:
-            self.check_address(host, str(ip))
+            self.check_address(host, ip)
         elif name in METADATA_NAMES and name not in self.hosts:
             raise AddressRefused(
                 f"refused to connect to {name}: a cloud metadata service name; only the name itself unlocks it; {FIX}"
             )
+        if len(self._hosts_ok) > 4096:
+            self._hosts_ok.clear()
+        self._hosts_ok.add(host)
 
     def check_target(self, url: str) -> tuple[str, int]:
         """Pure: scheme and host checks for a URL; returns (host, port) to resolve."""
@@ -302,9 +327,9 @@ class NetworkPolicy:
     def resolve(self, host: str, port: int) -> list[str]:
         """The addresses to connect to for host, every one of them checked; raises socket.gaierror from DNS."""
         self.check_host(host)
-        literal = parse_ip(host)
+        literal = _ip_text(host)
         if literal is not None:
-            return [str(literal)]
+            return [literal]
         infos = socket.getaddrinfo(normal_host(host), port, type=socket.SOCK_STREAM)
         addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
         for ip in addresses:  # one refused address refuses the name: a rebinding name mixes both kinds

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import PurePath
 
+from watchers.content import binary_refusal
 from watchers.decode import Decoded, decode_body
 from watchers.feeds import FeedError, feed_snapshot, parse_feed
 from watchers.fetch import Fetched
@@ -51,6 +52,8 @@ def _is_html(spec: SourceSpec, fetched: Fetched) -> bool:
 def body_key(spec: SourceSpec, fetched: Fetched) -> str:
     """A hash of the bytes and of everything that decides how they are read: equal keys, equal snapshots."""
     rules = repr((spec.kind, spec.url, spec.selector, spec.tiers_selector, spec.ignore, spec.unordered, spec.select))
+    if spec.metrics:  # a new or edited metric watch must read the page again, even if its bytes did not change
+        rules += repr(spec.metrics)
     return content_hash(rules + "\0" + (fetched.content_type or "") + "\0") + hashlib.sha256(fetched.body).hexdigest()
 
 
@@ -86,10 +89,13 @@ def observe(spec: SourceSpec, fetched: Fetched, previous_body: str | None = None
 
 def _parse(spec: SourceSpec, fetched: Fetched, decoded: Decoded | None = None) -> Observation:
     etag, last_modified = fetched.etag, fetched.last_modified
+    refused = binary_refusal(spec.kind, fetched.body, fetched.content_type)  # a PNG is not a page
+    if refused:
+        return Observation("error", error=refused, etag=etag, last_modified=last_modified)
     ignore = patterns(spec.ignore)
     if spec.kind == "feed" or (spec.kind == "file" and PurePath(spec.url).suffix.lower() in (".xml", ".rss", ".atom")):
         try:
-            feed = parse_feed(fetched.body, ignore)
+            feed = parse_feed(fetched.body, ignore, fetched.content_type)
         except FeedError as exc:
             return Observation("error", error=str(exc), etag=etag, last_modified=last_modified)
         return Observation("ok", text=feed_snapshot(feed), warning=feed.warning, etag=etag, last_modified=last_modified)

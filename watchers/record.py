@@ -17,6 +17,7 @@ from watchers.diffing import diff_lines
 from watchers.feeds import diff_entries, entries_from_snapshot, is_feed_snapshot
 from watchers.inert import inert
 from watchers.jsondoc import summarise_leaves
+from watchers.metric_record import record_metrics
 from watchers.normalise import content_hash, normalise_text
 from watchers.observe import Observation, patterns
 from watchers.session_record import record_logged_out, record_session_back
@@ -255,7 +256,6 @@ def record_observation(
         old_hash = row["last_hash"]
         old_text = store.get_snapshot(db, old_hash)
         new_hash = content_hash(obs.text)
-        warning = inert(obs.warning) if obs.warning else None
         if (
             spec.confirm_empty
             and old_text is not None
@@ -295,6 +295,9 @@ def record_observation(
                 status = "unchanged"
         if status == "new":
             store.save_snapshot(db, new_hash, obs.text, now)
+        # Metrics are read from the text before noise removal: a dashboard number may sit on an ignored line.
+        warnings = record_metrics(db, spec, obs.readable or obs.text, now) if spec.metrics else []
+        warning = inert("; ".join(w for w in (obs.warning, *warnings) if w)) or None
         state.record_success(
             db,
             spec.id,

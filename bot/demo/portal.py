@@ -13,6 +13,8 @@ from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from bot.demo.loggedin import LoggedInArea, answer
+
 TIERS = ["Standard", "Advanced", "Premier", "Core"]
 
 
@@ -113,6 +115,7 @@ class Portal:
 
     def __init__(self) -> None:
         self.state = PortalState()
+        self.area = LoggedInArea()  # the part behind the login (bot/demo/loggedin.py)
         self.lock = threading.Lock()
         self.requests = 0
         self.not_modified = 0
@@ -142,6 +145,16 @@ class Portal:
                 pass
 
             def do_GET(self) -> None:
+                with portal.lock:
+                    special = answer(portal.area, self.path, self.headers.get("Cookie"))
+                if special is not None:
+                    status, payload, kind, extra = special
+                    self.send_response(status)
+                    for name, value in {"Content-Type": kind, "Content-Length": str(len(payload)), **extra}.items():
+                        self.send_header(name, value)
+                    self.end_headers()
+                    self.wfile.write(payload)
+                    return
                 with portal.lock:
                     portal.requests += 1
                     portal._seconds += 7

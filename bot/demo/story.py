@@ -11,6 +11,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.config import load_config
+from bot.demo.dashboard import follow_up_thread, home_tab, weekly_digest
+from bot.demo.loggedin import COOKIES_FILE, LOGGED_IN_TOML, edit_logged_in, session_scene, write_cookies
 from bot.demo.portal import Portal
 from bot.demo.team import KNOWLEDGE_TOML, ask_around, reminder_sweep, seed_team
 from bot.render import to_text
@@ -25,6 +27,9 @@ database = "demo.db"
 timezone = "Asia/Jakarta"
 alerts_channel = "#huawei-partner"
 admins = ["U0ADMIN"]
+
+[fetch]
+allow_private = ["127.0.0.1"]  # the sample portal runs on this machine; real intranet hosts are listed the same way
 
 [partner]
 name = "Acme Cloud"
@@ -110,6 +115,8 @@ def _print_outcomes(n: Narrator, outcomes: list[Outcome]) -> None:
                 n.out(f"  ✓ {o.source_id}: {summary}  (#{change_id})")
         elif o.status == "error":
             n.out(f"  ✗ {o.source_id}: {o.error}")
+        elif o.status == "logged_out":
+            n.out(f"  🔒 {o.source_id}: session expired — {o.error}")
     quiet = sum(o.status in ("unchanged", "not_modified") for o in outcomes)
     n.out(f"  → {sum(o.status == 'changed' for o in outcomes)} changed, {quiet} quiet")
 
@@ -130,11 +137,13 @@ def edit_portal(portal: Portal) -> list[str]:
                 "text": "Cloud consumption growth threshold rises to 25% YoY. Deal registration unchanged.",
             },
         )
+        logged_in = edit_logged_in(portal.area)
     return [
         "the tier 'Premier' is renamed 'Certified Plus'",
         "the cross-cloud policy moves from v3.2.1 to v3.3.0 and the growth threshold from 20% to 25%",
         "the Chinese policy page (GBK-encoded) is edited to match",
         "a new announcement appears in the feed",
+        *logged_in,
         "and, as always, the tier page's 'Last refreshed N seconds ago' line and view counter tick over",
     ]
 
@@ -148,7 +157,12 @@ def run_demo(keep: str | None = None, out: Callable[[str], None] = print, start:
         with Portal() as portal:
             config_file = workdir / "whisperer.toml"
             (workdir / "demo.db").unlink(missing_ok=True)
-            config_file.write_text(DEMO_TOML.format(url=portal.url) + KNOWLEDGE_TOML, encoding="utf-8")
+            config_file.write_text(
+                DEMO_TOML.format(url=portal.url) + LOGGED_IN_TOML.format(url=portal.url) + KNOWLEDGE_TOML,
+                encoding="utf-8",
+            )
+            # The browser's cookies.txt export, for the portal's logged-in area.
+            write_cookies(workdir / COOKIES_FILE, "127.0.0.1", portal.area.session, now)
             config = load_config(config_file, env={})
             runtime = open_runtime(config, now)
             try:
@@ -190,8 +204,19 @@ def run_demo(keep: str | None = None, out: Callable[[str], None] = print, start:
                     n.command(runtime, now, line)
                 ask_around(n, runtime, now)
 
+                n.title("The logged-in portal: a session that expires mid-story, and the EMI score")
+                now = session_scene(n.say, n.out, portal.area, portal.lock, runtime, workdir, now)
+                n.command(runtime, now, "metric emi")
+
                 n.title("The daily reminder sweep: DMs before certificates expire, and what the channel hears")
                 reminder_sweep(n, runtime, now)
+
+                n.title("Two hours later, a correction to the notice: it goes in the first alert's thread")
+                now = follow_up_thread(n, portal, runtime, now)
+                n.title("The weekly digest (posted on Mondays; previewed here)")
+                weekly_digest(n, runtime, now)
+                n.title("The App Home tab: a dashboard per person")
+                home_tab(n, runtime, now)
                 n.out("\nThat's the story. Nobody refreshed anything twice.")
             finally:
                 runtime.close()
