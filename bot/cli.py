@@ -9,12 +9,13 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, time
 from pathlib import Path
 
-from dotenv import load_dotenv
+from dotenv import dotenv_values, load_dotenv
 
 import handlers  # noqa: F401  (registers every /whisperer subcommand)
 from bot import __version__, cookies_cli, knowledge_cli
 from bot import digest as digest_cli
 from bot.config import Config, ConfigError, MissingConfig, config_path, default_config, load_config
+from bot.exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_STORAGE, EXIT_USAGE
 from bot.render import to_text
 from bot.runtime import make_context, open_runtime, poll
 from handlers.registry import dispatch, dispatch_args
@@ -24,7 +25,9 @@ from storage.db import StorageUnavailable
 from watchers.inert import inert
 from watchers.poll import Outcome
 
-EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_USAGE = 0, 1, 2, 64
+
+class UsageProblem(Exception):
+    """A mistake on the command line that argparse cannot see (exit status 2, no traceback)."""
 
 
 def use_color(stream: object = sys.stdout) -> bool:
@@ -49,8 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="run the bot: Socket Mode, HTTP mode (--http), or the terminal without tokens")
     p.add_argument("--http", action="store_true", help="serve POST /slack/events instead of using Socket Mode")
-    p.add_argument("--port", metavar="N", type=int, default=3000, help="HTTP mode port (default 3000; 0 picks one)")
-    p.add_argument("--host", metavar="ADDR", default="127.0.0.1", help="HTTP mode address (default 127.0.0.1)")
+    p.add_argument("--port", metavar="N", type=int, help="HTTP mode port (default 3000; 0 picks one)")
+    p.add_argument("--host", metavar="ADDR", help="HTTP mode address (default 127.0.0.1)")
 
     sub.add_parser("doctor", help="check the config, database, Slack token and scopes, and the alerts channel")
 
@@ -86,7 +89,7 @@ def parse_as_of(text: str | None, config: Config) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise SystemExit(f"whisperer: --as-of {text!r} is not a date; use YYYY-MM-DD") from None
+        raise UsageProblem(f"--as-of {text!r} is not a date; use YYYY-MM-DD (or an ISO time)") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=config.bot.tz)
 
 
@@ -145,9 +148,14 @@ def run_command(args: argparse.Namespace) -> int:
         from bot.service import Options, run_bot
         from bot.slack import slack_settings
 
-        if not 0 <= args.port <= 65535:
-            raise SystemExit(f"whisperer: --port {args.port} is not a TCP port; use 1-65535 (or 0 for any free one)")
-        return run_bot(_load(args, required=True), slack_settings(os.environ), Options(args.http, args.host, args.port))
+        if not args.http and (args.port is not None or args.host is not None):
+            flag = "--port" if args.port is not None else "--host"
+            raise UsageProblem(f"{flag} only applies to HTTP mode; add --http (whisperer run --http {flag} …)")
+        port = 3000 if args.port is None else args.port
+        if not 0 <= port <= 65535:
+            raise UsageProblem(f"--port {port} is not a TCP port; use 1-65535 (or 0 for any free one)")
+        options = Options(args.http, args.host or "127.0.0.1", port)
+        return run_bot(_load(args, required=True), slack_settings(os.environ), options)
     if command == "cookies":  # reads only the file it is given: no config, no database
         return cookies_cli.run(args, real_now())
     needs_config = command in ("poll", "sources")
@@ -167,7 +175,9 @@ def run_command(args: argparse.Namespace) -> int:
                     return EXIT_USAGE
             outcomes = poll(runtime, now, args.source)
             print_outcomes(outcomes, use_color())
-            return EXIT_OK
+            # One failing source is recorded state (it alerts after a few tries); nothing polled at all is a failure.
+            every_one_failed = bool(outcomes) and all(o.status == "error" for o in outcomes)
+            return EXIT_FAILED if every_one_failed else EXIT_OK
         if command in knowledge_cli.COMMANDS:
             return knowledge_cli.run(args, runtime, now)
         if command == "digest":
@@ -190,25 +200,46 @@ def run_command(args: argparse.Namespace) -> int:
         runtime.close()
 
 
+def load_env_files(args: argparse.Namespace, cwd: Path) -> None:
+    """`.env` beside the config file first, then the current directory's; neither overrides the environment."""
+    here = cwd / ".env"
+    chosen = args.config or os.environ.get("WHISPERER_CONFIG") or dotenv_values(here).get("WHISPERER_CONFIG")
+    beside = config_path(chosen, {}).parent / ".env"
+    for path in dict.fromkeys((beside.resolve(), here.resolve())):
+        if path.is_file():
+            load_dotenv(path, override=False)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    load_dotenv(Path.cwd() / ".env", override=False)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.command:
         parser.print_help()
         return EXIT_USAGE
     try:
-        return run_command(args)
+        load_env_files(args, Path.cwd())
+        status = run_command(args)
+        sys.stdout.flush()  # here, so a closed pipe is caught below rather than at interpreter exit
+        return status
+    except UsageProblem as exc:
+        print(f"whisperer: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except ConfigError as exc:
         print(f"whisperer: configuration error\n  {exc.where}: {exc.problem}", file=sys.stderr)
         if exc.fix:
             print(f"  fix: {exc.fix}", file=sys.stderr)
-        return EXIT_CONFIG
+        return EXIT_USAGE
     except StorageUnavailable as exc:
         print(f"whisperer: {exc.problem} ({exc.path})\n  fix: {exc.fix}", file=sys.stderr)
-        return EXIT_FAILED
+        return EXIT_STORAGE
+    except BrokenPipeError:
+        # `whisperer changes | head -1`: the reader has all it wanted. Point stdout at /dev/null so the
+        # interpreter's final flush does not raise again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":  # pragma: no cover

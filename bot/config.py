@@ -269,9 +269,17 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
             "create one with `cp whisperer.example.toml whisperer.toml` and edit it, "
             "or point WHISPERER_CONFIG / --config at yours",
         )
+    if path.is_dir():
+        raise ConfigError(
+            str(path),
+            "is a directory, not a config file",
+            f"point --config at the file, e.g. {os.path.join(path, DEFAULT_CONFIG)}",
+        )
     try:
         with path.open("rb") as handle:
             data = tomllib.load(handle)
+    except PermissionError:
+        raise ConfigError(str(path), "cannot be read (permission denied)", "make it readable by this user") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(path), f"not valid TOML ({exc})", "fix the syntax at the line shown") from None
     except UnicodeDecodeError:

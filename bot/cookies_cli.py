@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from bot.exits import EXIT_FAILED, EXIT_OK
 from watchers.cookies import (
     CookieFileError,
     CookieInfo,
@@ -20,8 +21,6 @@ from watchers.cookies import (
 )
 from watchers.session_record import COOKIE_WARNING
 from watchers.sources import SourceSpec
-
-EXIT_OK, EXIT_FAILED = 0, 1
 
 
 def add_command(sub: Any) -> None:

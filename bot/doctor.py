@@ -63,6 +63,16 @@ def run_checks(
         client = make_client(settings.bot_token, settings.api_url)
         if _check_auth(client, settings, checks):
             _check_channel(client, config, checks)
+    elif settings is not None and not config.bot.alerts_channel:
+        checks.append(
+            Check(
+                "alerts",
+                "fail",
+                "no Slack token and no [bot] alerts_channel: change alerts can reach nobody",
+                "set [bot] alerts_channel in whisperer.toml and connect Slack (the README's steps); "
+                "`whisperer run` in a terminal prints them meanwhile",
+            )
+        )
     _check_manifest(config_file, settings, checks)
     return checks
 
@@ -146,14 +156,18 @@ def _check_database(config: Config, now: datetime, checks: list[Check]) -> None:
         rows = state.list_sources(db)
         failing = [r["id"] for r in rows if r["last_status"] == "error"]
         paused = sum(bool(r["paused"]) for r in rows)
+        active = len(rows) - paused
         if rows:
+            # Some failing sources are weather; every active one failing means nothing is being watched.
+            all_failing = active > 0 and len(failing) >= active
             checks.append(
                 Check(
                     "sources",
-                    "warn" if failing else "ok",
+                    "fail" if all_failing else "warn" if failing else "ok",
                     f"{len(rows)} watched, {paused} paused, "
-                    + (f"failing: {', '.join(failing)}" if failing else "none failing"),
-                    "see `whisperer sources` for each error" if failing else "",
+                    + (f"failing: {', '.join(failing)}" if failing else "none failing")
+                    + ("; every active source is failing, so nothing is being watched" if all_failing else ""),
+                    "see `whisperer sources` for each error; check the network or the portal cookie" if failing else "",
                 )
             )
         oldest = outbox.oldest_pending(db)
@@ -325,5 +339,11 @@ def print_checks(checks: list[Check], out: Callable[[str], None] = print) -> int
         if check.fix and check.status in ("warn", "fail"):
             out(f"  {' ' * width}  fix: {check.fix}")
     failed = sum(c.status == "fail" for c in checks)
-    out(f"\n{'All good.' if not failed else f'{failed} problem' + ('s' if failed != 1 else '') + ' to fix.'}")
+    warned = sum(c.status == "warn" for c in checks)
+    if failed:
+        out(f"\n{failed} problem{'s' if failed != 1 else ''} to fix.")
+    elif warned:
+        out(f"\nNothing blocking; {warned} warning{'s' if warned != 1 else ''} worth a look.")
+    else:
+        out("\nAll good.")
     return 1 if failed else 0

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import icalendar
 
+from bot.exits import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from bot.reminders import run_reminder_sweep
 from bot.render import to_text
 from bot.runtime import Runtime, make_context
@@ -23,7 +24,6 @@ from handlers.registry import dispatch_args
 from handlers.reply import plain_text
 
 COMMANDS = ("certs", "deadlines", "reminders")
-EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 64
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -120,10 +120,10 @@ def _import(path: Path, runtime: Runtime, now: datetime, out: Callable[[str], No
     except UnicodeDecodeError:
         out(f"whisperer: {path}: not UTF-8 text; save it as 'CSV UTF-8' and import it again")
         return EXIT_USAGE
-    parsed = parse_cert_csv(text, runtime.config.knowledge.certifications)
+    parsed = parse_cert_csv(text, runtime.config.knowledge.certifications, now.astimezone(runtime.config.bot.tz).date())
     if parsed.fatal is None:
         import_certs(runtime.db, parsed, now)
     out(to_text(import_reply(parsed, path.name)))
     if parsed.fatal:
         return EXIT_USAGE
-    return EXIT_PARTIAL if parsed.problems else EXIT_OK
+    return EXIT_FAILED if parsed.problems else EXIT_OK

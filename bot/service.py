@@ -28,6 +28,7 @@ from bot import digest  # noqa: F401  (registers the weekly digest job)
 from bot.answers import AnswerPool
 from bot.config import Config
 from bot.connections import Connections
+from bot.exits import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from bot.reminders import run_reminder_sweep
 from bot.runlock import RunLock, RunLockError
 from bot.runtime import open_runtime
@@ -48,7 +49,7 @@ from storage import delivery as blocks
 from storage.db import file_identity, transaction
 
 log = logging.getLogger("whisperer")
-EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+EXIT_CONFIG = EXIT_USAGE  # a half-set-up Slack or a held lock: fix the setup (bot/exits.py)
 DELIVERY_DEADLINE = 10  # seconds per Slack call from delivery; the first retry of a row comes 10 s later anyway
 _TOKEN = re.compile(r"\b(xox[abposr]|xapp)-[A-Za-z0-9-]+")
 

@@ -36,7 +36,7 @@ from bot.interactions import Interactions, register_interactions
 from bot.render import fallback_text, to_blocks
 from bot.runtime import make_context
 from handlers.home import home
-from handlers.registry import dispatch
+from handlers.registry import dispatch, split_share
 from handlers.reply import Reply, error
 from storage.db import StorageUnavailable
 from storage.requests import remember_request
@@ -46,7 +46,6 @@ log = logging.getLogger("whisperer.slack")
 DEFAULT_API_URL = "https://slack.com/api/"
 COMMAND = "/whisperer"
 EVENTS_PATH = "/slack/events"
-SHARE_WORD = "share"
 DUPLICATE_HEADER = "x-whisperer-duplicate"  # set on the answer to a retried request that was not acted on
 BUSY = "I'm answering a lot of questions at once right now; try again in a few seconds."
 HTTP_THREADS = 16  # waitress workers: each only verifies, records the request key and waits for the ack
@@ -144,14 +143,6 @@ def make_web_client(
     # slack_sdk joins base_url and the method name as strings: ".../api" would call ".../apiauth.test".
     base_url = api_url if api_url.endswith("/") else api_url + "/"
     return WebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=handlers)
-
-
-def split_share(text: str) -> tuple[str, bool]:
-    """`changes policy share` → ("changes policy", True): a trailing `share` posts the answer for everyone."""
-    words = text.split()
-    if words and words[-1].lower() == SHARE_WORD:
-        return text.rstrip()[: -len(words[-1])].rstrip(), True
-    return text, False
 
 
 def response_for(reply: Reply, share: bool) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
@@ -14,6 +15,7 @@ from handlers.registry import dispatch
 from storage.db import StorageUnavailable
 
 QUIT_WORDS = ("quit", "exit")
+log = logging.getLogger("whisperer.terminal")
 
 
 def print_alerts(runtime: Runtime, now: datetime, out: Callable[[str], None] = print) -> int:
@@ -53,6 +55,10 @@ def answer_lines(
             reply = dispatch(make_context(runtime(), clock(), operator=True), text)
         except StorageUnavailable as exc:  # a full disk refuses this command, not the whole bot
             out(f"! {exc}")
+            continue
+        except Exception:  # a bug in one answer must not stop the bot that is also delivering alerts
+            log.exception("answering %r failed", text)
+            out("! Something went wrong while answering that; the details are in the log above.")
             continue
         out(to_text(reply))
         if reply.effects:

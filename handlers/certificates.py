@@ -85,6 +85,7 @@ class CertRow:
 class CsvImport:
     rows: list[CertRow] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # "line 7: …; fix"
+    ignored_columns: list[str] = field(default_factory=list)  # headers that are none of ours (typos, extras)
     fatal: str | None = None  # the whole file is unreadable (no header, missing column)
     added: int = 0
     updated: int = 0
@@ -99,8 +100,13 @@ def _column(header: str) -> str | None:
     return None
 
 
-def parse_cert_csv(text: str, settings: CertificationSettings) -> CsvImport:
-    """Pure: every good row, and for every bad one its line number, the problem and the fix."""
+COLUMN_NAMES = "name, email, slack_id, tz, certification, level, number, passed, expires"
+
+
+def parse_cert_csv(text: str, settings: CertificationSettings, today: date | None = None) -> CsvImport:
+    """Pure: every good row, and for every bad one its line number, the problem and the fix.
+
+    With `today`, a `passed` date after it is a problem (a typo in the year, usually)."""
     result = CsvImport()
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
     header = next(reader, None)
@@ -113,24 +119,22 @@ def parse_cert_csv(text: str, settings: CertificationSettings) -> CsvImport:
         need = missing + ([] if "passed" in columns or "expires" in columns else ["passed (or expires)"])
         unknown = [h for h, c in zip(header, columns, strict=True) if c is None and h.strip()]
         seen = f" (found: {', '.join(h.strip() for h in header)})" if unknown else ""
-        result.fatal = (
-            f"the header has no {' or '.join(need)} column{seen}; "
-            "name the columns: name, email, slack_id, tz, certification, level, number, passed, expires"
-        )
+        result.fatal = f"the header has no {' or '.join(need)} column{seen}; name the columns: {COLUMN_NAMES}"
         return result
+    result.ignored_columns = [h.strip() for h, c in zip(header, columns, strict=True) if c is None and h.strip()]
     for cells in reader:
         line = reader.line_num
         if not any(cell.strip() for cell in cells):
             continue
         values = {c: cells[i].strip() for i, c in enumerate(columns) if c and i < len(cells)}
         try:
-            result.rows.append(cert_row(line, values, settings))
+            result.rows.append(cert_row(line, values, settings, today))
         except ValueError as exc:
             result.problems.append(f"line {line}: {exc}")
     return result
 
 
-def cert_row(line: int, v: dict[str, str], settings: CertificationSettings) -> CertRow:
+def cert_row(line: int, v: dict[str, str], settings: CertificationSettings, today: date | None = None) -> CertRow:
     name, certification = v.get("name", ""), v.get("certification", "")
     if not name:
         raise ValueError("the name is empty; fill in the person's name")
@@ -160,6 +164,8 @@ def cert_row(line: int, v: dict[str, str], settings: CertificationSettings) -> C
         raise ValueError(f"level {level!r} is unknown; use one of {', '.join(LEVELS)} or other")
     passed = _day(v, "passed")
     expires = _day(v, "expires")
+    if passed and today and passed > today:
+        raise ValueError(f"passed {passed} is in the future (today is {today}); give the day the exam was passed")
     if passed and expires and expires <= passed:
         raise ValueError(f"expires {expires} is not after passed {passed}; check the two dates")
     if expires is not None:
@@ -241,6 +247,14 @@ def import_reply(result: CsvImport, file_name: str) -> Reply:
             f"{'person' if result.people_added == 1 else 'people'}."
         )
     ]
+    if result.ignored_columns:
+        names = ", ".join(repr(c) for c in result.ignored_columns)
+        blocks.append(
+            para(
+                Strong(f"Ignored column{'s' if len(result.ignored_columns) != 1 else ''} {names}"),
+                f": not one I know. The columns are {COLUMN_NAMES}; rename it if it was meant as one of them.",
+            )
+        )
     if result.problems:
         n = len(result.problems)
         blocks.append(

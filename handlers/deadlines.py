@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 
 from handlers.certificates import first_name
 from handlers.knowledge import partner_tier, source_label
-from handlers.registry import Context, UsageError, admin_refusal, command, form_reply
+from handlers.registry import Context, UsageError, admin_refusal, command, form_reply, record_id
 from handlers.reply import Block, Heading, Inline, Mono, Reply, Strong, bullets, error, note, para, reply
 from storage import certifications as certs
 from storage import deadlines as store
@@ -169,9 +169,10 @@ def deadline_command(ctx: Context, args: list[str]) -> Reply:
             para(f"Added #{deadline_id}: {day} ({when_left(day, today)}) — {text}."),
             note("See them all with ", Mono("/whisperer deadlines"), "."),
         )
-    if len(args) != 2 or not args[1].lstrip("#").isdigit():
+    to_remove = record_id(args[1]) if len(args) == 2 else None
+    if to_remove is None:
         raise UsageError("Which deadline? Give its number, as shown by /whisperer deadlines (e.g. #4).")
-    deadline_id = int(args[1].lstrip("#"))
+    deadline_id = to_remove
     row = store.get_deadline(ctx.db, deadline_id)
     if row is None or row["removed_at"]:
         return error(f"There is no deadline #{deadline_id}.", "List them with ", Mono("/whisperer deadlines"), ".")

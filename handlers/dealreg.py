@@ -12,6 +12,7 @@ from storage.db import transaction
 from watchers.dates import parse_day
 
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
+_CLOCKISH = re.compile(r"^\d+[:.]\d+$")
 
 
 def span(delta: timedelta) -> str:
@@ -43,6 +44,8 @@ def parse_rfp(args: list[str], ctx: Context) -> tuple[datetime, bool, list[str]]
         clock = _CLOCK.match(rest[0]) if rest else None
         if clock and int(clock.group(1)) < 24 and int(clock.group(2)) < 60:
             return datetime.combine(day, time(int(clock.group(1)), int(clock.group(2))), ctx.tz), True, rest[1:]
+        if rest and _CLOCKISH.match(rest[0]):  # a time that isn't one must not become part of the customer
+            raise UsageError(f"'{rest[0]}' is not a time of day; write it on the 24-hour clock, e.g. 14:00.")
         return datetime.combine(day, ctx.knowledge.dealreg.rfp_time, ctx.tz), False, rest
     raise UsageError(f"'{first}' is not a date; write the RFP release date as 2027-01-15 (a time may follow: 14:00).")
 

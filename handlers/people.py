@@ -18,7 +18,7 @@ from handlers.certificates import (
     person_for,
     status_text,
 )
-from handlers.registry import Context, UsageError, admin_refusal, command, form_reply
+from handlers.registry import Context, UsageError, admin_refusal, command, form_reply, record_id, suggest
 from handlers.reply import Block, Heading, Inline, Mono, Reply, Strong, bullets, error, note, para, reply
 from storage import certifications as certs
 from storage import people
@@ -141,9 +141,9 @@ def cert_command(ctx: Context, args: list[str]) -> Reply:
         if len(args) == 1:
             return form_reply("cert-add", "cert add PERSON CERTIFICATION PASSED [expires=DATE] [number=N]")
         return _cert_add(ctx, args[1:])
-    if len(args) != 2 or not args[1].lstrip("#").isdigit():
+    cert_id = record_id(args[1]) if len(args) == 2 else None
+    if cert_id is None:
         raise UsageError("Which certification? Give its number, as shown by /whisperer certs (e.g. #7).")
-    cert_id = int(args[1].lstrip("#"))
     row = certs.get_certification(ctx.db, cert_id)
     if row is None:
         return error(f"There is no certification #{cert_id}.", "List them with ", Mono("/whisperer certs"), ".")
@@ -189,12 +189,28 @@ def _cert_add(ctx: Context, args: list[str]) -> Reply:
                 "tz": options.get("tz", ""),
             },
             ctx.knowledge.certifications,
+            ctx.local_now.date(),
         )
     except ValueError as exc:
         raise UsageError(f"{str(exc)[0].upper()}{str(exc)[1:]}.") from None
     existing = find_person_loose(ctx.db, who)
     if not (ctx.is_admin or (ctx.user_id and existing and existing["slack_id"] == ctx.user_id) or who == ctx.user_id):
         return admin_refusal("add certifications for someone else")
+    if existing is None and not (SLACK_ID.match(who) or EMAIL.match(who) or row.email):
+        # A bare name that matches nobody is more often a typo than a new colleague: creating a second
+        # "Budi Santso" would split one person's certifications in two.
+        names = {str(p["name"]).casefold(): str(p["name"]) for p in people.list_people(ctx.db)}
+        close = suggest(who.casefold(), list(names))
+        hint = f" Did you mean '{names[close]}'?" if close else ""
+        cert = f'"{name}"' if " " in name else name
+        return error(
+            f"I don't know anyone called '{who}'.{hint}",
+            "To add someone new, give their Slack ID or email instead of the name (",
+            Mono(f"cert add budi@acme.example {cert} {passed_text}"),
+            ") or next to it (",
+            Mono(f'cert add "{who}" {cert} {passed_text} email=…'),
+            ").",
+        )
     now = ctx.now
     with transaction(ctx.db):
         if existing is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 import shlex
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -100,11 +101,50 @@ def did_you_mean(word: str, choices: list[str], quote: str = "'") -> str:
     return f"Did you mean {quote}{close}{quote}? " if close else ""
 
 
+class UnbalancedQuote(ValueError):
+    """A line with a quote that never closes: guessing where the name ends would store the wrong one."""
+
+
+_APOSTROPHE = re.compile(r"(?<=\w)'(?=\w)")
+
+
 def split_args(text: str) -> list[str]:
+    """Split like a shell ("two words" stay one argument); an apostrophe inside a word (O'Brien) is a letter.
+
+    Raises UnbalancedQuote for a quote that is never closed.
+    """
+    text = text.replace("\u201c", '"').replace("\u201d", '"')  # a phone's curly quotes
     try:
         return shlex.split(text)
     except ValueError:
-        return text.split()
+        pass
+    try:
+        return shlex.split(_APOSTROPHE.sub("\\'", text))
+    except ValueError:
+        raise UnbalancedQuote(text) from None
+
+
+SHARE_WORD = "share"
+
+
+def split_share(text: str) -> tuple[str, bool]:
+    """`changes policy share` → ("changes policy", True): a trailing `share` posts the answer for everyone."""
+    words = text.split()
+    if words and words[-1].lower() == SHARE_WORD:
+        return text.rstrip()[: -len(words[-1])].rstrip(), True
+    return text, False
+
+
+MAX_ID = 2**63 - 1  # SQLite's largest INTEGER; a bigger number cannot name a row
+
+
+def record_id(text: str) -> int | None:
+    """A row number as typed (`42` or `#42`), or None when it is not one (letters, 0, too many digits)."""
+    raw = text.removeprefix("#")
+    if not re.fullmatch(r"[0-9]+", raw):
+        return None
+    number = int(raw)
+    return number if 0 < number <= MAX_ID else None
 
 
 def resolve(name: str) -> Command | None:
@@ -113,8 +153,22 @@ def resolve(name: str) -> Command | None:
 
 
 def dispatch(ctx: Context, text: str) -> Reply:
-    """Parse `/whisperer <subcommand> [args]` and run the handler; every problem becomes a clear reply."""
-    return dispatch_args(ctx, split_args(text.strip()))
+    """Parse `/whisperer <subcommand> [args]` and run the handler; every problem becomes a clear reply.
+
+    A trailing `share` is Slack's business (it makes the answer public); everywhere else it is ignored, so a
+    line means the same in Slack, `whisperer ask` and the terminal.
+    """
+    text, _share = split_share(text.strip())
+    try:
+        args = split_args(text)
+    except UnbalancedQuote:
+        return error(
+            "That line has a quote that is never closed, so I can't tell where the name ends.",
+            "Close it, e.g. ",
+            Mono('/whisperer cert add "Budi Santoso" HCIA-Cloud 2025-06-10'),
+            ", or leave the quotes out for a one-word value.",
+        )
+    return dispatch_args(ctx, args)
 
 
 def dispatch_args(ctx: Context, args: list[str]) -> Reply:

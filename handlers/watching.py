@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, tzinfo
 
-from handlers.registry import COMMANDS, Context, UsageError, command, resolve, suggest
+from handlers.registry import COMMANDS, Context, UsageError, command, record_id, resolve, suggest
 from handlers.reply import (
     Action,
     Block,
@@ -214,21 +214,21 @@ def page_actions(change_id: int, page: int, pages: int) -> tuple[Action, ...]:
 def diff_command(ctx: Context, args: list[str]) -> Reply:
     if len(args) not in (1, 2):
         raise UsageError("Tell me which change: its number, as shown by /whisperer changes (and a page if you like).")
-    raw = args[0].lstrip("#")
-    if not raw.isdigit():
+    change_id = record_id(args[0])
+    if change_id is None:
         raise UsageError(f"'{args[0]}' is not a change number.")
-    if len(args) == 2 and not args[1].isdigit():
+    page = record_id(args[1]) if len(args) == 2 else 1
+    if page is None:
         raise UsageError(f"'{args[1]}' is not a page number.")
-    row = store.get_change(ctx.db, int(raw))
+    row = store.get_change(ctx.db, change_id)
     if row is None:
-        return error(f"There is no change #{raw}.", "List recent ones with ", Mono("/whisperer changes"), ".")
+        return error(f"There is no change #{change_id}.", "List recent ones with ", Mono("/whisperer changes"), ".")
     pages = diff_pages(row["diff"])
-    page = int(args[1]) if len(args) == 2 else 1
     if not 1 <= page <= len(pages):
         return error(
-            f"Change #{raw} has {len(pages)} page{'s' if len(pages) != 1 else ''}; there is no page {page}.",
+            f"Change #{change_id} has {len(pages)} page{'s' if len(pages) != 1 else ''}; there is no page {page}.",
             "Start at ",
-            Mono(f"/whisperer diff {raw}"),
+            Mono(f"/whisperer diff {change_id}"),
             ".",
         )
     source: Inline = (

@@ -129,4 +129,4 @@ def test_calendar_export(config: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert "Acme Cloud's partner status (Premier) expires" in events
     assert len(events) == 7
     code, out = run(capsys, config, "deadlines", "--days", "0")
-    assert code == 64 and "--days 0 is out of range" in out
+    assert code == 2 and "--days 0 is out of range" in out

@@ -10,7 +10,8 @@ from fakeslack import APP_TOKEN, SECRET, TOKEN
 
 from bot.config import ConfigError
 from bot.service import Redact
-from bot.slack import DEFAULT_API_URL, make_web_client, request_key, response_for, slack_settings, split_share
+from bot.slack import DEFAULT_API_URL, make_web_client, request_key, response_for, slack_settings
+from handlers.registry import split_share
 from handlers.reply import error, para, reply
 
 

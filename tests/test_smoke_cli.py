@@ -4,4 +4,4 @@ from bot.cli import main
 
 
 def test_version_and_no_command(capsys: object) -> None:
-    assert main([]) == 64
+    assert main([]) == 2

@@ -11,6 +11,7 @@ from smalldisk import SmallDisk, small_disk  # noqa: F401  (the fixture)
 
 from bot.cli import main
 from bot.doctor import run_checks
+from bot.exits import EXIT_STORAGE
 from storage.db import StorageUnavailable, open_db, transaction
 
 
@@ -21,6 +22,7 @@ def write_config(tmp_path: Path, database: Path, server: FixtureServer) -> Path:
         f"""
 [bot]
 database = "{database}"
+alerts_channel = "C0ALERTS"
 
 [fetch]
 allow_private = ["127.0.0.1"]
@@ -50,7 +52,7 @@ def test_a_full_disk_is_one_clear_message_in_every_command(
 
     small_disk.fill()
     server.routes["/page"] = Response(body=b"<p>Elite rebate: 7%</p>", headers={"Content-Type": "text/html"})
-    assert main(["--config", str(config), "poll"]) == 1
+    assert main(["--config", str(config), "poll"]) == EXIT_STORAGE
     err = capsys.readouterr().err
     assert "Traceback" not in err
     assert f"the disk is full (SQLite could not write) ({database})" in err
@@ -76,7 +78,7 @@ def test_a_read_only_database_names_the_file_and_the_fix(
     small_disk.read_only()
     try:
         for command in (["poll"], ["changes"], ["ask", "sources"]):
-            assert main(["--config", str(config), *command]) == 1, command
+            assert main(["--config", str(config), *command]) == EXIT_STORAGE, command
             err = capsys.readouterr().err
             assert "Traceback" not in err
             assert str(database) in err and "fix: " in err, err
