@@ -174,7 +174,7 @@ def test_an_http_reason_phrase_cannot_write_into_the_terminal(
         port = listener.getsockname()[1]
         path = write_config(tmp_path, f'[[sources]]\nid = "down"\nkind = "html"\nurl = "http://127.0.0.1:{port}/"\n')
         for _ in range(3):
-            assert main(["--config", str(path), "poll"]) == 0
+            assert main(["--config", str(path), "poll"]) == 1  # the only source failed
         assert main(["--config", str(path), "sources"]) == 0
     finally:
         thread.join(timeout=10)
