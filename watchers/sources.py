@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 
-KINDS = ("html", "feed", "file", "json", "pdf")
-REMOTE_KINDS = ("html", "feed", "json")  # and pdf, when its url is an http(s) address
+KINDS = ("html", "feed", "file", "json", "pdf", "browser")
+REMOTE_KINDS = ("html", "feed", "json", "browser")  # and pdf, when its url is an http(s) address
 TOPICS = ("tiers", "policy", "certification", "rebate", "announcement", "deadlines")
 
 DEFAULT_ALERT_LIMIT = 5  # alerts one source may post per poll before the rest go into one summary
@@ -75,6 +75,8 @@ class SourceSpec:
     cookies: str | None = None  # a Netscape cookies.txt file, re-read on every poll
     logged_out_when: str | None = None  # a regex: text that means the session has expired
     metrics: tuple[MetricWatch, ...] = ()
+    wait_for: str | None = None  # kind = "browser": a CSS selector to wait for (else: network idle)
+    timeout: float = 30.0  # kind = "browser": seconds for the page to render
     confirm_empty: bool = True  # an empty result after content is held until a second check sees it too
     alert_limit: int | None = None  # change alerts per poll before one summary; None: [bot] alert_limit
 
