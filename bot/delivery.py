@@ -45,6 +45,7 @@ PACE = timedelta(seconds=1)  # about one post a second per channel, as Slack ask
 PROBE_EVERY = timedelta(minutes=15)  # how often a blocked target is tried again, with one alert
 MAX_BACKOFF = timedelta(minutes=30)
 NO_CHANNEL = "(no alerts channel)"
+HOLD_MARGIN = timedelta(milliseconds=50)
 PER_TARGET = 3  # due rows read per target and run: enough to skip a failed one, few enough to share
 
 
@@ -168,6 +169,7 @@ class Delivery:
         self, db: Database, now: datetime, *, tz: tzinfo, default_channel: str | None, limit: int = 500
     ) -> DeliveryReport:
         """Record what finished, then start the due rows whose target is free; returns what happened."""
+        started = time.monotonic()  # `now` is this moment: answers are timed from here, never from later
         report = DeliveryReport()
         with self._lock:
             self._collect()
@@ -177,7 +179,7 @@ class Delivery:
                     with transaction(db):
                         outbox.probe_writes(db)  # nothing to record, but would a write land?
                     self._recovered(db)
-                self._start_due(db, now, tz, default_channel, limit, report)
+                self._start_due(db, now, started, tz, default_channel, limit, report)
             except StorageUnavailable as exc:
                 self._stopped(exc)
             report.in_flight = len(self._in_flight)
@@ -226,6 +228,7 @@ class Delivery:
         self,
         db: Database,
         now: datetime,
+        started: float,
         tz: tzinfo,
         default_channel: str | None,
         limit: int,
@@ -256,7 +259,7 @@ class Delivery:
                 report.failed += 1
                 continue
             if self._pool is None:
-                outcome = self._send(db, alert, key, message, target, now, time.monotonic())
+                outcome = self._send(db, alert, key, message, target, now, started)
                 if outcome.problem is None:  # a failed row does not use up its target's turn in this run
                     self.pacer.posted(key, now)
                 self._unrecorded.append(outcome)
@@ -270,7 +273,7 @@ class Delivery:
             else:
                 self.pacer.posted(key, now)
                 self._in_flight[key] = self._pool.submit(
-                    self._send_on_worker, db, alert, key, message, target, now, time.monotonic()
+                    self._send_on_worker, db, alert, key, message, target, now, started
                 )
         if postponed or muted:
             with transaction(db):
@@ -320,7 +323,8 @@ class Delivery:
             ts = None
         answered = now + timedelta(seconds=time.monotonic() - started)
         if isinstance(problem, RateLimited):
-            self.pacer.hold(key, answered + timedelta(seconds=problem.retry_after))
+            # a hair more than asked: `now` was read just before this run began, so `answered` can be early by that
+            self.pacer.hold(key, answered + timedelta(seconds=problem.retry_after) + HOLD_MARGIN)
         return Outcome(alert, key, answered, ts, problem, finish)
 
     def _collect(self) -> None:

@@ -48,14 +48,14 @@ def storage_fault(exc: BaseException, path: str | Path) -> StorageUnavailable | 
     code = getattr(exc, "sqlite_errorcode", None)
     primary = code & 0xFF if isinstance(code, int) else None
     text = str(exc).lower()
-    folder = Path(path).parent
+    folder = _folder(path)
     io_error = primary == _IOERR or "disk i/o error" in text
     if primary == _FULL or "database or disk is full" in text or (io_error and _nearly_full(folder)):
         return StorageUnavailable(
             path,
             "the disk is full (SQLite could not write)",
             f"free space on the disk that holds {folder} (see `df -h {folder}`); "
-            "whisperer resumes by itself once writes work, and nothing queued is lost",
+            "a running bot resumes by itself once writes work, and nothing queued is lost",
         )
     if primary == _READONLY or "readonly database" in text:
         return StorageUnavailable(
@@ -77,6 +77,14 @@ def storage_fault(exc: BaseException, path: str | Path) -> StorageUnavailable | 
             f"check that the folder {folder} exists and is writable by the user running whisperer",
         )
     return None
+
+
+def _folder(path: str | Path) -> Path:
+    """The folder holding the database, spelled absolutely: "the disk that holds ." helps nobody."""
+    try:
+        return Path(path).resolve().parent
+    except OSError:
+        return Path(path).parent
 
 
 def _nearly_full(folder: Path) -> bool:
@@ -212,7 +220,7 @@ def open_db(path: str | Path, *, upgrade: bool = True, create: bool = True) -> D
 
 
 def _cannot_open(path: str | Path, exc: BaseException) -> StorageUnavailable:
-    folder = Path(path).parent
+    folder = _folder(path)
     return StorageUnavailable(
         path,
         f"the file cannot be created or opened ({getattr(exc, 'strerror', None) or exc})",
