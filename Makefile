@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/command_latency.py
 	$(BIN)/python bench/knowledge.py
 	$(BIN)/python bench/pdf.py
+	$(BIN)/python bench/browser.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

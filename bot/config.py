@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.source_config import parse_source
 from bot.validation import ConfigError, MissingConfig, Table, type_word
 from handlers.settings import KnowledgeSettings
+from watchers.browser import BrowserSettings
 from watchers.fetch import FetchSettings
 from watchers.network import EntryError, NetworkPolicy
 from watchers.sources import SourceSpec
@@ -71,6 +72,7 @@ class Config:
     bot: BotSettings = field(default_factory=BotSettings)
     partner: Partner = field(default_factory=Partner)
     fetch: FetchSettings = field(default_factory=FetchSettings)
+    browser: BrowserSettings = field(default_factory=BrowserSettings)
     sources: tuple[SourceSpec, ...] = ()
     sections: Mapping[str, Any] = field(default_factory=dict)  # later sections ([renewal], [[rebates]], …)
     knowledge: KnowledgeSettings = field(default_factory=KnowledgeSettings)  # those sections, validated
@@ -84,7 +86,7 @@ class Config:
         return next((s for s in self.sources if s.id == source_id), None)
 
 
-_KNOWN_SECTIONS = ("bot", "partner", "fetch", "sources", "digest")
+_KNOWN_SECTIONS = ("bot", "partner", "fetch", "browser", "sources", "digest")
 # Sections whose own parsers live with the features that use them; listed so typos are caught here.
 EXTRA_SECTIONS: dict[str, type] = {
     "renewal": dict,
@@ -190,6 +192,19 @@ def _fetch(file: str, data: Any) -> FetchSettings:
     return settings
 
 
+def _browser(file: str, data: Any, base: Path) -> BrowserSettings:
+    t = Table(file, "browser", data)
+    executable = t.get("executable", str, "") or None
+    if executable and ("/" in executable or "\\" in executable):  # a path, not a name to look up on PATH
+        path = Path(executable).expanduser()
+        executable = str(path if path.is_absolute() else base / path)
+    pages = t.get("pages", int, BrowserSettings.pages)
+    if not 1 <= pages <= 16:
+        raise ConfigError(t.key("pages"), "must be between 1 and 16", "set pages = 2 (the default)")
+    t.done()
+    return BrowserSettings(executable, pages)
+
+
 def _network(t: Table) -> NetworkPolicy:
     example = 'e.g. allow_private = ["wiki.corp.example", "10.20.0.0/16"]'
     entries = t.get("allow_private", list, [], f"write it as a list of quoted strings, {example}")
@@ -246,6 +261,7 @@ def parse_config(
         bot=bot,
         partner=partner,
         fetch=_fetch(file, data.get("fetch", {})),
+        browser=_browser(file, data.get("browser", {}), base),
         digest=_digest(file, data.get("digest", {})),
         sources=tuple(sources),
         sections=sections,

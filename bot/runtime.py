@@ -15,6 +15,7 @@ from bot.source_config import parse_source
 from handlers.registry import Context
 from storage import sources as state
 from storage.db import open_db, transaction
+from watchers.browser import Browser
 from watchers.facts import make_extractors
 from watchers.fetch import Client, HostLimiter, make_client
 from watchers.poll import Extractor, Outcome, poll_sources
@@ -28,8 +29,11 @@ class Runtime:
     client: Client
     limiter: HostLimiter
     extractors: Sequence[Extractor] = field(default=())
+    browser: Browser | None = None  # started on the first kind = "browser" source, then kept for the process
 
     def close(self) -> None:
+        if self.browser is not None:
+            self.browser.close()
         self.client.clear()
         self.db.conn.close()
 
@@ -38,6 +42,8 @@ def open_runtime(config: Config, now: datetime) -> Runtime:
     db = open_db(config.database)
     runtime = Runtime(config, db, make_client(config.fetch), HostLimiter(config.fetch.per_host))
     runtime.extractors = make_extractors(config.partner.name, config.partner.tier)
+    # Nothing starts until a browser source is polled; its pages obey the same network policy as every fetch.
+    runtime.browser = Browser(config.browser, config.fetch.network)
     if config.path is not None:
         sync_config_sources(runtime, now)
     return runtime
@@ -90,6 +96,7 @@ def poll(
         extractors=runtime.extractors,
         origin=origin,
         admins=runtime.config.bot.admins,
+        browser=runtime.browser,
     )
 
 

@@ -46,7 +46,7 @@ def parse_source(file: str, where: str, data: Any, env: Mapping[str, str], base:
         hint = f"did you mean {close[0]!r}? " if close else ""
         raise ConfigError(t.key("topic"), f"unknown topic {topic!r}", f"{hint}use one of: {', '.join(TOPICS)}")
     selectors = {}
-    for name in ("selector", "tiers_selector"):
+    for name in ("selector", "tiers_selector", "wait_for"):
         selector = t.get(name, str, "") or None
         if selector:
             try:
@@ -84,6 +84,13 @@ def parse_source(file: str, where: str, data: Any, env: Mapping[str, str], base:
                 f"{t.key('headers')}.{name}", f"expected a string, found {value!r}", f'quote the value: {name} = "…"'
             )
         headers.append((name, expand(value, f"{t.key('headers')}.{name}", env)))
+    timeout = t.get("timeout", float, 30.0, "write the seconds as a number, e.g. timeout = 30")
+    if kind != "browser":
+        for name in ("wait_for", "timeout"):
+            if name in t.data:
+                raise ConfigError(t.key(name), "only applies to kind = 'browser'", f"remove {name}, or use that kind")
+    if not 0 < timeout <= 600:
+        raise ConfigError(t.key("timeout"), "must be between 0 and 600 seconds", "set timeout = 30 (the default)")
     spec = SourceSpec(
         id=source_id,
         kind=kind,
@@ -101,6 +108,8 @@ def parse_source(file: str, where: str, data: Any, env: Mapping[str, str], base:
         twin=t.get("twin", str, "") or None,
         lag_days=t.get("lag_days", int, 7),
         paused=t.get("paused", bool, False),
+        wait_for=selectors["wait_for"],
+        timeout=timeout,
         **watch_keys(t, kind, base),
     )
     t.done()

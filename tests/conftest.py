@@ -22,7 +22,8 @@ from watchers.network import NetworkPolicy
 from watchers.poll import Outcome, poll_sources
 from watchers.sources import SourceSpec
 
-pytest_plugins = ["fakeslack", "botserver"]  # the fake Slack Web API, and our bot served from a thread
+# The fake Slack Web API, our bot served from a thread, and the `browser` mark (needs a real Chromium).
+pytest_plugins = ["fakeslack", "botserver", "browsers"]
 
 NOW = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
 

@@ -66,7 +66,10 @@ def test_source_add_stores_a_slack_source(db: Database) -> None:
         ("source ad x html https://e.com", "'ad' is not something I can do to a source. Did you mean 'add'?"),
         ("source add x html", "source add needs an id, a kind and a URL."),
         ("source add Bad_ID html https://e.com", "'Bad_ID' is not a usable source id"),
-        ("source add x htlm https://e.com", "'htlm' is not a kind of source; use html, feed, json, pdf. Did you mean"),
+        (
+            "source add x htlm https://e.com",
+            "'htlm' is not a kind of source; use html, feed, json, pdf, browser. Did you mean",
+        ),
         ("source add x file /etc/passwd", "Sources of kind 'file' read the bot's own disk"),
         ("source add x html ftp://e.com/x", "'ftp://e.com/x' is not an http(s) URL"),
         ("source add x html https://e.com polcy", "Did you mean 'policy'?"),

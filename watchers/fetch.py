@@ -54,6 +54,7 @@ class Fetched:
     etag: str | None
     last_modified: str | None
     url: str
+    warning: str | None = None  # something the fetch noticed (a browser page's blocked requests)
 
 
 class Client(urllib3.PoolManager):

@@ -43,7 +43,7 @@ def patterns(ignore: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
 
 
 def _is_html(spec: SourceSpec, fetched: Fetched) -> bool:
-    if spec.kind == "html":
+    if spec.kind in ("html", "browser"):
         return True
     suffix = PurePath(spec.url).suffix.lower()
     return suffix in (".html", ".htm", ".xhtml")
@@ -117,7 +117,8 @@ def _parse(spec: SourceSpec, fetched: Fetched, decoded: Decoded | None = None) -
         return Observation("error", error=f"{exc}; fix the source's selector", etag=etag, last_modified=last_modified)
     except JsonError as exc:
         return Observation("error", error=str(exc), etag=etag, last_modified=last_modified)
-    return _lines_observation(spec, lines, decoded.text, decoded.warning, etag, last_modified)
+    warning = "; ".join(w for w in (fetched.warning, decoded.warning) if w) or None  # a browser's blocked requests
+    return _lines_observation(spec, lines, decoded.text, warning, etag, last_modified)
 
 
 def _lines_observation(

@@ -11,6 +11,7 @@ from sqlite_utils import Database
 
 from storage import sources as state
 from storage.db import transaction
+from watchers.browser import Browser, render_source
 from watchers.cookies import CookieFileError, cookies_for, earliest_expiry, load_cookies
 from watchers.fetch import Client, Fetched, FetchError, FetchSettings, HostLimiter, fetch_url, read_file
 from watchers.observe import Observation, safe_observe
@@ -30,6 +31,7 @@ def fetch_source(
     etag: str | None = None,
     last_modified: str | None = None,
     cookie: str | None = None,
+    browser: Browser | None = None,
 ) -> Fetched | Observation:
     """The I/O half of a check: the fetched body, or an error (or logged-out) Observation. Never raises."""
     headers = dict(spec.headers)
@@ -39,6 +41,11 @@ def fetch_source(
     try:
         if not spec.is_remote:  # a file, or a pdf given as a path
             return read_file(spec.url, settings.max_bytes)
+        if spec.kind == "browser":
+            if browser is None:
+                raise FetchError("kind = 'browser' sources need the bot's browser; this caller has none")
+            with limiter.slot(spec.url):
+                return render_source(browser, spec, settings.max_bytes)
         with limiter.slot(spec.url):
             return fetch_url(
                 client,
@@ -94,6 +101,7 @@ def poll_sources(
     extractors: Sequence[Extractor] = (),
     origin: str = "poll",
     admins: Sequence[str] = (),
+    browser: Browser | None = None,
 ) -> list[Outcome]:
     """Check many sources in parallel (politely per host) and record each; one failure harms no other."""
     rows = {r["id"]: r for r in state.list_sources(db)}
@@ -108,7 +116,9 @@ def poll_sources(
             cookie, expiry = session_cookies(spec, now)
         except CookieFileError as exc:
             return spec, Observation("error", error=str(exc)), None
-        fetched = fetch_source(spec, client, limiter, settings, row.get("etag"), row.get("last_modified"), cookie)
+        fetched = fetch_source(
+            spec, client, limiter, settings, row.get("etag"), row.get("last_modified"), cookie, browser
+        )
         return spec, fetched, expiry
 
     # Threads only fetch (I/O); parsing and writing stay on this thread, so CPU-bound parsing never

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 
-KINDS = ("html", "feed", "file", "json", "pdf")
-REMOTE_KINDS = ("html", "feed", "json")  # and pdf, when its url is an http(s) address
+KINDS = ("html", "feed", "file", "json", "pdf", "browser")
+REMOTE_KINDS = ("html", "feed", "json", "browser")  # and pdf, when its url is an http(s) address
 TOPICS = ("tiers", "policy", "certification", "rebate", "announcement", "deadlines")
 
 _EVERY = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
@@ -73,6 +73,8 @@ class SourceSpec:
     cookies: str | None = None  # a Netscape cookies.txt file, re-read on every poll
     logged_out_when: str | None = None  # a regex: text that means the session has expired
     metrics: tuple[MetricWatch, ...] = ()
+    wait_for: str | None = None  # kind = "browser": a CSS selector to wait for (else: network idle)
+    timeout: float = 30.0  # kind = "browser": seconds for the page to render
 
     @property
     def title(self) -> str:

@@ -67,6 +67,8 @@ def render(state: PortalState, path: str, seconds: int) -> tuple[bytes, str] | N
             f"<p class='meta'>csrf_token={hashlib.md5(str(seconds).encode()).hexdigest()}</p>"
         )
         return _page("CSP tiers", body).encode(), "text/html; charset=utf-8"
+    if path == "/partner/dashboard.html":
+        return _page("Partner dashboard", dashboard(seconds)).encode(), "text/html; charset=utf-8"
     if path == "/partner/policies/cross-cloud.html":
         body = (
             f"<h1>Cross-Cloud Policy v{state.policy_version}</h1>"
@@ -108,6 +110,21 @@ def render(state: PortalState, path: str, seconds: int) -> tuple[bytes, str] | N
         )
         return feed.encode(), "application/rss+xml; charset=utf-8"
     return None
+
+
+def dashboard(seconds: int) -> str:
+    """A single-page-app dashboard: the HTML says "Loading…"; its script fetches the status JSON behind the login
+    (the session cookie goes along) and writes the EMI score in."""
+    return (
+        "<h1>Partner dashboard</h1><div id='app'>Loading dashboard…</div><script>"
+        "function zone(s) { return s >= 70 ? 'Green Zone!' : s >= 60 ? 'Yellow Zone' : 'Red Zone'; }"
+        "function draw() { fetch('/partner/api/status.json', {credentials: 'same-origin'})"
+        ".then(r => r.json()).then(d => { const emi = d.data.emi.score;"
+        " document.getElementById('app').innerHTML ="
+        " `<p id='emi'>Ecosystem Maturity Index (EMI) Score: ${emi} (${zone(emi)})</p>`"
+        f" + `<p class='meta'>Tier: ${{d.data.partner.tier}} · dashboard refreshed {seconds} seconds ago</p>`; }}); }}"
+        "draw(); setInterval(draw, 47000);</script>"
+    )
 
 
 class Portal:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import tempfile
@@ -19,6 +20,9 @@ from bot.render import to_text
 from bot.runtime import Runtime, make_context, open_runtime, poll
 from bot.terminal import print_alerts
 from handlers.registry import dispatch
+from storage import sources as state
+from storage.changes import get_snapshot
+from watchers.browser import BrowserSettings, browser_missing
 from watchers.poll import Outcome
 
 DEMO_TOML = """\
@@ -84,6 +88,19 @@ topic = "announcement"
 extract_deadlines = true
 every = "30m"
 """
+# A single-page-app dashboard: only a real browser sees its numbers (left out when this machine has none).
+BROWSER_TOML = """
+[[sources]]
+id = "partner-dashboard"
+name = "Partner dashboard (JavaScript)"
+kind = "browser"
+url = "{url}/partner/dashboard.html"
+wait_for = "#emi"
+selector = "#app"
+cookies = "portal-cookies.txt"
+topic = "rebate"
+every = "1h"
+"""
 # The story's clock: a Thursday morning in Jakarta, so dates in the output never drift.
 DEMO_START = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
 
@@ -119,6 +136,25 @@ def _print_outcomes(n: Narrator, outcomes: list[Outcome]) -> None:
             n.out(f"  🔒 {o.source_id}: session expired — {o.error}")
     quiet = sum(o.status in ("unchanged", "not_modified") for o in outcomes)
     n.out(f"  → {sum(o.status == 'changed' for o in outcomes)} changed, {quiet} quiet")
+
+
+def show_dashboard(n: Narrator, runtime: Runtime, no_browser: str | None) -> None:
+    """The browser scene: what a real browser reads on a page that a plain fetch sees as "Loading…"."""
+    if no_browser:
+        n.out(f"\n(The JavaScript dashboard scene is skipped: {no_browser}.)")
+        return
+    n.title("A page only a browser can read: the JavaScript dashboard")
+    n.say(
+        "The partner dashboard is a single-page app: its HTML says only 'Loading dashboard…', and a script "
+        'fetches the status JSON (with the session cookie) and writes the numbers in. A kind = "browser" '
+        "source renders it in headless Chromium with the same cookies.txt (one browser for the whole process; "
+        "images, fonts and media never loaded; every request the page makes checked against the network "
+        "policy), then it takes the same normalise → snapshot → diff path as any page:"
+    )
+    row = state.get_source(runtime.db, "partner-dashboard")
+    text = (get_snapshot(runtime.db, row["last_hash"]) if row and row["last_hash"] else None) or ""
+    for line in text.splitlines():
+        n.out(f"  │ {line}")
 
 
 def edit_portal(portal: Portal) -> list[str]:
@@ -157,10 +193,9 @@ def run_demo(keep: str | None = None, out: Callable[[str], None] = print, start:
         with Portal() as portal:
             config_file = workdir / "whisperer.toml"
             (workdir / "demo.db").unlink(missing_ok=True)
-            config_file.write_text(
-                DEMO_TOML.format(url=portal.url) + LOGGED_IN_TOML.format(url=portal.url) + KNOWLEDGE_TOML,
-                encoding="utf-8",
-            )
+            no_browser = browser_missing(BrowserSettings(), os.environ)
+            sources = DEMO_TOML + LOGGED_IN_TOML + ("" if no_browser else BROWSER_TOML)
+            config_file.write_text(sources.format(url=portal.url) + KNOWLEDGE_TOML, encoding="utf-8")
             # The browser's cookies.txt export, for the portal's logged-in area.
             write_cookies(workdir / COOKIES_FILE, "127.0.0.1", portal.area.session, now)
             config = load_config(config_file, env={})
@@ -172,6 +207,7 @@ def run_demo(keep: str | None = None, out: Callable[[str], None] = print, start:
                 n.title("First poll: every source gets its first snapshot")
                 outcomes = poll(runtime, now)
                 n.out(f"  {sum(o.status == 'new' for o in outcomes)} sources snapshotted, nothing to report yet.")
+                show_dashboard(n, runtime, no_browser)
 
                 n.title("What only the team knows: people, certifications, KPI numbers")
                 seed_team(n, runtime, workdir, now)
