@@ -101,6 +101,13 @@ class Outcome:
     finish: Callable[[Database], None] | None = None  # a note about the post the sink could not write
 
 
+def rate_limited_until(answered: datetime, retry_after: float) -> datetime:
+    """When a 429'd target may be tried again: Retry-After from Slack's answer, plus a hair (`now` is read just
+    before a run begins), rounded up to the second the outbox can store."""
+    until = answered + timedelta(seconds=retry_after) + HOLD_MARGIN
+    return until if until.microsecond == 0 else until.replace(microsecond=0) + timedelta(seconds=1)
+
+
 def backoff(attempts: int) -> timedelta:
     """10 s, 20 s, 40 s … up to 30 minutes between attempts at the same row."""
     return min(timedelta(seconds=10 * 2 ** min(attempts, 16)), MAX_BACKOFF)
@@ -323,8 +330,7 @@ class Delivery:
             ts = None
         answered = now + timedelta(seconds=time.monotonic() - started)
         if isinstance(problem, RateLimited):
-            # a hair more than asked: `now` was read just before this run began, so `answered` can be early by that
-            self.pacer.hold(key, answered + timedelta(seconds=problem.retry_after) + HOLD_MARGIN)
+            self.pacer.hold(key, rate_limited_until(answered, problem.retry_after))
         return Outcome(alert, key, answered, ts, problem, finish)
 
     def _collect(self) -> None:
@@ -362,9 +368,9 @@ class Delivery:
                 log.info("alerts to %s are delivered again", key)
             report.sent += 1
         elif isinstance(problem, RateLimited):
-            # the database keeps a whole second more: its stamps are to the second, Retry-After is not
-            delay = timedelta(seconds=problem.retry_after + 1)
-            outbox.mark_retry(db, alert_id, now, delay, problem.error)
+            # due again exactly when the hold ends, so the limited row still goes before the ones queued after it
+            until = rate_limited_until(now, problem.retry_after)
+            outbox.mark_retry(db, alert_id, until, timedelta(0), problem.error)
             log.warning(
                 "Slack rate-limited posts to %s; holding them for %gs as Retry-After asks", key, problem.retry_after
             )

@@ -116,7 +116,7 @@ def test_a_persistent_429_holds_only_its_own_channel_for_retry_after(runtime: Ru
     assert [p["channel"] for p in fake_slack.posts()] == ["C0OTHER"]
     hold = pacer.hold_until(CHANNEL)
     # from when Slack answered (a moment after the run began), never from the start of the run
-    assert hold is not None and NOW + timedelta(seconds=7) <= hold < NOW + timedelta(seconds=8)
+    assert hold is not None and NOW + timedelta(seconds=7) < hold <= NOW + timedelta(seconds=8)
     deliver(runtime, sink, timedelta(seconds=6), pacer)
     assert len(fake_slack.calls_to("chat.postMessage")) == 2  # still held
     deliver(runtime, sink, timedelta(seconds=9), pacer)
