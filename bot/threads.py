@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from bot.delivery_errors import Undeliverable, classify
+from bot.delivery_errors import PostedUnrecorded, Undeliverable, classify
 from bot.sinks import UpdatingSink, is_dm
 from handlers.alerts import compose_alert
 from handlers.reply import Reply
@@ -51,6 +51,8 @@ class ThreadedSink:
         threaded = {**alert, "thread_ts": parent["ts"], "thread_channel": parent["posted_channel"]}
         try:
             ts = self.inner.send(db, threaded, message, target)
+        except PostedUnrecorded:
+            raise  # it was posted: never again, top-level or not
         except Exception as exc:
             if not isinstance(classify(exc, target or ""), Undeliverable):
                 raise  # retried later like any other post (the thread is chosen again then)
@@ -62,7 +64,12 @@ class ThreadedSink:
                 exc,
             )
             return self.inner.send(db, alert, message, target)
-        self.update(db, parent)
+        try:
+            self.update(db, parent)
+        except Exception:  # the reply is posted whatever happens to the count on its parent
+            log.exception(
+                "alert #%s is in the thread of alert #%s, whose count could not be updated", alert["id"], parent["id"]
+            )
         return ts
 
     def update(self, db: Database, alert: dict[str, Any]) -> bool:
