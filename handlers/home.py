@@ -4,6 +4,7 @@ changes and who took them, failing sources. Each section ends with what you can 
 from __future__ import annotations
 
 from handlers.alerts import TOPIC_ICONS
+from handlers.cert_followups import cert_actions
 from handlers.certificates import days_left, status_text
 from handlers.deadlines import collect_deadlines, when_left
 from handlers.digest import kpi_line
@@ -125,19 +126,22 @@ def _my_certs(ctx: Context, limit: int) -> list[Block]:
         return [head, para("None recorded."), note("Add one: ", Mono('/whisperer cert add me "HCIE-Cloud" 2025-06-10'))]
     today = ctx.local_now.date()
     horizon = ctx.knowledge.reminders.horizon
-    lines: list[tuple[Inline, ...]] = []
-    for row in rows:
+    blocks: list[Block] = [head]
+    for row in rows[:limit]:
         left = days_left(row["expires"], today)
         mark = "❌" if left <= 0 else ("⏳" if left <= horizon else "✅")
-        lines.append(
-            (
+        blocks.append(
+            para(
                 f"{mark} ",
                 Strong(str(row["name"])),
                 f" · expires {row['expires']}, {status_text(left)} · ",
                 Mono(f"#{row['id']}"),
             )
         )
-    return [head, bullets(*lines), actions(Action("All my certifications", "show", "certs mine", "certs mine"))]
+        if left <= horizon:  # the same buttons as its reminder DM: booked, snooze, renewed
+            blocks.append(actions(*cert_actions(int(row["id"]))))
+    blocks.append(actions(Action("All my certifications", "show", "certs mine", "certs mine")))
+    return blocks
 
 
 def owner_of(ctx: Context, change_id: int) -> Inline | None:

@@ -115,7 +115,9 @@ def test_a_busy_home_stays_a_dashboard(bot: BotServer) -> None:
     assert "tier change 4" in text and "tier change 5" not in text  # the five latest changes
     assert "…and " in text and "more" in text
     buttons = [e for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]]
-    assert {"deadlines", "diff 1", "renewal", "sources", "digest"} <= {e["value"] for e in buttons}
+    assert {"deadlines", "diff 1", "renewal", "sources", "digest"} <= {e.get("value") for e in buttons}
+    # Ana's certification expires in 20 days: the same buttons as its reminder DM, on her Home tab.
+    assert {"cert-booked", "cert-snooze", "cert-renewed"} <= {e["action_id"].split("|")[0] for e in buttons}
 
 
 def test_home_as_text_is_the_same_dashboard(bot: BotServer) -> None:
