@@ -17,6 +17,7 @@ from bot.digest import build_digest
 from bot.render import fallback_text, to_blocks
 from bot.runtime import Runtime, make_context, open_runtime
 from bot.slack import home_view, response_for
+from bot.views import FORMS, diff_view, form_view, result_view
 from handlers.alerts import compose_alert
 from handlers.home import home
 from handlers.registry import COMMANDS, dispatch
@@ -142,6 +143,14 @@ def every_message(rt: Runtime, now: datetime) -> Iterator[tuple[str, dict[str, A
         yield f"home of {user}", home_view(home(make_context(rt, now, user_id=user)))
     digest = build_digest(rt, now)
     yield "digest", {"text": fallback_text(digest), "blocks": to_blocks(digest)}
+    # Modals: every form, the whole-diff pages of the latest changes, and a form's answer shown in its modal.
+    for form in FORMS:
+        yield f"form {form}", form_view(form, "U0ADMIN", {"cert": 1, "number": "N" * 64, "channel": "C0X"})
+    ctx = make_context(rt, now, user_id="U0ADMIN")
+    for row in store.list_changes(rt.db, limit=20):
+        for page in (1, 2):
+            yield f"diff modal #{row['id']} p{page}", diff_view(dispatch(ctx, f"diff {row['id']} {page}"), row["id"])
+    yield "form answer", result_view("Add a deadline", dispatch(ctx, "deadlines 3660"))
 
 
 def assert_within_limits(rt: Runtime, now: datetime) -> int:
