@@ -22,6 +22,7 @@ from handlers.registry import dispatch, dispatch_args
 from handlers.reply import Reply
 from handlers.timeparse import parse_date
 from storage.db import StorageUnavailable
+from watchers.inert import inert
 from watchers.poll import Outcome
 
 
@@ -109,23 +110,27 @@ def print_reply(reply: Reply) -> None:
 def print_outcomes(outcomes: Sequence[Outcome], color: bool) -> None:
     green, red, dim, reset = ("\033[32m", "\033[31m", "\033[2m", "\033[0m") if color else ("", "", "", "")
     for o in outcomes:
+        # Summaries, errors and warnings quote the source (an HTTP reason phrase, a feed title): inert() again here.
         if o.status == "changed":
             for change_id, summary in zip(o.change_ids, o.summaries, strict=True):
-                print(f"{green}✓ {o.source_id}{reset}: changed — {summary}  (#{change_id})")
+                print(f"{green}✓ {o.source_id}{reset}: changed — {inert(summary)}  (#{change_id})")
         elif o.status == "error":
-            print(f"{red}✗ {o.source_id}{reset}: {o.error} (failed {o.failures}× in a row)")
+            print(f"{red}✗ {o.source_id}{reset}: {inert(o.error or '')} (failed {o.failures}× in a row)")
         elif o.status == "new":
             print(f"{dim}+ {o.source_id}: first snapshot stored{reset}")
         elif o.status == "logged_out":
-            print(f"{red}🔒 {o.source_id}{reset}: session expired — {o.error}")
+            print(f"{red}🔒 {o.source_id}{reset}: session expired — {inert(o.error or '')}")
+        elif o.status == "stale":
+            print(f"{dim}· {o.source_id}: a newer check finished first; this older result was discarded{reset}")
         if o.warning and o.status != "error":
-            print(f"{dim}  ! {o.source_id}: {o.warning}{reset}")
-    counts = {s: sum(o.status == s for o in outcomes) for s in ("changed", "error", "new", "logged_out")}
+            print(f"{dim}  ! {o.source_id}: {inert(o.warning)}{reset}")
+    counts = {s: sum(o.status == s for o in outcomes) for s in ("changed", "error", "new", "logged_out", "held")}
     quiet = len(outcomes) - sum(counts.values())
     expired = f", {counts['logged_out']} logged out" if counts["logged_out"] else ""
+    held = f", {counts['held']} held as suspicious" if counts["held"] else ""
     print(
         f"Polled {len(outcomes)} source{'s' if len(outcomes) != 1 else ''}: {counts['changed']} changed, "
-        f"{counts['error']} failed, {counts['new']} new{expired}, {quiet} unchanged."
+        f"{counts['error']} failed, {counts['new']} new{expired}{held}, {quiet} unchanged."
     )
 
 

@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.source_config import parse_source
+from bot.source_config import alert_limit_key, parse_source
 from bot.validation import ConfigError, MissingConfig, Table, type_word
 from handlers.settings import KnowledgeSettings
 from watchers.browser import BrowserSettings
 from watchers.fetch import FetchSettings
 from watchers.network import EntryError, NetworkPolicy
-from watchers.sources import SourceSpec
+from watchers.sources import DEFAULT_ALERT_LIMIT, SourceSpec
 
 DEFAULT_CONFIG = "whisperer.toml"
 DEFAULT_DB = "whisperer.db"
@@ -35,6 +35,7 @@ class BotSettings:
     alerts_channel: str | None = None
     admins: tuple[str, ...] = ()
     failure_alert_after: int = 3
+    alert_limit: int = DEFAULT_ALERT_LIMIT
     thread_hours: float = 24.0  # follow-up changes to a source within this many hours go in its thread; 0 = never
 
     @property
@@ -133,8 +134,9 @@ def _bot(file: str, data: Any, env: Mapping[str, str], base: Path) -> BotSetting
             f"{thread_hours:g} is out of range",
             "use 0 (never thread) to 336 (two weeks); the default is 24",
         )
+    limit = alert_limit_key(t) or DEFAULT_ALERT_LIMIT
     t.done()
-    return BotSettings(database, timezone, channel, admins, threshold, thread_hours)
+    return BotSettings(database, timezone, channel, admins, threshold, limit, thread_hours)
 
 
 def _digest(file: str, data: Any) -> DigestSettings:

@@ -118,6 +118,8 @@ def fan_out(db: Database, alert: dict[str, Any], now: datetime) -> int:
     policy alert that replaced it); keyed by change and user, so repeating it adds nothing."""
     payload = alert["payload"]
     change_id = alert.get("change_id") or payload.get("change_id")
+    if alert["kind"] == "alert-summary" and not is_dm(alert):
+        return _fan_out_summary(db, alert, now)
     if is_dm(alert) or not change_id:
         return 0
     change = store.get_change(db, int(change_id))
@@ -142,6 +144,27 @@ def fan_out(db: Database, alert: dict[str, Any], now: datetime) -> int:
                 now,
                 source_id=change["source_id"],
                 change_id=change["id"],
+                user_id=user,
+            )
+    return added
+
+
+def _fan_out_summary(db: Database, alert: dict[str, Any], now: datetime) -> int:
+    """Flood control holds for DMs too: a subscriber gets the channel's summary, not one DM per change past it."""
+    payload = alert["payload"]
+    subscribers = people.subscribers(db, str(payload.get("topic")))
+    if not subscribers:
+        return 0
+    added = 0
+    with transaction(db):
+        for user in subscribers:
+            added += outbox.enqueue_alert(
+                db,
+                f"dm:{alert['key']}:{user}",
+                "alert-summary",
+                {**payload, "subscription": payload.get("topic")},
+                now,
+                source_id=alert.get("source_id"),
                 user_id=user,
             )
     return added

@@ -24,6 +24,7 @@ from handlers.reply import (
     command_line,
     plain_text,
 )
+from watchers.inert import inert
 
 # Slack limits (bot/blocklimits.py has them all, and checks them): blocks per surface, 3000 characters per
 # section text, 150 per header, ~12,000 characters of block text per message (msg_blocks_too_long); a button's
@@ -40,24 +41,39 @@ _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
 def escape(text: str) -> str:
-    """Slack's three control characters; with them escaped, <!channel> and <url|label> are inert text."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Slack's three control characters; with them escaped, <!channel> and <url|label> are inert text.
+
+    Control characters and bidi overrides go too: whatever a source slipped past the watchers stops here."""
+    return inert(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# Slack's mrkdwn has no escape character. A zero-width space on both sides of a marker means it neither
+# opens nor closes bold, italic, strike or code: Slack wants a marker at a word edge and next to a non-space.
+# An underscore inside a word (snake_case) formats nothing, so it is left alone and stays copyable.
+_ZWSP = "\u200b"
+_MARKER = re.compile(r"[*~`]|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
+_QUOTE = re.compile(r"^(\s*)&gt;", re.MULTILINE)  # ">" at a line start would make a block quote
+
+
+def plain(text: str) -> str:
+    """Escaped text that cannot format itself in mrkdwn: stars, underscores, tildes and backticks stay characters."""
+    return _QUOTE.sub(f"\\1{_ZWSP}&gt;", _MARKER.sub(lambda m: f"{_ZWSP}{m.group()}{_ZWSP}", escape(text)))
 
 
 def _mrkdwn_inline(part: Inline) -> str:
     if isinstance(part, str):
-        return escape(part)
+        return plain(part)
     if isinstance(part, Strong):
-        text = escape(part.text).strip()
+        text = plain(part.text).strip()
         return f"*{text}*" if text else ""
     if isinstance(part, Mono):
         return f"`{escape(part.text).replace('`', 'ˋ')}`"
     if isinstance(part, Mention):
-        return f"<@{part.user_id}>" if _USER_ID.match(part.user_id) else escape(f"@{part.name or part.user_id}")
-    url = part.url
+        return f"<@{part.user_id}>" if _USER_ID.match(part.user_id) else plain(f"@{part.name or part.user_id}")
+    url = inert(part.url)
     if not url.startswith(("http://", "https://")) or any(c in url for c in "<>| \n"):
-        return escape(f"{part.label} ({part.url})")
-    return f"<{url.replace('&', '&amp;')}|{escape(part.label).replace('|', '¦')}>"
+        return plain(f"{part.label} ({part.url})")
+    return f"<{url.replace('&', '&amp;')}|{plain(part.label).replace('|', '¦')}>"
 
 
 def mrkdwn(parts: tuple[Inline, ...]) -> str:
@@ -86,7 +102,8 @@ def to_blocks(reply: Reply, surface: str = "message") -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for block in reply.blocks:
         if isinstance(block, Heading):
-            out.append({"type": "header", "text": {"type": "plain_text", "text": _clip(block.text, MAX_HEADER)}})
+            text = _clip(inert(block.text), MAX_HEADER)
+            out.append({"type": "header", "text": {"type": "plain_text", "text": text}})
         elif isinstance(block, Para):
             out.append(_section(mrkdwn(block.parts)))
         elif isinstance(block, Bullets):
@@ -150,7 +167,7 @@ def split_action_id(raw: str) -> tuple[str, str]:
 
 
 def _element(action: Action) -> dict[str, Any]:
-    label = {"type": "plain_text", "text": _clip(action.label, MAX_BUTTON), "emoji": True}
+    label = {"type": "plain_text", "text": _clip(inert(action.label), MAX_BUTTON), "emoji": True}
     if action.pick == "date":
         return {"type": "datepicker", "action_id": action_id(action), "placeholder": label}
     button: dict[str, Any] = {
@@ -173,9 +190,9 @@ def fallback_text(reply: Reply, limit: int = 300) -> str:
     """The notification text Slack shows in pushes and to screen readers (escaped)."""
     for block in reply.blocks:
         if isinstance(block, Heading):
-            return escape(_clip(block.text, limit))
+            return plain(_clip(block.text, limit))
         if isinstance(block, (Para, Note)):
-            return escape(_clip(plain_text(block.parts), limit))
+            return plain(_clip(plain_text(block.parts), limit))
     return "Huawei Whisperer"
 
 
@@ -183,27 +200,29 @@ _BOLD, _DIM, _RESET, _RED = "\033[1m", "\033[2m", "\033[0m", "\033[31m"
 
 
 def _text_inline(part: Inline, color: bool) -> str:
+    # Text is made inert before our own colour codes go around it: a page can never write into a terminal.
     if isinstance(part, Strong):
-        return f"{_BOLD}{part.text}{_RESET}" if color else part.text
+        return f"{_BOLD}{inert(part.text)}{_RESET}" if color else inert(part.text)
     if isinstance(part, Mono):
-        return part.text
+        return inert(part.text)
     if isinstance(part, (Link, Mention)):
-        return plain_text((part,))
-    return part
+        return inert(plain_text((part,)))
+    return inert(part)
 
 
 def to_text(reply: Reply, color: bool = False) -> str:
     lines: list[str] = []
     for block in reply.blocks:
         if isinstance(block, Heading):
-            lines.append(f"{_BOLD}{block.text}{_RESET}" if color else block.text)
-            lines.append("=" * min(len(block.text), 72) if not color else "")
+            heading = inert(block.text)
+            lines.append(f"{_BOLD}{heading}{_RESET}" if color else heading)
+            lines.append("=" * min(len(heading), 72) if not color else "")
         elif isinstance(block, Para):
             lines.append("".join(_text_inline(p, color) for p in block.parts))
         elif isinstance(block, Bullets):
             lines.extend(f"  • {''.join(_text_inline(p, color) for p in item)}" for item in block.items)
         elif isinstance(block, Code):
-            lines.extend(f"    {line}" for line in block.text.splitlines())
+            lines.extend(f"    {line}" for line in inert(block.text).splitlines())
             if block.more:
                 lines.append(f"    … {block.more} more line{'s' if block.more != 1 else ''}")
         elif isinstance(block, Note):

@@ -95,6 +95,7 @@ def poll(
         failure_threshold=runtime.config.bot.failure_alert_after,
         extractors=runtime.extractors,
         origin=origin,
+        alert_limit=runtime.config.bot.alert_limit,
         admins=runtime.config.bot.admins,
         browser=runtime.browser,
     )

@@ -110,7 +110,23 @@ def parse_source(file: str, where: str, data: Any, env: Mapping[str, str], base:
         paused=t.get("paused", bool, False),
         wait_for=selectors["wait_for"],
         timeout=timeout,
+        confirm_empty=t.get("confirm_empty", bool, True),
+        alert_limit=alert_limit_key(t),
         **watch_keys(t, kind, base),
     )
     t.done()
     return spec
+
+
+def alert_limit_key(t: Table) -> int | None:
+    """`alert_limit`: how many alerts one source posts per poll before the rest become one summary."""
+    limit = t.get("alert_limit", int, 0)
+    if "alert_limit" not in t.data:
+        return None
+    if limit < 1:
+        raise ConfigError(
+            t.key("alert_limit"),
+            f"must be at least 1, found {limit}",
+            "set alert_limit = 5 (the default); every change is recorded whatever the limit",
+        )
+    return limit

@@ -68,7 +68,7 @@ def source_command(ctx: Context, args: list[str]) -> Reply:
             close = suggest(source_id, known)
             return error(
                 f"There is no source '{source_id}'.",
-                *((f"Did you mean `{close}`? ",) if close else ()),
+                *(("Did you mean ", Mono(close), "? ") if close else ()),
                 "See ",
                 Mono("/whisperer sources"),
                 ".",

@@ -18,6 +18,7 @@ from handlers.reply import (
     Reply,
     Strong,
     actions,
+    bullets,
     code_excerpt,
     note,
     para,
@@ -71,20 +72,9 @@ def _compose(db: Database, alert: dict[str, Any], tz: tzinfo, now: datetime | No
         change = store.get_change(db, int(payload["change_id"]))
         if change is None:
             return None
-        why: tuple[Block, ...] = ()
-        if payload.get("subscription"):  # a DM fanned out to someone subscribed to this topic
-            topic = str(payload["subscription"])
-            why = (
-                note(
-                    "You get this DM because you subscribed to ",
-                    Mono(topic),
-                    ". Stop with ",
-                    Mono(f"/whisperer unsubscribe {topic}"),
-                    ".",
-                ),
-            )
         dm = bool(payload.get("subscription"))
-        return reply(*change_blocks(change, tz), *why, *acted_on(db, change, tz, now, channel=not dm), ephemeral=False)
+        acted = acted_on(db, change, tz, now, channel=not dm)
+        return reply(*change_blocks(change, tz), *_why(payload), *acted, ephemeral=False)
     source = state.get_source(db, str(alert.get("source_id") or payload.get("source_id")))
     if kind in WATCH_KINDS:
         return compose_watch_alert(kind, payload, source, tz)
@@ -103,6 +93,9 @@ def _compose(db: Database, alert: dict[str, Any], tz: tzinfo, now: datetime | No
             note(f"It had failed {payload['failures']} checks in a row."),
             ephemeral=False,
         )
+    if kind == "alert-summary":
+        summary = _summary(source, payload)
+        return reply(*summary.blocks, *_why(payload), ephemeral=False)
     if "text" in payload:  # alerts from later features carry their own wording
         change = store.get_change(db, int(alert["change_id"])) if alert.get("change_id") else None
         if change is None:
@@ -112,6 +105,43 @@ def _compose(db: Database, alert: dict[str, Any], tz: tzinfo, now: datetime | No
         tail = (note(*emphasis(str(payload["note"]))),) if payload.get("note") else ()
         return reply(*notice.blocks, *change_blocks(change, tz), *tail, *acted_on(db, change, tz, now), ephemeral=False)
     return None
+
+
+def _why(payload: dict[str, Any]) -> tuple[Block, ...]:
+    if not payload.get("subscription"):
+        return ()
+    topic = str(payload["subscription"])  # a DM fanned out to someone subscribed to this topic
+    return (
+        note(
+            "You get this DM because you subscribed to ",
+            Mono(topic),
+            ". Stop with ",
+            Mono(f"/whisperer unsubscribe {topic}"),
+            ".",
+        ),
+    )
+
+
+def _summary(source: dict[str, Any] | None, payload: dict[str, Any]) -> Reply:
+    """Flood control's one message for everything past a source's alert_limit in one poll: nothing is lost."""
+    name: Inline = _source_link(source) if source else str(payload.get("source_id"))
+    more, what = int(payload["more"]), str(payload.get("what") or "change")
+    items = [str(item) for item in payload.get("items") or []]
+    blocks: list[Block] = [
+        para(
+            "🗂 ",
+            Strong(f"{more} more {what}{'s' if more != 1 else ''}"),
+            " on ",
+            name,
+            f" in the same check, after the {payload.get('shown', '')} I posted.",
+        ),
+    ]
+    if items:
+        blocks.append(bullets(*items))
+        if more > len(items):
+            blocks.append(note(f"… and {more - len(items)} more."))
+    blocks.append(note("Every one is recorded. The full list: ", Mono(str(payload["command"])), "."))
+    return reply(*blocks, ephemeral=False)
 
 
 def acted_on(

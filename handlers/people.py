@@ -90,10 +90,12 @@ def certs_command(ctx: Context, args: list[str]) -> Reply:
             f"Certifications: {person['name']}",
         )
     if not rows:
-        empty = {
-            "Certifications": "No certifications recorded. Import them with `whisperer certs import FILE.csv`.",
-        }.get(title, "Nothing here. Either everyone is freshly certified, or nobody told me.")
-        return reply(Heading(title), para(empty))
+        empty: tuple[Inline, ...] = (
+            ("No certifications recorded. Import them with ", Mono("whisperer certs import FILE.csv"), ".")
+            if title == "Certifications"
+            else ("Nothing here. Either everyone is freshly certified, or nobody told me.",)
+        )
+        return reply(Heading(title), para(*empty))
     blocks: list[Block] = [
         Heading(title),
         bullets(*(_cert_item(r, today, horizon, show_person=person is None) for r in rows)),

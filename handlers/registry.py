@@ -179,10 +179,10 @@ def dispatch_args(ctx: Context, args: list[str]) -> Reply:
     cmd = resolve(name)
     if cmd is None:
         close = suggest(name, sorted([*COMMANDS, *_ALIASES]))
-        hint = f"Did you mean `{close}`? " if close else ""
         return error(
             f"I don't know the subcommand '{name}'.",
-            f"{hint}Try ",
+            *(("Did you mean ", Mono(close), "? ") if close else ()),
+            "Try ",
             Mono("/whisperer help"),
             " for the list.",
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, tzinfo
 
-from handlers.registry import COMMANDS, Context, UsageError, command, did_you_mean, record_id, resolve, suggest
+from handlers.registry import COMMANDS, Context, UsageError, command, record_id, resolve, suggest
 from handlers.reply import (
     Action,
     Block,
@@ -67,9 +67,10 @@ def help_command(ctx: Context, args: list[str]) -> Reply:
     if args:
         cmd = resolve(args[0])
         if cmd is None:
+            close = suggest(args[0], sorted(COMMANDS))
             return error(
                 f"There is no subcommand '{args[0]}'.",
-                did_you_mean(args[0], sorted(COMMANDS), quote="`"),
+                *(("Did you mean ", Mono(close), "? ") if close else ()),
                 "Try ",
                 Mono("/whisperer help"),
                 ".",
@@ -261,6 +262,8 @@ def _health(row: dict[str, object], now: datetime) -> tuple[str, str]:
             "✗",
             f"failing ×{row['failures']} since {ago(str(since), now) if since else '?'}: {row['last_error']}",
         )
+    if status == "held":
+        return "⚠", "held"  # the warning says why
     label = {"not_modified": "ok (not modified)", "unchanged": "ok", "new": "ok (first snapshot)"}.get(status, "ok")
     return "✓", label
 
@@ -273,7 +276,7 @@ def sources_command(ctx: Context, args: list[str]) -> Reply:
     if not rows:
         return reply(
             Heading("Sources"),
-            para("No sources yet. Add [[sources]] to whisperer.toml and run `whisperer poll`."),
+            para("No sources yet. Add [[sources]] to whisperer.toml and run ", Mono("whisperer poll"), "."),
         )
     items: list[tuple[Inline, ...]] = []
     failing = expired = 0
@@ -293,6 +296,9 @@ def sources_command(ctx: Context, args: list[str]) -> Reply:
     summary = f"{len(rows)} sources, {failing} failing" if failing else f"{len(rows)} sources, all healthy"
     if expired:
         summary = f"{len(rows)} sources, {failing} failing, {expired} logged out (session expired)"
+    warned = sum(bool(row["warning"]) for row in rows)
+    if warned:
+        summary += f" ({warned} with a warning)"
     return reply(Heading("Sources"), para(summary), bullets(*items), *_delivery_problems(ctx))
 
 

@@ -264,6 +264,20 @@ def transaction(db: Database) -> Iterator[Database]:
         raise
 
 
+@contextmanager
+def savepoint(db: Database, name: str = "part") -> Iterator[Database]:
+    """A part of a transaction that can fail alone: on an exception only its own writes are undone."""
+    conn = db.conn
+    conn.execute(f"SAVEPOINT {name}")
+    try:
+        yield db
+    except BaseException:
+        conn.execute(f"ROLLBACK TO {name}")
+        conn.execute(f"RELEASE {name}")
+        raise
+    conn.execute(f"RELEASE {name}")
+
+
 def stamp(now: datetime) -> str:
     """How times are stored: UTC ISO 8601 to the second, so text order is time order."""
     if now.tzinfo is None:

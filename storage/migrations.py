@@ -204,6 +204,14 @@ def _body_hash(db: Database) -> None:
     db.execute("ALTER TABLE sources ADD COLUMN body_hash TEXT")
 
 
+@migration(12, "sources remember when their recorded check started, and an empty result held as suspicious")
+def _observed_and_held(db: Database) -> None:
+    # observed_at: the start of the check whose result is recorded (microseconds), so an older check that
+    # finishes later is discarded. held_hash: the snapshot of an empty result waiting for a second look.
+    db.execute("ALTER TABLE sources ADD COLUMN observed_at TEXT")
+    db.execute("ALTER TABLE sources ADD COLUMN held_hash TEXT")
+
+
 @migration(16, "sessions that expire; metric readings marked with their source")
 def _sessions(db: Database) -> None:
     # A logged-out source is a state (since when, why), not a failure count and not a change.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlite_utils import Database
@@ -96,11 +96,49 @@ def retire_source(db: Database, source_id: str) -> bool:
 
 def mark_checked(db: Database, source_ids: Sequence[str], now: datetime, status: str) -> None:
     """Unchanged or not-modified sources: only the check time moves (one statement for many sources)."""
+    # The old content answered again, so an empty result held as suspicious (see hold_result) was a blip.
     db.conn.executemany(
         """UPDATE sources SET last_checked = ?, last_status = ?, last_error = NULL,
-           failures = 0, failing_since = NULL WHERE id = ?""",
+           failures = 0, failing_since = NULL,
+           warning = CASE WHEN held_hash IS NULL THEN warning END, held_hash = NULL WHERE id = ?""",
         [(stamp(now), status, sid) for sid in source_ids],
     )
+
+
+def precise_stamp(moment: datetime) -> str:
+    """When a check started, to the microsecond: two polls a second apart must still be told apart."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime; pass a timezone-aware time")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def observed_after(row: Row, started: datetime) -> bool:
+    """True if the result recorded for this source comes from a check that started after `started`."""
+    return bool(row.get("observed_at")) and str(row["observed_at"]) > precise_stamp(started)
+
+
+def hold_result(
+    db: Database, source_id: str, now: datetime, held_hash: str, warning: str, observed_at: datetime | None = None
+) -> None:
+    """A suspicious result (an empty page that had content): remembered and warned about, not stored as content.
+
+    The validators and body hash stay those of the last good content, so the next check reads the page again."""
+    db.execute(
+        """UPDATE sources SET last_checked = :now, last_status = 'held', last_error = NULL, failures = 0,
+           failing_since = NULL, held_hash = :held, warning = :warning,
+           observed_at = COALESCE(:observed, observed_at) WHERE id = :id""",
+        {
+            "now": stamp(now),
+            "held": held_hash,
+            "warning": warning,
+            "observed": precise_stamp(observed_at) if observed_at else None,
+            "id": source_id,
+        },
+    )
+
+
+def set_warning(db: Database, source_id: str, warning: str | None) -> None:
+    db.execute("UPDATE sources SET warning = ? WHERE id = ?", [warning, source_id])
 
 
 def record_success(
@@ -115,16 +153,19 @@ def record_success(
     warning: str | None,
     changed: bool,
     body_hash: str | None = None,
+    observed_at: datetime | None = None,
 ) -> None:
     db.execute(
         """
         UPDATE sources SET last_checked = :now, last_status = :status, last_error = NULL,
             failures = 0, failing_since = NULL, etag = :etag, last_modified = :lm, last_hash = :hash,
-            warning = :warning, body_hash = :body_hash,
+            warning = :warning, body_hash = :body_hash, held_hash = NULL,
+            observed_at = COALESCE(:observed, observed_at),
             last_change_at = CASE WHEN :changed THEN :now ELSE last_change_at END
         WHERE id = :id
         """,
         {
+            "observed": precise_stamp(observed_at) if observed_at else None,
             "now": stamp(now),
             "status": status,
             "etag": etag,
@@ -138,15 +179,21 @@ def record_success(
     )
 
 
-def record_failure(db: Database, source_id: str, now: datetime, error: str) -> int:
+def record_failure(db: Database, source_id: str, now: datetime, error: str, observed_at: datetime | None = None) -> int:
     """Count a failed check; the last good snapshot and validators are kept. Returns the failure count."""
     db.execute(
         """
         UPDATE sources SET last_checked = :now, last_status = 'error', last_error = :error,
-            failures = failures + 1, failing_since = COALESCE(failing_since, :now)
+            failures = failures + 1, failing_since = COALESCE(failing_since, :now),
+            observed_at = COALESCE(:observed, observed_at)
         WHERE id = :id
         """,
-        {"now": stamp(now), "error": error, "id": source_id},
+        {
+            "now": stamp(now),
+            "error": error,
+            "id": source_id,
+            "observed": precise_stamp(observed_at) if observed_at else None,
+        },
     )
     row = db.execute("SELECT failures FROM sources WHERE id = ?", [source_id]).fetchone()
     return int(row[0]) if row else 0

@@ -78,7 +78,7 @@ def test_source_add_stores_a_slack_source(db: Database) -> None:
             "Every 1m is too often for someone else's portal; use 5m or more.",
         ),
         ("source pause", "source pause takes one source id."),
-        ("source pause csp-tirs", "There is no source 'csp-tirs'. Did you mean `csp-tiers`?"),
+        ("source pause csp-tirs", "There is no source 'csp-tirs'. Did you mean csp-tiers?"),
     ],
 )
 def test_source_mistakes_are_named(db: Database, line: str, problem: str) -> None:

@@ -17,17 +17,23 @@ from storage import alerts as outbox
 from storage import changes as store
 from storage import deadlines, knowledge
 from watchers.dates import dated_sentences
-from watchers.feeds import entries_from_snapshot
+from watchers.feeds import entries_from_snapshot, is_feed_snapshot
 from watchers.html import SelectorError
+from watchers.inert import inert
 from watchers.observe import Observation
-from watchers.record import Extractor
-from watchers.sources import SourceSpec
+from watchers.record import SUMMARY_ITEMS, Extractor, queue_summary_alert
+from watchers.sources import DEFAULT_ALERT_LIMIT, SourceSpec
 from watchers.tiers import TierEvent, classify_ladder, extract_ladder
 from watchers.versions import Version, find_updated, find_version, same_version
 
 
 def _is_feed(obs: Observation) -> bool:
-    return obs.text.startswith("{")
+    # The one strict test (watchers/feeds.py): a page or a JSON export that merely starts with "{" is text.
+    return is_feed_snapshot(obs.text)
+
+
+def _is_feed_text(text: str | None) -> bool:
+    return bool(text) and is_feed_snapshot(text or "")
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,7 @@ class TierFacts:
 
     partner_name: str
     partner_tier: str | None  # as configured; the effective one may have been renamed since
+    label = "the tier-ladder reader"
 
     def __call__(
         self,
@@ -52,8 +59,9 @@ class TierFacts:
             ladder = extract_ladder(obs.text, obs.document, spec.tiers_selector)
         except SelectorError:  # the tiers_selector no longer matches: read the whole snapshot instead
             ladder = extract_ladder(obs.text)
+        ladder = [inert(name) for name in ladder]  # read from the page itself when a tiers_selector is set
         previous = knowledge.latest_ladder(db, spec.id)
-        if previous is None and old_text and not spec.tiers_selector and not old_text.startswith("{"):
+        if previous is None and old_text and not spec.tiers_selector and not _is_feed_text(old_text):
             previous = extract_ladder(old_text) or None  # snapshots from before the bot read ladders
         if not ladder or ladder == previous:
             return
@@ -61,7 +69,12 @@ class TierFacts:
         knowledge.record_ladder(db, spec.id, ladder, now, change_id)
         if previous is None:
             return
-        for event in classify_ladder(previous, ladder):
+        events = classify_ladder(previous, ladder)
+        limit = spec.alert_limit or DEFAULT_ALERT_LIMIT
+        if events and change_id is not None:  # one message for the channel: the rename says more than the diff
+            outbox.supersede_alert(db, f"change:{change_id}", now, by="tier events")
+        skipped: list[TierEvent] = []
+        for index, event in enumerate(events):
             mine = knowledge.effective_tier(db, self.partner_tier)
             is_mine = mine is not None and mine.casefold() == (event.old or "").casefold()
             event_id = knowledge.record_tier_event(
@@ -69,8 +82,9 @@ class TierFacts:
             )
             if is_mine and event.kind == "renamed" and self.partner_tier and event.new:
                 knowledge.follow_tier(db, self.partner_tier, event.new, now)
-            if change_id is not None:  # one message for the channel: the rename says more than the diff
-                outbox.supersede_alert(db, f"change:{change_id}", now, by=f"tier-event:{event_id}")
+            if index >= limit and not is_mine:  # flood control: recorded, and counted in one summary below
+                skipped.append(event)
+                continue
             outbox.enqueue_alert(
                 db,
                 f"tier-event:{event_id}",
@@ -80,6 +94,19 @@ class TierFacts:
                 source_id=spec.id,
                 change_id=change_id,
                 channel=spec.channel,
+            )
+        if skipped:
+            queue_summary_alert(
+                db,
+                spec,
+                f"tiers:{change_id or now.isoformat()}",
+                what="tier change",
+                shown=len(events) - len(skipped),
+                items=[event.describe() for event in skipped[:SUMMARY_ITEMS]],
+                more=len(skipped),
+                command="/whisperer tiers",
+                now=now,
+                topic=spec.topic,
             )
 
     def _payload(self, spec: SourceSpec, event: TierEvent, is_mine: bool, size: int) -> dict[str, object]:
@@ -117,6 +144,8 @@ class TierFacts:
 class PolicyFacts:
     """topic = "policy": keep the version the page states; a new version is an alert with the diff."""
 
+    label = "the policy-version reader"
+
     def __call__(
         self,
         db: Database,
@@ -132,7 +161,7 @@ class PolicyFacts:
         if version is None:
             return
         last = knowledge.latest_policy_version(db, spec.id)
-        earlier = find_version(old_text) if last is None and old_text and not old_text.startswith("{") else None
+        earlier = find_version(old_text) if last is None and old_text and not _is_feed_text(old_text) else None
         if earlier is not None:  # a snapshot from before the bot read versions
             assert old_text is not None
             knowledge.record_policy_version(db, spec.id, str(earlier), find_updated(old_text), now, None)
@@ -186,6 +215,8 @@ def _readable_text(obs: Observation) -> str:
 @dataclass(frozen=True)
 class DeadlineFacts:
     """topic = "deadlines" or extract_deadlines = true: every dated sentence becomes a deadline."""
+
+    label = "the deadline reader"
 
     def __call__(
         self,

@@ -12,6 +12,7 @@ import feedparser
 from bs4 import BeautifulSoup
 
 from watchers.decode import charset_from_header, contradiction, known_charset
+from watchers.inert import inert
 from watchers.normalise import normalise_text
 
 
@@ -102,7 +103,8 @@ def parse_feed(body: bytes, ignore: Sequence[re.Pattern[str]] = (), content_type
 
 def feed_snapshot(feed: ParsedFeed) -> str:
     """Canonical text of a feed (JSON, entries sorted by key) for hashing and storage."""
-    items = sorted((asdict(e) for e in feed.entries), key=lambda e: e["key"])
+    # Titles and summaries are normalised already; ids, links and dates are made inert here.
+    items = sorted(({k: inert(v) for k, v in asdict(e).items()} for e in feed.entries), key=lambda e: e["key"])
     return json.dumps({"title": feed.title, "entries": items}, ensure_ascii=False, sort_keys=True, indent=1)
 
 

@@ -6,6 +6,8 @@ import hashlib
 import re
 from collections.abc import Iterable, Sequence
 
+from watchers.inert import inert
+
 # Volatile fragments that change on every visit and never mean anything to a partner.
 # Each pattern is replaced (not the whole line dropped) so the rest of the line still counts.
 # Each comes with the words one of its matches must contain: most lines hold none of them, and a
@@ -58,7 +60,9 @@ def normalise_lines(
     """Collapse whitespace, strip volatile fragments and user noise, drop blank lines."""
     out: list[str] = []
     for raw in lines:
-        line = _SPACE.sub(" ", raw).strip()
+        # Escapes, control characters and bidi overrides go first (watchers/inert.py): the snapshot is what
+        # diffs, summaries and alerts are made of, so a page can neither write into a terminal nor reorder text.
+        line = inert(_SPACE.sub(" ", raw)).strip()
         folded = line.casefold()
         for pattern, hints in BUILTIN_NOISE:
             if any(hint in folded for hint in hints):

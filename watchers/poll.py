@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -18,7 +19,7 @@ from watchers.observe import Observation, safe_observe
 from watchers.record import QUIET, Extractor, Outcome, record_observation
 from watchers.session import AUTH_STATUSES, logs_in
 from watchers.session_record import warn_cookie_expiry
-from watchers.sources import SourceSpec
+from watchers.sources import DEFAULT_ALERT_LIMIT, SourceSpec
 
 __all__ = ["Extractor", "Outcome", "fetch_source", "poll_sources"]
 
@@ -102,8 +103,12 @@ def poll_sources(
     origin: str = "poll",
     admins: Sequence[str] = (),
     browser: Browser | None = None,
+    alert_limit: int = DEFAULT_ALERT_LIMIT,
 ) -> list[Outcome]:
-    """Check many sources in parallel (politely per host) and record each; one failure harms no other."""
+    """Check many sources in parallel (politely per host) and record each; one failure harms no other.
+
+    Every fetch of this poll counts as started at `now`: a poll that began earlier never overwrites a later one."""
+    specs = [spec if spec.alert_limit else replace(spec, alert_limit=alert_limit) for spec in specs]
     rows = {r["id"]: r for r in state.list_sources(db)}
     outcomes: list[Outcome] = []
     quiet: dict[str, list[str]] = {status: [] for status in QUIET.values()}
@@ -140,11 +145,7 @@ def poll_sources(
                 quiet[QUIET[obs.status]].append(spec.id)  # the warm path: batched updates at the end
                 outcomes.append(Outcome(spec.id, QUIET[obs.status]))
                 continue
-            outcomes.append(
-                record_observation(
-                    db, spec, obs, now, failure_threshold=failure_threshold, extractors=extractors, admins=admins
-                )
-            )
+            outcomes.append(_record(db, spec, obs, now, failure_threshold, extractors, admins))
     with transaction(db):
         for spec, expiry in expiries:
             warn_cookie_expiry(db, spec, expiry, now, admins)
@@ -159,3 +160,22 @@ def poll_sources(
         }
         state.log_poll(db, now, now, origin, counts)
     return outcomes
+
+
+def _record(
+    db: Database,
+    spec: SourceSpec,
+    obs: Observation,
+    now: datetime,
+    failure_threshold: int,
+    extractors: Sequence[Extractor],
+    admins: Sequence[str],
+) -> Outcome:
+    """record_observation, with a bug in recording turned into that source's recorded failure: the next one polls."""
+    try:
+        return record_observation(
+            db, spec, obs, now, failure_threshold=failure_threshold, extractors=extractors, started=now, admins=admins
+        )
+    except Exception as exc:
+        failed = Observation("error", error=f"unexpected {type(exc).__name__} while recording: {exc}")
+        return record_observation(db, spec, failed, now, failure_threshold=failure_threshold, started=now)

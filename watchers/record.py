@@ -12,15 +12,16 @@ from sqlite_utils import Database
 from storage import alerts as outbox
 from storage import changes as store
 from storage import sources as state
-from storage.db import transaction
+from storage.db import savepoint, transaction
 from watchers.diffing import diff_lines
 from watchers.feeds import diff_entries, entries_from_snapshot, is_feed_snapshot
+from watchers.inert import inert
 from watchers.jsondoc import summarise_leaves
 from watchers.metric_record import record_metrics
 from watchers.normalise import content_hash, normalise_text
 from watchers.observe import Observation, patterns
 from watchers.session_record import record_logged_out, record_session_back
-from watchers.sources import SourceSpec
+from watchers.sources import DEFAULT_ALERT_LIMIT, SourceSpec
 
 
 @dataclass
@@ -28,7 +29,9 @@ class Outcome:
     """What a poll did to one source."""
 
     source_id: str
-    status: str  # "new" | "changed" | "unchanged" | "not_modified" | "error" | "skipped" | "logged_out"
+    # "new" | "changed" | "unchanged" | "not_modified" | "error" | "skipped" | "logged_out"
+    # | "held" (came back empty: waiting for a second look) | "stale" (an older check than the one recorded)
+    status: str
     change_ids: list[int] = field(default_factory=list)
     summaries: list[str] = field(default_factory=list)
     error: str | None = None
@@ -116,6 +119,93 @@ def _is_feed_text(text: str) -> bool:
     return is_feed_snapshot(text)
 
 
+def _has_content(text: str) -> bool:
+    """A page with any line, a feed with any entry."""
+    if _is_feed_text(text):
+        return bool(entries_from_snapshot(text))
+    return bool(text.strip())
+
+
+def _describe(text: str) -> str:
+    if _is_feed_text(text):
+        count = len(entries_from_snapshot(text))
+        return f"{count} entr{'ies' if count != 1 else 'y'}"
+    count = len(text.splitlines())
+    return f"{count} line{'s' if count != 1 else ''}"
+
+
+SUMMARY_ITEMS = 5  # how many of the changes past the limit a summary alert lists by name
+
+
+def queue_change_alerts(
+    db: Database, spec: SourceSpec, changes: Sequence[tuple[int, str]], now: datetime, topic: str | None = None
+) -> int:
+    """One alert per change up to the source's alert_limit, then one summary for the rest; returns alerts queued.
+
+    Every change is recorded whatever the limit: the summary points to `/whisperer changes SOURCE`."""
+    limit = spec.alert_limit or DEFAULT_ALERT_LIMIT
+    for change_id, summary in changes[:limit]:
+        outbox.enqueue_alert(
+            db,
+            f"change:{change_id}",
+            "change",
+            {"change_id": change_id, "source_id": spec.id, "summary": summary},
+            now,
+            source_id=spec.id,
+            change_id=change_id,
+            channel=spec.channel,
+        )
+    rest = changes[limit:]
+    if not rest:
+        return len(changes)
+    queue_summary_alert(
+        db,
+        spec,
+        f"changes:{rest[0][0]}",
+        what="change",
+        shown=limit,
+        items=[f"#{change_id} {summary}" for change_id, summary in rest[:SUMMARY_ITEMS]],
+        more=len(rest),
+        command=f"/whisperer changes {spec.id}",
+        now=now,
+        topic=topic or spec.topic,
+    )
+    return limit + 1
+
+
+def queue_summary_alert(
+    db: Database,
+    spec: SourceSpec,
+    key: str,
+    *,
+    what: str,
+    shown: int,
+    items: Sequence[str],
+    more: int,
+    command: str,
+    now: datetime,
+    topic: str,
+) -> None:
+    """The one alert that stands for every `what` past a source's alert_limit in one poll (flood control)."""
+    outbox.enqueue_alert(
+        db,
+        f"alert-summary:{spec.id}:{key}",
+        "alert-summary",
+        {
+            "source_id": spec.id,
+            "what": what,
+            "shown": shown,
+            "more": more,
+            "items": [inert(item) for item in items],
+            "command": command,
+            "topic": topic,
+        },
+        now,
+        source_id=spec.id,
+        channel=spec.channel,
+    )
+
+
 # Quiet observations: nothing to compare, only the check time moves. Observation status → source status.
 QUIET = {"not_modified": "not_modified", "same_bytes": "unchanged"}
 
@@ -128,18 +218,25 @@ def record_observation(
     *,
     failure_threshold: int = 3,
     extractors: Sequence[Extractor] = (),
+    started: datetime | None = None,
     admins: Sequence[str] = (),
 ) -> Outcome:
-    """Compare an observation with the stored past and write the result, with its alerts, atomically."""
+    """Compare an observation with the stored past and write the result, with its alerts, atomically.
+
+    `started` is when the check began: a result older than the one already recorded is discarded, not diffed."""
     with transaction(db):
         row = state.get_source(db, spec.id)
         if row is None:
             raise KeyError(f"source {spec.id!r} is not in the database; sync the configuration first")
+        if started is not None and state.observed_after(row, started):
+            # Two polls overlapped (a cron `whisperer poll` beside the bot) and the older one finished last:
+            # diffing it against the newer state would invent a "changed back" change, and then another.
+            return Outcome(spec.id, "stale")
         if obs.status == "error":
-            return _record_error(db, spec, row, obs, now, failure_threshold)
+            return _record_error(db, spec, obs, now, failure_threshold, started)
         if obs.status == "logged_out":  # a state, not a change: nothing is compared until it comes back
-            record_logged_out(db, spec, obs.error or "the session has expired", now, admins)
-            return Outcome(spec.id, "logged_out", error=obs.error)
+            record_logged_out(db, spec, inert(obs.error or "the session has expired"), now, admins)
+            return Outcome(spec.id, "logged_out", error=obs.error and inert(obs.error))
         if row.get("session_expired_at"):
             record_session_back(db, spec, now, admins)
         recovered = row["failures"] >= failure_threshold
@@ -159,6 +256,20 @@ def record_observation(
         old_hash = row["last_hash"]
         old_text = store.get_snapshot(db, old_hash)
         new_hash = content_hash(obs.text)
+        if (
+            spec.confirm_empty
+            and old_text is not None
+            and row.get("held_hash") != new_hash
+            and _has_content(old_text)
+            and not _has_content(obs.text)
+        ):
+            # A portal mid-deploy, a login wall that answers 200: an empty page is believed on the second look.
+            held = (
+                f"came back empty (it had {_describe(old_text)}); held as suspicious, and stored as a change "
+                "only if the next check sees the same (confirm_empty = false stores it at once)"
+            )
+            state.hold_result(db, spec.id, now, new_hash, held, observed_at=started)
+            return Outcome(spec.id, "held", warning=held)
         # Re-normalise the past with today's rules, so a newly added ignore pattern is not a "change".
         if (
             old_text is not None
@@ -179,24 +290,14 @@ def record_observation(
             store.save_snapshot(db, new_hash, obs.text, now)
             builder = _feed_changes if _is_feed_text(obs.text) and _is_feed_text(old_text) else _page_changes
             changes = builder(db, spec, old_text, obs, row["last_hash"], new_hash, now)
-            for change_id, summary in changes:
-                outbox.enqueue_alert(
-                    db,
-                    f"change:{change_id}",
-                    "change",
-                    {"change_id": change_id, "source_id": spec.id, "summary": summary},
-                    now,
-                    source_id=spec.id,
-                    change_id=change_id,
-                    channel=spec.channel,
-                )
+            queue_change_alerts(db, spec, changes, now)
             if not changes:  # e.g. a feed whose title changed: a new snapshot, nothing to report
                 status = "unchanged"
         if status == "new":
             store.save_snapshot(db, new_hash, obs.text, now)
         # Metrics are read from the text before noise removal: a dashboard number may sit on an ignored line.
         warnings = record_metrics(db, spec, obs.readable or obs.text, now) if spec.metrics else []
-        warning = "; ".join(w for w in (obs.warning, *warnings) if w) or None
+        warning = inert("; ".join(w for w in (obs.warning, *warnings) if w)) or None
         state.record_success(
             db,
             spec.id,
@@ -208,19 +309,42 @@ def record_observation(
             warning=warning,
             changed=bool(changes),
             body_hash=obs.body_hash,
+            observed_at=started,
         )
         change_ids = [c for c, _ in changes]
         if status in ("new", "changed"):
-            for extract in extractors:
-                extract(db, spec, obs, old_text, change_ids, now)
+            results = [_run_extractor(db, extract, spec, obs, old_text, change_ids, now) for extract in extractors]
+            problems = [problem for problem in results if problem]
+            if problems:
+                warning = "; ".join([*([warning] if warning else []), *problems])
+                state.set_warning(db, spec.id, warning)
         return Outcome(spec.id, status, change_ids, [s for _, s in changes], warning=warning)
 
 
+def _run_extractor(
+    db: Database,
+    extract: Extractor,
+    spec: SourceSpec,
+    obs: Observation,
+    old_text: str | None,
+    change_ids: Sequence[int],
+    now: datetime,
+) -> str | None:
+    """Run one extractor in its own savepoint: if it raises, its writes are undone and the change stays."""
+    try:
+        with savepoint(db, "extractor"):
+            extract(db, spec, obs, old_text, change_ids, now)
+    except Exception as exc:
+        name = getattr(extract, "label", type(extract).__name__)
+        return inert(f"{name} could not read this snapshot ({type(exc).__name__}: {exc}); the change itself is kept")
+    return None
+
+
 def _record_error(
-    db: Database, spec: SourceSpec, row: dict[str, object], obs: Observation, now: datetime, threshold: int
+    db: Database, spec: SourceSpec, obs: Observation, now: datetime, threshold: int, started: datetime | None
 ) -> Outcome:
-    error = obs.error or "unknown error"
-    failures = state.record_failure(db, spec.id, now, error)
+    error = inert(obs.error or "unknown error")
+    failures = state.record_failure(db, spec.id, now, error, observed_at=started)
     if failures == threshold:
         since = state.get_source(db, spec.id) or {}
         outbox.enqueue_alert(

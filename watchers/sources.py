@@ -9,6 +9,8 @@ KINDS = ("html", "feed", "file", "json", "pdf", "browser")
 REMOTE_KINDS = ("html", "feed", "json", "browser")  # and pdf, when its url is an http(s) address
 TOPICS = ("tiers", "policy", "certification", "rebate", "announcement", "deadlines")
 
+DEFAULT_ALERT_LIMIT = 5  # alerts one source may post per poll before the rest go into one summary
+
 _EVERY = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -75,6 +77,8 @@ class SourceSpec:
     metrics: tuple[MetricWatch, ...] = ()
     wait_for: str | None = None  # kind = "browser": a CSS selector to wait for (else: network idle)
     timeout: float = 30.0  # kind = "browser": seconds for the page to render
+    confirm_empty: bool = True  # an empty result after content is held until a second check sees it too
+    alert_limit: int | None = None  # change alerts per poll before one summary; None: [bot] alert_limit
 
     @property
     def title(self) -> str:

@@ -88,28 +88,29 @@ def classify_ladder(old: Sequence[str], new: Sequence[str]) -> list[TierEvent]:
         return [TierEvent("reordered", " → ".join(old), " → ".join(new))]
     events: list[TierEvent] = []
     moved = False
+    in_a, in_b = set(a), set(b)  # membership tests below: a 10,000-row table must not be quadratic
     for tag, i1, i2, j1, j2 in SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
         if tag == "equal":
             continue
         for k in range(max(i2 - i1, j2 - j1)):
             o = old[i1 + k] if i1 + k < i2 else None
             n = new[j1 + k] if j1 + k < j2 else None
-            if o is not None and n is not None and o.casefold() not in b and n.casefold() not in a:
+            if o is not None and n is not None and o.casefold() not in in_b and n.casefold() not in in_a:
                 events.append(TierEvent("renamed", o, n, j1 + k + 1))
                 continue
             if o is not None:
-                if o.casefold() in b:
+                if o.casefold() in in_b:
                     moved = True
                 else:
                     events.append(TierEvent("removed", o, None, i1 + k + 1))
             if n is not None:
-                if n.casefold() in a:
+                if n.casefold() in in_a:
                     moved = True
                 else:
                     events.append(TierEvent("added", None, n, j1 + k + 1))
     if moved:
-        kept_old = [x for x in old if x.casefold() in b]
-        kept_new = [x for x in new if x.casefold() in a]
+        kept_old = [x for x in old if x.casefold() in in_b]
+        kept_new = [x for x in new if x.casefold() in in_a]
         if [x.casefold() for x in kept_old] != [x.casefold() for x in kept_new]:
             events.append(TierEvent("reordered", " → ".join(old), " → ".join(new)))
     return events
