@@ -3,7 +3,7 @@
     python bench/browser.py [--pages 20] [--at-once 2]
 
 Cold: the first poll, starting the browser. Warm: the next polls, the same browser reused.
-Prints seconds per page and the peak RSS of the whole process tree (Python plus every Chromium process).
+Prints seconds per page and the peak RSS (and PSS) of the whole process tree (Python plus every Chromium process).
 A benchmark, not a test: figures depend on the machine. Target: cold ≤ 1.5 s per page with 2 pages at once.
 """
 
@@ -80,8 +80,11 @@ class Server:
         return f"http://127.0.0.1:{self.httpd.server_address[1]}"
 
 
-def tree_rss_kb(root: int) -> int:
-    """RSS of a process and all its descendants, from /proc (Linux)."""
+def tree_memory_kb(root: int) -> tuple[int, int]:
+    """RSS and PSS summed over a process and all its descendants, from /proc (Linux).
+
+    RSS counts the pages Chromium's processes share once per process; PSS splits them, so it is the fairer total.
+    """
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -92,30 +95,60 @@ def tree_rss_kb(root: int) -> int:
         except (OSError, IndexError, ValueError):
             continue
         children.setdefault(ppid, []).append(int(entry))
-    total, stack = 0, [root]
+    rss = pss = 0
+    stack = [root]
     while stack:
         pid = stack.pop()
         try:
-            with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as handle:
-                total += next((int(line.split()[1]) for line in handle if line.startswith("VmRSS:")), 0)
+            with open(f"/proc/{pid}/smaps_rollup", encoding="ascii", errors="replace") as handle:
+                for line in handle:
+                    if line.startswith("Rss:"):
+                        rss += int(line.split()[1])
+                    elif line.startswith("Pss:"):
+                        pss += int(line.split()[1])
         except OSError:
             pass
         stack.extend(children.get(pid, []))
-    return total
+    return rss, pss
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """CPU time used by a process tree so far, reaped children included (utime+stime+cutime+cstime)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    pids = {root}
+    parents: dict[int, int] = {}
+    stats: dict[int, list[str]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as handle:
+                    fields = handle.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            parents[int(entry)], stats[int(entry)] = int(fields[1]), fields
+    changed = True
+    while changed:
+        changed = False
+        for pid, ppid in parents.items():
+            if ppid in pids and pid not in pids:
+                pids.add(pid)
+                changed = True
+    return sum(sum(int(v) for v in stats[pid][11:15]) for pid in pids if pid in stats) / ticks
 
 
 class PeakRss:
-    """Samples the process tree's RSS every 50 ms in a thread; `peak` is the largest sum seen."""
+    """Samples the process tree's memory every 100 ms in a thread; the peaks are the largest sums seen."""
 
     def __init__(self) -> None:
-        self.peak = 0
+        self.peak = self.peak_pss = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.peak = max(self.peak, tree_rss_kb(os.getpid()))
-            self._stop.wait(0.05)
+            rss, pss = tree_memory_kb(os.getpid())
+            self.peak, self.peak_pss = max(self.peak, rss), max(self.peak_pss, pss)
+            self._stop.wait(float(os.environ.get("BENCH_SAMPLE", "0.25")))
 
     def __enter__(self) -> PeakRss:
         self._thread.start()
@@ -155,28 +188,37 @@ def main() -> int:
         runtime = open_runtime(config, now)
         try:
             with PeakRss() as rss:
-                start = time.perf_counter()
+                start, cpu_start = time.perf_counter(), tree_cpu_seconds(os.getpid())
                 outcomes = poll(runtime, now)
-                cold = time.perf_counter() - start
+                cold, cold_cpu = time.perf_counter() - start, tree_cpu_seconds(os.getpid()) - cpu_start
                 failed = [o for o in outcomes if o.status == "error"]
                 if failed:
                     print(f"{len(failed)} pages failed, e.g. {failed[0].source_id}: {failed[0].error}")
                     return 1
-                warm_times = []
+                warm_times, warm_cpu = [], []
                 for n in range(args.warm_passes):
-                    start = time.perf_counter()
+                    start, cpu_start = time.perf_counter(), tree_cpu_seconds(os.getpid())
                     poll(runtime, now + timedelta(hours=n + 1))
                     warm_times.append(time.perf_counter() - start)
+                    warm_cpu.append(tree_cpu_seconds(os.getpid()) - cpu_start)
             assert runtime.browser is not None
             launches = runtime.browser.launches
         finally:
             runtime.close()
     warm = min(warm_times)
     print(f"{args.pages} JavaScript-rendered pages, {args.at_once} at once, one browser for the process")
-    print(f"  cold (browser start included): {cold:6.2f} s  = {cold / args.pages:.3f} s per page  (target ≤ 1.5)")
-    print(f"  warm (same browser, best of {args.warm_passes}): {warm:6.2f} s  = {warm / args.pages:.3f} s per page")
+    pages = args.pages
+    print(f"  cold (browser start included): {cold:6.2f} s  = {cold / pages:.3f} s per page  (target ≤ 1.5)")
+    print(f"  warm (same browser, best of {args.warm_passes}): {warm:6.2f} s  = {warm / pages:.3f} s per page")
+    print(
+        f"  CPU time of the process tree: cold {cold_cpu / pages:.3f} s per page, warm {min(warm_cpu) / pages:.3f} s "
+        f"per page (load {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs: wall times stretch under load, CPU less)"
+    )
     print(f"  browser started {launches} time(s) for {1 + args.warm_passes} polls")
-    print(f"  peak RSS, whole process tree (Python + Chromium): {rss.peak / 1024:.0f} MB")
+    print(
+        f"  peak memory, whole process tree (Python + Chromium): RSS {rss.peak / 1024:.0f} MB summed, "
+        f"PSS {rss.peak_pss / 1024:.0f} MB (shared pages counted once)"
+    )
     print(f"  server requests: {server.requests}, of which images: {server.images}")
     return 0
 

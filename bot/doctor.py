@@ -29,6 +29,7 @@ from storage import sources as state
 from storage.changes import count_changes
 from storage.db import StorageUnavailable, open_db, parse_stamp
 from storage.migrations import latest_version, schema_version
+from watchers.browser import browser_missing, find_browser
 from watchers.network import AddressRefused
 
 REQUIRED_SCOPES = ("commands", "chat:write", "im:write", "users:read", "users:read.email")
@@ -57,6 +58,7 @@ def run_checks(
     config = _check_config(config_file, env, checks)
     checks.extend(Check("cookies", status, detail, fix) for status, detail, fix in source_findings(config.sources, now))
     _check_network(config, checks)
+    _check_browser(config, env, checks)
     _check_database(config, now, checks)
     settings = _check_tokens(env, checks)
     if settings is not None and settings.bot_token:
@@ -105,6 +107,20 @@ def _check_config(path: Path, env: Mapping[str, str], checks: list[Check]) -> Co
             )
         )
     return config
+
+
+def _check_browser(config: Config, env: Mapping[str, str], checks: list[Check]) -> None:
+    """kind = "browser" sources need a Chromium this machine can start; say which one, or how to get one."""
+    count = sum(spec.kind == "browser" for spec in config.sources)
+    if not count:
+        return
+    problem = browser_missing(config.browser, env)
+    if problem:
+        checks.append(Check("browser", "fail", f"{count} browser source(s), but {problem.split('; ', 1)[0]}", problem))
+        return
+    found = find_browser(config.browser.executable, env) or "Playwright's own Chromium"
+    pages = config.browser.pages
+    checks.append(Check("browser", "ok", f"{found} for {count} browser source(s), {pages} pages at once"))
 
 
 def _check_network(config: Config, checks: list[Check]) -> None:

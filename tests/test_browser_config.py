@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from test_browser import DASHBOARD
 
 from bot.config import ConfigError, load_config
 from bot.demo.story import run_demo
+from bot.doctor import run_checks
 from watchers.browser import Browser, BrowserMissing, BrowserSettings, browser_cookies, find_browser
 from watchers.fetch import FetchError
 
@@ -165,3 +167,16 @@ def test_without_a_browser_the_demo_says_so_in_one_line_and_shows_the_rest(
     out = "\n".join(lines)
     assert "partner-dashboard" not in out  # not configured, so no failures and no alerts about it
     assert "Cross-cloud policy v3.2.1 → v3.3.0" in out and "That's the story." in out
+
+
+def test_doctor_says_whether_browser_sources_have_a_browser(tmp_path: Path) -> None:
+    config = write(tmp_path, f'[browser]\nexecutable = "{tmp_path / "gone"}"\n' + BROWSER_SOURCE)
+    now = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
+    check = next(c for c in run_checks(config, {}, now) if c.name == "browser")
+    assert check.status == "fail" and "1 browser source(s)" in check.detail
+    assert "playwright install chromium" in check.fix and "apt-get install chromium" in check.fix
+    executable(tmp_path / "gone")  # now there is one (a stand-in: doctor checks it exists, not that it renders)
+    check = next(c for c in run_checks(config, {}, now) if c.name == "browser")
+    assert check.status == "ok" and str(tmp_path / "gone") in check.detail
+    html_only = write(tmp_path, '[[sources]]\nid = "x"\nkind = "html"\nurl = "https://partner.example/"\n')
+    assert not [c for c in run_checks(html_only, {}, now) if c.name == "browser"]

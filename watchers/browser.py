@@ -226,7 +226,7 @@ class Browser:
                     executable_path=executable,
                     headless=True,
                     proxy={"server": self._proxy_url},  # Playwright routes loopback through it too
-                    args=["--disable-dev-shm-usage", "--disable-background-networking"],
+                    args=["--disable-dev-shm-usage", "--disable-background-networking", "--disable-gpu"],
                 )
             except Exception as exc:
                 raise FetchError(
