@@ -29,6 +29,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/poll.py
 	$(BIN)/python bench/command_latency.py
+	$(BIN)/python bench/delivery_faults.py
 	$(BIN)/python bench/knowledge.py
 	$(BIN)/python bench/pdf.py
 	$(BIN)/python bench/browser.py
