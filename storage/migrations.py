@@ -212,7 +212,7 @@ def _observed_and_held(db: Database) -> None:
     db.execute("ALTER TABLE sources ADD COLUMN held_hash TEXT")
 
 
-@migration(16, "sessions that expire; metric readings marked with their source")
+@migration(13, "sessions that expire; metric readings marked with their source")
 def _sessions(db: Database) -> None:
     # A logged-out source is a state (since when, why), not a failure count and not a change.
     db.execute("ALTER TABLE sources ADD COLUMN session_expired_at TEXT")
@@ -220,7 +220,7 @@ def _sessions(db: Database) -> None:
     db.execute("ALTER TABLE metrics ADD COLUMN source_id TEXT")
 
 
-@migration(18, "who took a change, muted sources, alerts found by their Slack ts")
+@migration(14, "who took a change, muted sources, alerts found by their Slack ts")
 def _owners_and_mutes(db: Database) -> None:
     _run(
         db,
@@ -241,7 +241,7 @@ def _owners_and_mutes(db: Database) -> None:
     )
 
 
-@migration(19, "certification holds: exam booked, reminder snoozed")
+@migration(15, "certification holds: exam booked, reminder snoozed")
 def _cert_holds(db: Database) -> None:
     _run(
         db,

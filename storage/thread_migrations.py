@@ -7,7 +7,7 @@ from sqlite_utils import Database
 from storage.migrations import _run, migration
 
 
-@migration(20, "alert threads: the parent a row was posted under, and the channel ID Slack answered")
+@migration(16, "alert threads: the parent a row was posted under, and the channel ID Slack answered")
 def _threads(db: Database) -> None:
     # thread_ts NULL = posted top-level; posted_channel is the ID chat.update needs (alerts name channels).
     _run(

@@ -84,7 +84,7 @@ def test_wait_for_waits_for_the_element(db: Database, browser: Browser, site: Si
 
 def test_wait_for_that_never_appears_is_a_clear_error(db: Database, browser: Browser, site: Site) -> None:
     site.page("/late.html", LATE)
-    outcome = poll(db, browser, spec("late", site.url("/late.html"), wait_for="#never", timeout=1.5))["late"]
+    outcome = poll(db, browser, spec("late", site.url("/late.html"), wait_for="#never", timeout=6))["late"]
     assert outcome.status == "error"
     assert "wait_for '#never'" in (outcome.error or "") and "timeout" in (outcome.error or "")
 
