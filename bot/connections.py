@@ -12,14 +12,15 @@ from dataclasses import replace
 from sqlite_utils import Database
 
 from bot.runtime import Runtime
-from storage.db import open_db
+from storage.db import FileIdentity, lost_database, open_db
 
 
 class Connections:
     """Per-thread databases for a runtime; `runtime()` is the runtime as seen from the calling thread."""
 
-    def __init__(self, base: Runtime) -> None:
+    def __init__(self, base: Runtime, identity: FileIdentity | None = None) -> None:
         self.base = base
+        self.identity = identity  # the database file as opened; runtime() refuses to work on another one
         self._local = threading.local()
         self._lock = threading.Lock()
         self._opened: list[Database] = []
@@ -36,7 +37,15 @@ class Connections:
         return db
 
     def runtime(self) -> Runtime:
-        """The shared runtime (config, HTTP client, host limiter) with this thread's database."""
+        """The shared runtime (config, HTTP client, host limiter) with this thread's database.
+
+        Raises StorageUnavailable when the file was deleted or replaced since start-up: a connection still open
+        on the deleted file would take writes that then vanish (one stat per request; the scheduler checks too).
+        """
+        if self.identity is not None:
+            lost = lost_database(self.base.config.database, self.identity)
+            if lost is not None:
+                raise lost
         return replace(self.base, db=self.db())
 
     def close(self) -> None:

@@ -29,8 +29,9 @@ from handlers.alerts import compose_alert
 from handlers.cert_followups import find_cert
 from handlers.home import home
 from handlers.registry import dispatch
-from handlers.reply import Reply, error
+from handlers.reply import Reply, error, storage_reply
 from storage import alerts as outbox
+from storage.db import StorageUnavailable
 
 log = logging.getLogger("whisperer.slack")
 
@@ -68,6 +69,9 @@ class Interactions:
         try:
             ctx = make_context(self.connections.runtime(), self.clock(), user_id=user)
             reply = dispatch(ctx, command)
+        except StorageUnavailable as exc:
+            log.error("the click for '%s': %s", command, exc)
+            return storage_reply(exc.problem, exc.fix)
         except Exception:
             log.exception("the click for '%s' failed", command)
             return error("Something went wrong with that click.", "The details are in the bot's log; tell an admin.")

@@ -122,7 +122,7 @@ def run_bot(
         raise
     identity = file_identity(config.database)  # jobs stop if this file is later deleted or replaced
     lock.note_identity(identity)
-    connections = Connections(runtime)
+    connections = Connections(runtime, identity)
     answers = AnswerPool()
     scheduler: Scheduler | None = None
     try:

@@ -37,7 +37,7 @@ from bot.render import fallback_text, to_blocks
 from bot.runtime import make_context
 from handlers.home import home
 from handlers.registry import dispatch, split_share
-from handlers.reply import Reply, error
+from handlers.reply import Reply, error, storage_reply
 from storage.db import StorageUnavailable
 from storage.requests import remember_request
 
@@ -254,7 +254,7 @@ class Listeners:
             return dispatch(ctx, text)
         except StorageUnavailable as exc:
             log.error("/whisperer %s: %s", text, exc)
-            return storage_reply(exc)
+            return storage_reply(exc.problem, exc.fix)
         except Exception:
             log.exception("/whisperer %s failed", text)
             return error(
@@ -286,14 +286,6 @@ class Listeners:
 
         if not self.later(publish):
             log.warning("answer pool full: the Home tab of %s was not refreshed this time", user)
-
-
-def storage_reply(exc: StorageUnavailable) -> Reply:
-    """What a person in Slack sees when the answer needed a write the database could not take."""
-    return error(
-        f"I can't write to my database right now: {exc.problem}. Nothing was changed.",
-        f"Reading commands still work. An admin can fix it: {exc.fix}.",
-    )
 
 
 class _ClientTokenNote(logging.Filter):

@@ -168,3 +168,11 @@ def code_excerpt(text: str, max_lines: int = 20, max_chars: int = 2500) -> Code:
         kept.append(line)
         size += len(line) + 1
     return Code("\n".join(kept), more=len(lines) - len(kept))
+
+
+def storage_reply(problem: str, fix: str) -> Reply:
+    """What a person sees when the answer needed a database the bot cannot use (full disk, file lost)."""
+    return error(
+        f"I can't write to my database right now: {problem}. Nothing was changed.",
+        f"An admin can fix it: {fix}.",
+    )

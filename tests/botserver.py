@@ -22,6 +22,7 @@ from bot.config import Config, load_config
 from bot.connections import Connections
 from bot.runtime import Runtime, open_runtime
 from bot.slack import build_app, make_http_server, make_web_client, server_address, stop_http_server
+from storage.db import file_identity
 
 ADMIN = "U0ADMIN"
 USER = "U0USER"
@@ -44,7 +45,7 @@ class BotServer:
     def __init__(self, config: Config, fake: FakeSlack, pool: AnswerPool | None = None) -> None:
         self.fake = fake
         self.runtime: Runtime = open_runtime(config, datetime.now(UTC))
-        self.connections = Connections(self.runtime)
+        self.connections = Connections(self.runtime, file_identity(config.database))
         self.effects: list[tuple[str, ...]] = []
         self.pool = pool or AnswerPool()
         self.client = make_web_client(fake.token, fake.api_url)

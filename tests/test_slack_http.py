@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from datetime import timedelta
+from pathlib import Path
 
 from botserver import ADMIN, BotServer, text_of
 from conftest import NOW
@@ -124,6 +125,17 @@ def test_subscribe_from_slack(bot: BotServer) -> None:
     assert people.subscriptions_of(bot.db, "U0ALICE") == ["policy"]
     assert "Unsubscribed" in text_of(bot.ask("unsubscribe policy", user="U0ALICE"))
     assert people.subscriptions_of(bot.db, "U0ALICE") == []
+
+
+def test_a_database_deleted_under_the_bot_is_said_and_no_new_history_starts(bot: BotServer) -> None:
+    assert "Subscribed" in text_of(bot.ask("subscribe policy", user="U0ALICE"))
+    database = bot.runtime.config.database
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{database}{suffix}").unlink(missing_ok=True)
+    answer = text_of(bot.ask("subscribe tiers", user="U0ALICE"))  # a write that would vanish with the file
+    assert "the database file was deleted while the bot was running" in answer
+    assert "restore the file from a backup" in answer
+    assert not database.exists()
 
 
 def test_home_tab_shows_changes_and_sources_once_per_event(bot: BotServer) -> None:
