@@ -12,12 +12,12 @@ from storage import sources as state
 @pytest.mark.parametrize(
     "url",
     [
-        "http://169.254.169.254/latest/meta-data/",
+        "http://169.254.169.254/latest/meta-data/",  # refused by the policy: nothing connects
         "<http://2852039166/latest/meta-data/>",
         "http://0xA9FEA9FE/",
         "http://[fd00:ec2::254]/latest/",
         "http://metadata.google.internal/computeMetadata/v1/",
-        "http://10.0.0.7/admin",
+        "http://10.0.0.7/admin",  # refused by the policy: nothing connects
         "http://127.0.0.2:8080/",  # loopback, but not the address whisperer.toml allows
     ],
 )
