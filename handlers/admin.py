@@ -6,7 +6,7 @@ import re
 from urllib.parse import urlsplit
 
 import handlers.watching  # noqa: F401  (registered first, so help lists help/changes/diff/sources before these)
-from handlers.registry import Context, UsageError, command, form_reply, suggest
+from handlers.registry import Context, UsageError, command, form_reply, needs_user, suggest
 from handlers.reply import Mono, Reply, Strong, bullets, error, note, para, reply
 from storage import people
 from storage import sources as state
@@ -173,17 +173,6 @@ def _topic(ctx: Context, args: list[str], verb: str) -> str:
     return topic
 
 
-def _needs_user(ctx: Context, verb: str) -> Reply | None:
-    if ctx.user_id:
-        return None
-    return error(
-        f"{verb} is personal: it needs your Slack user ID.",
-        "In Slack just type the command; in the terminal add ",
-        Mono("--user U0123ABC"),
-        " to whisperer ask.",
-    )
-
-
 @command(
     "subscribe",
     "subscribe TOPIC",
@@ -192,7 +181,7 @@ def _needs_user(ctx: Context, verb: str) -> Reply | None:
     "subscribe tiers",
 )
 def subscribe_command(ctx: Context, args: list[str]) -> Reply:
-    refusal = _needs_user(ctx, "subscribe")
+    refusal = needs_user(ctx, "subscribe")
     if refusal:
         return refusal
     assert ctx.user_id is not None
@@ -217,7 +206,7 @@ def subscribe_command(ctx: Context, args: list[str]) -> Reply:
 
 @command("unsubscribe", "unsubscribe TOPIC", "Stop the DMs for a topic.", "unsubscribe policy")
 def unsubscribe_command(ctx: Context, args: list[str]) -> Reply:
-    refusal = _needs_user(ctx, "unsubscribe")
+    refusal = needs_user(ctx, "unsubscribe")
     if refusal:
         return refusal
     assert ctx.user_id is not None

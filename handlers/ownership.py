@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from handlers.registry import Context, UsageError, command
+from handlers.registry import Context, UsageError, command, needs_user
 from handlers.reply import Action, Block, Mention, Mono, Reply, Strong, error, note, para, reply
 from handlers.watching import when
 from storage import changes as store
@@ -80,17 +80,6 @@ def change_status(
     return tuple(lines)
 
 
-def _needs_user(ctx: Context, verb: str) -> Reply | None:
-    if ctx.user_id:
-        return None
-    return error(
-        f"{verb} says who is on it, so it needs your Slack user ID.",
-        "In Slack just click or type it; in the terminal add ",
-        Mono("--user U0123ABC"),
-        " to whisperer ask.",
-    )
-
-
 def _change_id(args: list[str], verb: str) -> int:
     if len(args) != 1 or not args[0].lstrip("#").isdigit():
         raise UsageError(f"{verb} takes one change number, as shown by /whisperer changes (e.g. 12).")
@@ -105,7 +94,7 @@ def _change_id(args: list[str], verb: str) -> int:
 )
 def ack_command(ctx: Context, args: list[str]) -> Reply:
     change_id = _change_id(args, "ack")
-    refusal = _needs_user(ctx, "ack")
+    refusal = needs_user(ctx, "ack")
     if refusal:
         return refusal
     assert ctx.user_id is not None

@@ -95,6 +95,18 @@ def suggest(word: str, choices: list[str]) -> str | None:
     return prefixed[0] if len(prefixed) == 1 else None
 
 
+def needs_user(ctx: Context, verb: str) -> Reply | None:
+    """A refusal for personal commands run without a Slack user (the terminal without --user), else None."""
+    if ctx.user_id:
+        return None
+    return error(
+        f"{verb} is personal: it needs your Slack user ID.",
+        "In Slack just click or type it; in the terminal add ",
+        Mono("--user U0123ABC"),
+        " to whisperer ask.",
+    )
+
+
 def did_you_mean(word: str, choices: list[str], quote: str = "'") -> str:
     """ "Did you mean 'x'? " for the closest choice, or "" when nothing is close."""
     close = suggest(word, choices)
