@@ -24,9 +24,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.config import load_config  # noqa: E402
-from bot.runtime import open_runtime, poll  # noqa: E402
-from watchers.browser import BrowserSettings, browser_missing  # noqa: E402
+from bot.config.loading import load_config  # noqa: E402
+from bot.process.runtime import open_runtime, poll  # noqa: E402
+from watchers.fetching.browser import BrowserSettings, browser_missing  # noqa: E402
 
 PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>Dashboard {i}</title>
 <link rel="stylesheet" href="/style.css"></head><body><main><h1>Partner dashboard {i}</h1>

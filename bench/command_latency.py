@@ -29,11 +29,11 @@ sys.path.insert(0, str(ROOT / "tests"))  # the fake Slack lives with the tests
 
 from fakeslack import SECRET, FakeSlack, sign, slash_body  # noqa: E402
 
-from bot.answers import AnswerPool  # noqa: E402
-from bot.config import load_config  # noqa: E402
-from bot.connections import Connections  # noqa: E402
-from bot.runtime import open_runtime  # noqa: E402
-from bot.slack import (  # noqa: E402
+from bot.config.loading import load_config  # noqa: E402
+from bot.process.connections import Connections  # noqa: E402
+from bot.process.runtime import open_runtime  # noqa: E402
+from bot.slack.answers import AnswerPool  # noqa: E402
+from bot.slack.app import (  # noqa: E402
     BUSY,
     build_app,
     make_http_server,

@@ -24,12 +24,12 @@ sys.path.insert(0, str(ROOT / "tests"))  # the fake Slack lives with the tests
 
 from fakeslack import FakeSlack  # noqa: E402
 
-from bot.config import load_config  # noqa: E402
-from bot.connections import Connections  # noqa: E402
-from bot.runtime import open_runtime  # noqa: E402
-from bot.scheduler import Scheduler  # noqa: E402
-from bot.sinks import SlackSink  # noqa: E402
-from bot.slack import make_web_client  # noqa: E402
+from bot.config.loading import load_config  # noqa: E402
+from bot.delivery.sinks import SlackSink  # noqa: E402
+from bot.process.connections import Connections  # noqa: E402
+from bot.process.runtime import open_runtime  # noqa: E402
+from bot.process.scheduler import Scheduler  # noqa: E402
+from bot.slack.app import make_web_client  # noqa: E402
 from storage import alerts as outbox  # noqa: E402
 from storage.db import transaction  # noqa: E402
 

@@ -12,9 +12,9 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from bot.config import load_config
-from bot.reminders import run_reminder_sweep
-from bot.runtime import make_context, open_runtime
+from bot.config.loading import load_config
+from bot.process.reminders import run_reminder_sweep
+from bot.process.runtime import make_context, open_runtime
 from handlers.certificates import import_certs, parse_cert_csv
 from handlers.registry import dispatch
 

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 
 from bot.demo.pdfwriter import write_pdf
-from watchers.pdf import pdf_pages
+from watchers.reading.pdf import pdf_pages
 
 PAGES = [
     [

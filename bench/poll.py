@@ -24,10 +24,10 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.config import load_config  # noqa: E402
-from bot.runtime import open_runtime, poll  # noqa: E402
+from bot.config.loading import load_config  # noqa: E402
+from bot.process.runtime import open_runtime, poll  # noqa: E402
 from storage.changes import table_counts  # noqa: E402
-from watchers.network import NetworkPolicy, classify  # noqa: E402
+from watchers.fetching.network import NetworkPolicy, classify  # noqa: E402
 
 
 def start_server(pages: int, validators: bool = True) -> tuple[subprocess.Popen[str], str]:

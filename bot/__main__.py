@@ -2,6 +2,6 @@ from __future__ import annotations
 
 import sys
 
-from bot.cli import main
+from bot.cli.main import main
 
 sys.exit(main())

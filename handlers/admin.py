@@ -11,8 +11,8 @@ from handlers.reply import Mono, Reply, Strong, bullets, error, note, para, repl
 from storage import people
 from storage import sources as state
 from storage.db import transaction
-from watchers.errors import FetchError
-from watchers.network import AddressRefused
+from watchers.fetching.errors import FetchError
+from watchers.fetching.network import AddressRefused
 from watchers.sources import KINDS, TOPICS, SourceSpec, format_every, parse_every
 
 RELOAD = ("reload-sources",)

@@ -51,7 +51,7 @@ def _source_link(row: dict[str, Any]) -> Inline:
 def compose_alert(db: Database, alert: dict[str, Any], tz: tzinfo, now: datetime | None = None) -> Reply | None:
     """The message for one outbox row; None when what it refers to has gone (nothing to say).
 
-    A row that heads a thread (bot/threads.py) says how many alerts followed in it. With `now` (redrawing a
+    A row that heads a thread (bot/delivery/threads.py) says how many alerts followed in it. With `now` (redrawing a
     message after a click) a mute in force at that moment is shown too."""
     payload = alert.get("payload") or {}
     # Messages composed when queued (the weekly digest) carry their reply model with them.

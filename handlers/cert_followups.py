@@ -16,7 +16,7 @@ from handlers.reply import Action, Block, Inline, Mono, Reply, Strong, bullets, 
 from storage import certifications as certs
 from storage import holds
 from storage.db import transaction
-from watchers.dates import parse_day
+from watchers.facts.dates import parse_day
 
 REFRESH = ("refresh-message",)
 SNOOZE_DAYS = 7

@@ -16,7 +16,7 @@ from handlers.settings import LEVELS, CertificationSettings, level_of
 from storage import certifications as certs
 from storage import people
 from storage.db import transaction
-from watchers.dates import parse_day
+from watchers.facts.dates import parse_day
 
 SLACK_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

@@ -13,7 +13,7 @@ from handlers.reply import Block, Heading, Inline, Mono, Reply, Strong, bullets,
 from storage import certifications as certs
 from storage import deadlines as store
 from storage.db import parse_stamp, transaction
-from watchers.dates import parse_day
+from watchers.facts.dates import parse_day
 
 DEFAULT_DAYS = 90
 

@@ -9,7 +9,7 @@ from handlers.registry import Context, UsageError, command
 from handlers.reply import Block, Heading, Inline, Mono, Reply, Strong, bullets, note, para, reply
 from storage import deadlines as store
 from storage.db import transaction
-from watchers.dates import parse_day
+from watchers.facts.dates import parse_day
 
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
 _CLOCKISH = re.compile(r"^\d+[:.]\d+$")

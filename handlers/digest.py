@@ -1,5 +1,5 @@
 """digest: the week in one message: changes by topic, deadlines, expiring certifications, renewal KPIs, failing
-sources. The weekly job (bot/digest.py) posts exactly this reply; `/whisperer digest` shows it on demand."""
+sources. The weekly job (bot/process/digest.py) posts exactly this reply; `/whisperer digest` shows it on demand."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from handlers.settings import MetricDef
-from watchers.metrics import ZONE_MARKS, zone_of
+from watchers.facts.metrics import ZONE_MARKS, zone_of
 from watchers.sources import MetricWatch
 
 BARS = "▁▂▃▄▅▆▇█"

@@ -14,7 +14,7 @@ from sqlite_utils import Database
 
 from handlers.reply import Mono, Reply, error, note, para, reply
 from handlers.settings import KnowledgeSettings
-from watchers.network import NetworkPolicy
+from watchers.fetching.network import NetworkPolicy
 
 Handler = Callable[["Context", list[str]], Reply]
 

@@ -1,6 +1,6 @@
 """Partner-knowledge settings: the validated form of [renewal], [[rebates]], [certifications], [reminders],
 [dealreg], [glossary] and [metrics]. The defaults are the seed's inferred values, not truths: every one can be
-changed in whisperer.toml (bot/knowledge_config.py reads it)."""
+changed in whisperer.toml (bot/config/knowledge.py reads it)."""
 
 from __future__ import annotations
 

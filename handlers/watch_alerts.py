@@ -1,4 +1,4 @@
-"""What the session, cookie and metric alerts say (payloads written by watchers/session_record.py and metrics)."""
+"""What the session, cookie and metric alerts say (payloads written by watchers/recording/sessions.py and metrics)."""
 
 from __future__ import annotations
 

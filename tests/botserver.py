@@ -17,11 +17,11 @@ import pytest
 from conftest import ALLOW_LOOPBACK  # test servers listen on 127.0.0.1; the policy refuses it unless listed
 from fakeslack import SECRET, FakeSlack, sign, slash_body
 
-from bot.answers import AnswerPool
-from bot.config import Config, load_config
-from bot.connections import Connections
-from bot.runtime import Runtime, open_runtime
-from bot.slack import build_app, make_http_server, make_web_client, server_address, stop_http_server
+from bot.config.loading import Config, load_config
+from bot.process.connections import Connections
+from bot.process.runtime import Runtime, open_runtime
+from bot.slack.answers import AnswerPool
+from bot.slack.app import build_app, make_http_server, make_web_client, server_address, stop_http_server
 from storage.db import file_identity
 
 ADMIN = "U0ADMIN"

@@ -19,9 +19,9 @@ from sqlite_utils import Database
 from storage import sources as state
 from storage.changes import get_snapshot
 from storage.db import transaction
-from watchers.browser import Browser, BrowserSettings, browser_missing
-from watchers.fetch import FetchSettings, HostLimiter, make_client
-from watchers.network import NetworkPolicy
+from watchers.fetching.browser import Browser, BrowserSettings, browser_missing
+from watchers.fetching.http import FetchSettings, HostLimiter, make_client
+from watchers.fetching.network import NetworkPolicy
 from watchers.poll import Outcome, poll_sources
 from watchers.sources import SourceSpec
 

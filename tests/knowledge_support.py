@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from conftest import FixtureServer, Response
 
-from bot.cli import main
-from bot.config import load_config
-from bot.runtime import open_runtime, poll
+from bot.cli.main import main
+from bot.config.loading import load_config
+from bot.process.runtime import open_runtime, poll
 from watchers.poll import Outcome
 
 BASE = """

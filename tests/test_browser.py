@@ -11,8 +11,8 @@ from sqlite_utils import Database
 
 from bot.demo.story import run_demo
 from storage import sources as state
-from watchers.browser import Browser, BrowserSettings
-from watchers.network import NetworkPolicy
+from watchers.fetching.browser import Browser, BrowserSettings
+from watchers.fetching.network import NetworkPolicy
 from watchers.sources import SourceSpec
 
 pytestmark = pytest.mark.browser

@@ -11,11 +11,11 @@ from browsers import POLICY, Site, poll, spec
 from sqlite_utils import Database
 from test_browser import DASHBOARD
 
-from bot.config import ConfigError, load_config
+from bot.cli.doctor import run_checks
+from bot.config.loading import ConfigError, load_config
 from bot.demo.story import run_demo
-from bot.doctor import run_checks
-from watchers.browser import Browser, BrowserMissing, BrowserSettings, browser_cookies, find_browser
-from watchers.fetch import FetchError
+from watchers.fetching.browser import Browser, BrowserMissing, BrowserSettings, browser_cookies, find_browser
+from watchers.fetching.http import FetchError
 
 BROWSER_SOURCE = """
 [[sources]]

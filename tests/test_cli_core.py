@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from conftest import DATA, FixtureServer, Response
 
-from bot.cli import main
-from bot.config import load_config
-from bot.runtime import open_runtime, poll
+from bot.cli.main import main
+from bot.config.loading import load_config
+from bot.process.runtime import open_runtime, poll
 from storage import alerts as outbox
 from storage.db import open_db
 

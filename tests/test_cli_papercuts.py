@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from conftest import FixtureServer, Response
 
-from bot.cli import main
-from bot.exits import EXIT_FAILED, EXIT_OK, EXIT_USAGE
-from bot.terminal import answer_lines
+from bot.cli.exits import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from bot.cli.main import main
+from bot.cli.terminal import answer_lines
 
 HUGE = "99999999999999999999"  # past SQLite's largest INTEGER
 
@@ -68,9 +68,9 @@ def test_numbers_too_big_for_the_database_are_usage_errors(
 
 def test_terminal_mode_survives_a_bad_line_and_a_failing_answer(config: Path) -> None:
     out: list[str] = []
-    from bot.config import load_config
-    from bot.runtime import open_runtime
-    from bot.scheduler import real_now
+    from bot.config.loading import load_config
+    from bot.process.runtime import open_runtime
+    from bot.process.scheduler import real_now
 
     runtime = open_runtime(load_config(config, env={}), real_now())
     try:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
-from bot.config import ConfigError, MissingConfig, load_config
+from bot.cli.main import main
+from bot.config.loading import ConfigError, MissingConfig, load_config
 
 SOURCE = """
 [[sources]]

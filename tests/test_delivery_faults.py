@@ -19,13 +19,13 @@ from botserver import ADMIN, CHANNEL, BotServer, text_of, write_config
 from fakeslack import FakeSlack
 from smalldisk import SmallDisk, small_disk  # noqa: F401  (the fixture)
 
-from bot.config import load_config
-from bot.connections import Connections
-from bot.delivery import Pacer, deliver_alerts
-from bot.runtime import Runtime, open_runtime
-from bot.scheduler import Scheduler
-from bot.sinks import SlackSink
-from bot.slack import make_web_client
+from bot.config.loading import load_config
+from bot.delivery.outbox import Pacer, deliver_alerts
+from bot.delivery.sinks import SlackSink
+from bot.process.connections import Connections
+from bot.process.runtime import Runtime, open_runtime
+from bot.process.scheduler import Scheduler
+from bot.slack.app import make_web_client
 from storage import alerts as outbox
 from storage.db import transaction
 

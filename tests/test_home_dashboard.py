@@ -8,9 +8,9 @@ from typing import Any
 
 from botserver import BotServer, text_of
 
-from bot.blocklimits import check_view
-from bot.render import to_text
-from bot.runtime import make_context
+from bot.process.runtime import make_context
+from bot.slack.limits import check_view
+from bot.slack.render import to_text
 from handlers.home import home
 from storage import certifications as certs
 from storage import changes as store

@@ -12,14 +12,14 @@ from botserver import CHANNEL, BotServer, text_of, write_config
 from conftest import NOW, FixtureServer, Response
 from fakeslack import FakeSlack
 
-from bot.cli import main
-from bot.config import ConfigError, DigestSettings, load_config, parse_config
-from bot.delivery import Pacer, deliver_alerts
-from bot.digest import DIGEST_JOB, digest_key, queue_digest
-from bot.render import to_text
-from bot.runtime import Runtime, make_context, open_runtime, poll
-from bot.sinks import SlackSink
-from bot.slack import make_web_client
+from bot.cli.main import main
+from bot.config.loading import ConfigError, DigestSettings, load_config, parse_config
+from bot.delivery.outbox import Pacer, deliver_alerts
+from bot.delivery.sinks import SlackSink
+from bot.process.digest import DIGEST_JOB, digest_key, queue_digest
+from bot.process.runtime import Runtime, make_context, open_runtime, poll
+from bot.slack.app import make_web_client
+from bot.slack.render import to_text
 from handlers.digest import digest
 from storage import alerts as outbox
 from storage import certifications as certs
@@ -213,9 +213,9 @@ def test_slash_digest_through_the_signed_endpoint(make_bot: Any, fake_slack: Fak
 
 def test_every_run_schedules_the_digest_job(runtime: Runtime, fake_slack: FakeSlack) -> None:
     """`whisperer run` passes every registered job to its one scheduler; the digest's is checked every 15 min."""
-    from bot.connections import Connections
-    from bot.scheduler import EXTRA_JOBS, Scheduler
-    from bot.sinks import TerminalSink
+    from bot.delivery.sinks import TerminalSink
+    from bot.process.connections import Connections
+    from bot.process.scheduler import EXTRA_JOBS, Scheduler
 
     assert DIGEST_JOB in EXTRA_JOBS
     connections = Connections(runtime)

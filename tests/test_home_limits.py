@@ -10,14 +10,14 @@ from typing import Any
 import pytest
 
 import handlers  # noqa: F401  (registers every subcommand)
-from bot.blocklimits import check_blocks, check_message, check_view, text_length
-from bot.config import load_config
+from bot.config.loading import load_config
 from bot.demo.story import run_demo
-from bot.digest import build_digest
-from bot.render import fallback_text, to_blocks
-from bot.runtime import Runtime, make_context, open_runtime
-from bot.slack import home_view, response_for
-from bot.views import FORMS, diff_view, form_view, result_view
+from bot.process.digest import build_digest
+from bot.process.runtime import Runtime, make_context, open_runtime
+from bot.slack.app import home_view, response_for
+from bot.slack.limits import check_blocks, check_message, check_view, text_length
+from bot.slack.render import fallback_text, to_blocks
+from bot.slack.views import FORMS, diff_view, form_view, result_view
 from handlers.alerts import compose_alert
 from handlers.home import home
 from handlers.registry import COMMANDS, dispatch

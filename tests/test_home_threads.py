@@ -12,13 +12,13 @@ from botserver import CHANNEL, text_of, write_config
 from conftest import NOW, FixtureServer, Response
 from fakeslack import FakeSlack, server_error, slack_error
 
-from bot.config import load_config
-from bot.delivery import DeliveryReport, Pacer, deliver_alerts
-from bot.runtime import Runtime, open_runtime, poll
-from bot.sinks import SlackSink
-from bot.slack import make_web_client
-from bot.terminal import print_alerts
-from bot.threads import ThreadedSink
+from bot.cli.terminal import print_alerts
+from bot.config.loading import load_config
+from bot.delivery.outbox import DeliveryReport, Pacer, deliver_alerts
+from bot.delivery.sinks import SlackSink
+from bot.delivery.threads import ThreadedSink
+from bot.process.runtime import Runtime, open_runtime, poll
+from bot.slack.app import make_web_client
 from storage import alerts as outbox
 from storage import people
 from storage.db import transaction

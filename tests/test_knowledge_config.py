@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Config, ConfigError, parse_config
+from bot.config.loading import Config, ConfigError, parse_config
 
 SOURCES = """
 [[sources]]

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import build_parser
-from bot.config import parse_config
-from bot.render import to_text
+from bot.cli.main import build_parser
+from bot.config.loading import parse_config
+from bot.slack.render import to_text
 from handlers.registry import COMMANDS, Context, dispatch
 from storage.db import open_db
 

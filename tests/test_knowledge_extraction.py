@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from watchers.dates import dated_sentences, find_dates, parse_day
-from watchers.tiers import classify_ladder, extract_ladder, ladder_from_lines
-from watchers.versions import Version, find_updated, find_version, same_version
+from watchers.facts.dates import dated_sentences, find_dates, parse_day
+from watchers.facts.tiers import classify_ladder, extract_ladder, ladder_from_lines
+from watchers.facts.versions import Version, find_updated, find_version, same_version
 
 DATA = Path(__file__).parent / "data"
 

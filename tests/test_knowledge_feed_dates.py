@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 
-from watchers.feeds import parse_feed
+from watchers.reading.feeds import parse_feed
 
 FEED = (
     b'<?xml version="1.0"?><rss version="2.0"><channel><title>Notices</title>'

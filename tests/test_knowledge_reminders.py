@@ -10,10 +10,10 @@ import pytest
 from conftest import NOW, FixtureServer
 from knowledge_support import html, poll_at, run, source, write_config
 
-from bot.config import load_config
-from bot.reminders import working_moment
-from bot.runtime import open_runtime
-from bot.terminal import print_alerts
+from bot.cli.terminal import print_alerts
+from bot.config.loading import load_config
+from bot.process.reminders import working_moment
+from bot.process.runtime import open_runtime
 from handlers.settings import ReminderSettings
 from storage.alerts import list_alerts
 from storage.db import open_db

@@ -10,7 +10,7 @@ import pytest
 from botserver import ADMIN, BotServer, text_of, write_config
 from fakeslack import FakeSlack
 
-from bot.config import load_config
+from bot.config.loading import load_config
 
 # The bot reads the real clock, so dates are relative to today.
 RFP = date.today() + timedelta(days=30)

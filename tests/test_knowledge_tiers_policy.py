@@ -9,9 +9,9 @@ import pytest
 from conftest import NOW, FixtureServer
 from knowledge_support import ask, html, poll_at, source, tier_table, write_config
 
-from bot.config import load_config
-from bot.runtime import open_runtime, poll
-from bot.terminal import print_alerts
+from bot.cli.terminal import print_alerts
+from bot.config.loading import load_config
+from bot.process.runtime import open_runtime, poll
 from storage.alerts import list_alerts
 from storage.db import open_db
 

@@ -15,7 +15,7 @@ from storage import people
 from storage import sources as state
 from storage.db import open_db, stamp
 from storage.migrations import MIGRATIONS, latest_version, migrate, schema_version
-from watchers.normalise import content_hash
+from watchers.reading.normalise import content_hash
 from watchers.sources import SourceSpec
 
 V1_TABLES = {"sources", "snapshots", "changes", "polls"}

@@ -14,10 +14,10 @@ import pytest
 from botserver import ADMIN, CHANNEL, USER, BotServer, text_of
 from fakeslack import FakeSlack, slack_error
 
-from bot.blocklimits import check_message, check_view
-from bot.delivery import deliver_alerts
-from bot.render import to_text
-from bot.sinks import SlackSink
+from bot.delivery.outbox import deliver_alerts
+from bot.delivery.sinks import SlackSink
+from bot.slack.limits import check_message, check_view
+from bot.slack.render import to_text
 from handlers.alerts import compose_alert
 from storage import alerts as outbox
 from storage import changes as store

@@ -17,9 +17,9 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 from test_native_clicks import OTHER, SOURCES, answer, buttons, click, interactive, posted_change
 
-from bot.delivery import deliver_alerts
-from bot.reminders import plan_sweep, run_reminder_sweep
-from bot.sinks import SlackSink
+from bot.delivery.outbox import deliver_alerts
+from bot.delivery.sinks import SlackSink
+from bot.process.reminders import plan_sweep, run_reminder_sweep
 from storage import alerts as outbox
 from storage import certifications as certs
 from storage import deadlines, holds, ownership
@@ -93,7 +93,9 @@ def reminder_dm(bot: BotServer) -> dict[str, Any]:
 
 def cert_planned(bot: BotServer, at: datetime) -> list[str]:
     return [
-        p.key for p in plan_sweep(bot.runtime, at) if p.key.startswith(("cert-reminder", "cert-exam", "cert-snoozed"))
+        p.key
+        for p in plan_sweep(bot.runtime, at)
+        if p.key.startswith(("cert-reminder", "cert-exam", "cert-snoozed"))
     ]
 
 

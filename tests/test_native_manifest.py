@@ -8,8 +8,8 @@ from pathlib import Path
 from botserver import write_config
 from conftest import NOW
 
-from bot.doctor import REQUIRED_SCOPES, print_checks, run_checks
-from bot.manifest import load_manifest, manifest_problems
+from bot.cli.doctor import REQUIRED_SCOPES, print_checks, run_checks
+from bot.slack.manifest import load_manifest, manifest_problems
 
 ROOT = Path(__file__).resolve().parent.parent
 

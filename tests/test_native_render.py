@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.render import split_action_id, to_blocks, to_text
+from bot.slack.render import split_action_id, to_blocks, to_text
 from handlers.reply import Action, Mention, actions, para, reply
 
 ACK = Action("I'm on it", "ack", "12", "ack 12", style="primary")

@@ -1,5 +1,5 @@
 """`whisperer poll` always ends: a dripping server is cut at total_timeout, the others are recorded, the summary
-printed. Runs the real CLI (bot.cli.main) against real servers and a real database."""
+printed. Runs the real CLI (bot.cli.main.main) against real servers and a real database."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import FixtureServer, Response
 
-from bot.cli import main
+from bot.cli.main import main
 from storage import sources as state
 from storage.db import open_db
 

@@ -9,9 +9,9 @@ import gzip
 import pytest
 from conftest import FixtureServer, Response, Watch
 
-from watchers.content import binary_refusal, sniff_binary
-from watchers.decode import decode_body
-from watchers.feeds import parse_feed
+from watchers.reading.content import binary_refusal, sniff_binary
+from watchers.reading.decode import decode_body
+from watchers.reading.feeds import parse_feed
 from watchers.sources import SourceSpec
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(64))

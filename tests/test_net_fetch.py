@@ -13,8 +13,8 @@ from dataclasses import replace
 import pytest
 from conftest import FAST, FixtureServer, Response
 
-from watchers.fetch import Client, FetchError, FetchSettings, fetch_url, make_client
-from watchers.network import AddressRefused, NetworkPolicy
+from watchers.fetching.http import Client, FetchError, FetchSettings, fetch_url, make_client
+from watchers.fetching.network import AddressRefused, NetworkPolicy
 
 PAGE = b"<html><body><main><p>Elite rebate: 6%</p></main></body></html>"
 HTML = {"Content-Type": "text/html; charset=utf-8"}

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import FAST, Watch
 
-from watchers.fetch import FetchError, read_file
+from watchers.fetching.http import FetchError, read_file
 from watchers.sources import SourceSpec
 
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from conftest import NOW
 
-from bot.config import ConfigError, parse_config
-from bot.doctor import run_checks
-from watchers.errors import FetchError
-from watchers.network import AddressRefused, EntryError, NetworkPolicy, classify, parse_ip
+from bot.cli.doctor import run_checks
+from bot.config.loading import ConfigError, parse_config
+from watchers.fetching.errors import FetchError
+from watchers.fetching.network import AddressRefused, EntryError, NetworkPolicy, classify, parse_ip
 
 STRICT = NetworkPolicy()
 

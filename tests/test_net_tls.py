@@ -14,8 +14,8 @@ import pytest
 import trustme
 from conftest import FAST
 
-from watchers.fetch import Client, FetchError, fetch_url, make_client
-from watchers.network import AddressRefused, NetworkPolicy
+from watchers.fetching.http import Client, FetchError, fetch_url, make_client
+from watchers.fetching.network import AddressRefused, NetworkPolicy
 
 
 @dataclass

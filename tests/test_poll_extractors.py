@@ -9,15 +9,15 @@ from pathlib import Path
 from conftest import FAST, NOW, Watch
 from sqlite_utils import Database
 
-from bot.cli import main
-from bot.render import to_text
+from bot.cli.main import main
+from bot.slack.render import to_text
 from handlers.registry import Context, dispatch
 from storage import deadlines
 from storage import sources as state
 from storage.db import transaction
-from watchers.facts import DeadlineFacts, make_extractors
-from watchers.observe import Observation
+from watchers.facts.extractors import DeadlineFacts, make_extractors
 from watchers.poll import poll_sources
+from watchers.reading.observe import Observation
 from watchers.sources import SourceSpec
 
 # Starts with "{" but is not JSON (an export's banner line): a loose "starts with {" test took it for a feed.

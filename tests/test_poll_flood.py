@@ -11,12 +11,12 @@ from botserver import CHANNEL, text_of, write_config
 from conftest import NOW, FixtureServer, Response
 from fakeslack import FakeSlack
 
-from bot.config import ConfigError, load_config
-from bot.delivery import deliver_alerts
-from bot.render import to_text
-from bot.runtime import Runtime, open_runtime, poll
-from bot.sinks import SlackSink, TerminalSink
-from bot.slack import make_web_client
+from bot.config.loading import ConfigError, load_config
+from bot.delivery.outbox import deliver_alerts
+from bot.delivery.sinks import SlackSink, TerminalSink
+from bot.process.runtime import Runtime, open_runtime, poll
+from bot.slack.app import make_web_client
+from bot.slack.render import to_text
 from handlers.alerts import compose_alert
 from storage import alerts as outbox
 from storage import changes as store

@@ -10,7 +10,7 @@ from pathlib import Path
 from conftest import FAST, NOW, FixtureServer, Response, Seen, Watch
 from sqlite_utils import Database
 
-from bot.render import to_text
+from bot.slack.render import to_text
 from handlers.registry import Context, dispatch
 from storage.db import open_db
 from watchers.sources import SourceSpec

@@ -14,15 +14,15 @@ from botserver import CHANNEL, write_config
 from conftest import NOW, FixtureServer, Response
 from fakeslack import FakeSlack
 
-from bot.cli import main
-from bot.delivery import deliver_alerts
-from bot.render import plain, to_blocks
-from bot.runtime import open_runtime, poll
-from bot.sinks import SlackSink, TerminalSink
-from bot.slack import make_web_client
+from bot.cli.main import main
+from bot.delivery.outbox import deliver_alerts
+from bot.delivery.sinks import SlackSink, TerminalSink
+from bot.process.runtime import open_runtime, poll
+from bot.slack.app import make_web_client
+from bot.slack.render import plain, to_blocks
 from handlers.reply import Strong, para, reply
 from storage.db import open_db
-from watchers.inert import inert
+from watchers.reading.inert import inert
 
 ESC_RED, BEL, RLO = "\x1b[31m", "\x07", "\u202e"
 OSC8 = "\x1b]8;;https://evil.example/login\x1b\\Click here\x1b]8;;\x1b\\"
@@ -76,7 +76,7 @@ def test_escapes_in_a_page_never_reach_the_terminal_or_slack(
         assert bad not in out, repr(bad)
 
     # Terminal-mode alerts and Slack posts get the same text.
-    from bot.config import load_config
+    from bot.config.loading import load_config
 
     config = load_config(config_path, env={})
     later = datetime.now(UTC) + timedelta(minutes=1)  # the CLI polled with the real clock
@@ -98,7 +98,7 @@ def test_escapes_in_a_page_never_reach_the_terminal_or_slack(
 
 
 def test_a_page_cannot_format_itself_in_slack(config_path: Path, server: FixtureServer, fake_slack: FakeSlack) -> None:
-    from bot.config import load_config
+    from bot.config.loading import load_config
 
     config = load_config(config_path, env={})
     rt = open_runtime(config, NOW)

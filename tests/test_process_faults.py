@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 from botserver import write_config
 
-from bot.config import load_config
-from bot.connections import Connections
-from bot.doctor import Check, run_checks
-from bot.runlock import RunLock, RunLockError
-from bot.runtime import Runtime, open_runtime
-from bot.scheduler import Scheduler
-from bot.sinks import TerminalSink
+from bot.cli.doctor import Check, run_checks
+from bot.config.loading import load_config
+from bot.delivery.sinks import TerminalSink
+from bot.process.connections import Connections
+from bot.process.lock import RunLock, RunLockError
+from bot.process.runtime import Runtime, open_runtime
+from bot.process.scheduler import Scheduler
 from storage import alerts as outbox
 from storage.db import file_identity
 
@@ -69,7 +69,7 @@ def test_a_second_process_on_a_symlinked_database_is_refused(tmp_path: Path) -> 
     holder.acquire()
     try:
         script = (
-            "import sys\nfrom bot.runlock import RunLock, RunLockError\n"
+            "import sys\nfrom bot.process.lock import RunLock, RunLockError\n"
             "try:\n    RunLock(sys.argv[1]).acquire()\nexcept RunLockError as exc:\n    print(exc); sys.exit(2)\n"
         )
         done = subprocess.run(

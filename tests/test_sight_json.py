@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from conftest import FixtureServer, Response, Watch
 
-from bot.config import ConfigError, load_config
-from watchers.jsondoc import JsonError, json_lines, summarise_leaves
+from bot.config.loading import ConfigError, load_config
+from watchers.reading.jsondoc import JsonError, json_lines, summarise_leaves
 from watchers.sources import SourceSpec
 
 JSON = {"Content-Type": "application/json"}

@@ -13,9 +13,9 @@ from bot.demo.pdfwriter import write_pdf
 from storage import knowledge
 from storage import sources as state
 from storage.db import transaction
-from watchers.facts import make_extractors
-from watchers.pdf import PdfError, pdf_lines
+from watchers.facts.extractors import make_extractors
 from watchers.poll import poll_sources
+from watchers.reading.pdf import PdfError, pdf_lines
 from watchers.sources import SourceSpec
 
 PDF = {"Content-Type": "application/pdf"}

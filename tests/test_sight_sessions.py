@@ -13,14 +13,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from conftest import ALLOW_LOOPBACK, FixtureServer, Response, Seen, Watch
 
-from bot.cli import main
-from bot.render import to_blocks, to_text
+from bot.cli.main import main
+from bot.slack.render import to_blocks, to_text
 from handlers.alerts import compose_alert
 from handlers.watching import sources_command
 from storage import sources as state
 from storage.db import transaction
+from watchers.fetching.session import is_sign_in_page, login_redirect
 from watchers.poll import poll_sources
-from watchers.session import is_sign_in_page, login_redirect
 from watchers.sources import SourceSpec
 
 ADMINS = ("U0ADMIN", "U0OTHER")
@@ -222,7 +222,7 @@ def test_cookies_check_cli(tmp_path: Path, capsys: Any) -> None:
 
 
 def test_doctor_checks_cookies_files(tmp_path: Path) -> None:
-    from bot.doctor import run_checks
+    from bot.cli.doctor import run_checks
 
     soon = NOW + timedelta(hours=5)
     write_cookies(tmp_path / "fresh.txt", "v", NOW + timedelta(days=20))

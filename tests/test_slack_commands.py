@@ -9,7 +9,7 @@ from conftest import NOW
 from sqlite_utils import Database
 
 import handlers  # noqa: F401  (registers the subcommands)
-from bot.render import to_text
+from bot.slack.render import to_text
 from handlers.alerts import compose_alert
 from handlers.home import home
 from handlers.registry import Context, dispatch

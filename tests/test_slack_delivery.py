@@ -12,13 +12,13 @@ from botserver import CHANNEL, text_of, write_config
 from conftest import NOW, FixtureServer, Response
 from fakeslack import FakeSlack, rate_limited, server_error
 
-from bot.config import load_config
-from bot.delivery import NO_CHANNEL, Pacer, deliver_alerts
-from bot.render import to_text
-from bot.runtime import Runtime, make_context, open_runtime, poll
-from bot.sinks import SlackSink
-from bot.slack import make_web_client
-from bot.terminal import print_alerts
+from bot.cli.terminal import print_alerts
+from bot.config.loading import load_config
+from bot.delivery.outbox import NO_CHANNEL, Pacer, deliver_alerts
+from bot.delivery.sinks import SlackSink
+from bot.process.runtime import Runtime, make_context, open_runtime, poll
+from bot.slack.app import make_web_client
+from bot.slack.render import to_text
 from handlers.registry import dispatch
 from storage import alerts as outbox
 from storage import delivery as blocks

@@ -11,9 +11,9 @@ import yaml
 from sqlite_utils import Database
 
 import handlers  # noqa: F401  (registers the subcommands)
-from bot.doctor import REQUIRED_SCOPES
-from bot.render import to_text
-from bot.slack import COMMAND, EVENTS_PATH
+from bot.cli.doctor import REQUIRED_SCOPES
+from bot.slack.app import COMMAND, EVENTS_PATH
+from bot.slack.render import to_text
 from handlers.registry import COMMANDS, Context, dispatch
 
 ROOT = Path(__file__).resolve().parent.parent

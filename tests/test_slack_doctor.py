@@ -10,8 +10,8 @@ import pytest
 from botserver import ADMIN, CHANNEL, write_config
 from fakeslack import SCOPES, SECRET, FakeSlack
 
-from bot.cli import main
-from bot.doctor import Check, print_checks, run_checks
+from bot.cli.doctor import Check, print_checks, run_checks
+from bot.cli.main import main
 from storage import delivery as blocks
 from storage.db import open_db, transaction
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.render import fallback_text, to_blocks
+from bot.slack.render import fallback_text, to_blocks
 from handlers.reply import Link, code_excerpt, para, reply
-from watchers.feeds import parse_feed
+from watchers.reading.feeds import parse_feed
 
 EVIL = "<!channel> <https://evil.example|click> <@U0BOSS> & co"
 

@@ -14,10 +14,10 @@ import pytest
 from botserver import USER, BotServer, text_of, write_config
 from fakeslack import SECRET, FakeSlack, hang, sign, slash_body
 
-from bot.answers import AnswerPool
-from bot.config import load_config
-from bot.gate import MAX_BODY
-from bot.slack import BUSY, DUPLICATE_HEADER, quiet_queue_warnings
+from bot.config.loading import load_config
+from bot.slack.answers import AnswerPool
+from bot.slack.app import BUSY, DUPLICATE_HEADER, quiet_queue_warnings
+from bot.slack.gate import MAX_BODY
 
 FORM = "application/x-www-form-urlencoded"
 ACK_DEADLINE = 3.0  # Slack shows the user an error when the HTTP answer takes longer than this

@@ -19,7 +19,7 @@ from botserver import ADMIN, CHANNEL, text_of, write_config
 from conftest import FixtureServer, Response
 from fakeslack import SECRET, FakeSlack, hang, sign, slash_body
 
-from bot.cli import main
+from bot.cli.main import main
 from storage import alerts as outbox
 from storage.db import open_db
 

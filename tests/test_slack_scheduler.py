@@ -14,13 +14,13 @@ from botserver import CHANNEL, write_config
 from conftest import FixtureServer, Response
 from fakeslack import FakeSlack
 
-from bot.config import load_config
-from bot.connections import Connections
-from bot.runtime import Runtime, make_context, open_runtime
-from bot.scheduler import EXTRA_JOBS, ExtraJob, Scheduler, daily, jitter_for, register_job
-from bot.service import REMINDER_SWEEP
-from bot.sinks import SlackSink, TerminalSink
-from bot.slack import make_web_client
+from bot.config.loading import load_config
+from bot.delivery.sinks import SlackSink, TerminalSink
+from bot.process.connections import Connections
+from bot.process.runtime import Runtime, make_context, open_runtime
+from bot.process.scheduler import EXTRA_JOBS, ExtraJob, Scheduler, daily, jitter_for, register_job
+from bot.process.service import REMINDER_SWEEP
+from bot.slack.app import make_web_client
 from handlers.registry import dispatch
 from storage import alerts as outbox
 from storage import certifications, people

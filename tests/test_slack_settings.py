@@ -8,9 +8,9 @@ import logging
 import pytest
 from fakeslack import APP_TOKEN, SECRET, TOKEN
 
-from bot.config import ConfigError
-from bot.service import Redact
-from bot.slack import DEFAULT_API_URL, make_web_client, request_key, response_for, slack_settings
+from bot.config.loading import ConfigError
+from bot.process.service import Redact
+from bot.slack.app import DEFAULT_API_URL, make_web_client, request_key, response_for, slack_settings
 from handlers.registry import split_share
 from handlers.reply import error, para, reply
 

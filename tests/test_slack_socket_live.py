@@ -13,7 +13,7 @@ from fakeslack import APP_TOKEN, FakeSlack
 from fakesocket import SocketServer, SocketSlack
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-from bot.slack import make_socket_handler
+from bot.slack.app import make_socket_handler
 
 NOTICE_WITHIN = 10.0  # the acceptance bound: a dead connection replaced within this many seconds
 WAIT = 20.0  # how long the test waits at most for anything (generous; the bound above is what is asserted)

@@ -9,9 +9,9 @@ import pytest
 from conftest import FixtureServer, Response
 from smalldisk import SmallDisk, small_disk  # noqa: F401  (the fixture)
 
-from bot.cli import main
-from bot.doctor import run_checks
-from bot.exits import EXIT_STORAGE
+from bot.cli.doctor import run_checks
+from bot.cli.exits import EXIT_STORAGE
+from bot.cli.main import main
 from storage.db import StorageUnavailable, open_db, transaction
 
 

@@ -8,8 +8,8 @@ from datetime import timedelta
 from conftest import NOW, FixtureServer, Response, Seen, Watch
 
 from storage.db import stamp
-from watchers.fetch import Fetched
-from watchers.observe import body_key, observe
+from watchers.fetching.http import Fetched
+from watchers.reading.observe import body_key, observe
 from watchers.sources import SourceSpec
 
 HTML = "text/html; charset=utf-8"

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from conftest import DATA
 
-from watchers.diffing import diff_lines, summarise
-from watchers.normalise import content_hash, normalise_lines, normalise_text
+from watchers.reading.normalise import content_hash, normalise_lines, normalise_text
+from watchers.recording.diffing import diff_lines, summarise
 
 CASES: list[dict[str, Any]] = json.loads((DATA / "normalise.json").read_text(encoding="utf-8"))
 

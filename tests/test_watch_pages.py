@@ -11,9 +11,9 @@ import pytest
 from conftest import DATA, NOW, FixtureServer, Response, Watch
 
 from storage.db import stamp
-from watchers.fetch import Fetched
-from watchers.normalise import content_hash
-from watchers.observe import observe
+from watchers.fetching.http import Fetched
+from watchers.reading.normalise import content_hash
+from watchers.reading.observe import observe
 from watchers.sources import SourceSpec
 
 PAGES = DATA / "pages"

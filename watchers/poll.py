@@ -12,13 +12,13 @@ from sqlite_utils import Database
 
 from storage import sources as state
 from storage.db import transaction
-from watchers.browser import Browser, render_source
-from watchers.cookies import CookieFileError, cookies_for, earliest_expiry, load_cookies
-from watchers.fetch import Client, Fetched, FetchError, FetchSettings, HostLimiter, fetch_url, read_file
-from watchers.observe import Observation, safe_observe
-from watchers.record import QUIET, Extractor, Outcome, record_observation
-from watchers.session import AUTH_STATUSES, logs_in
-from watchers.session_record import warn_cookie_expiry
+from watchers.fetching.browser import Browser, render_source
+from watchers.fetching.cookies import CookieFileError, cookies_for, earliest_expiry, load_cookies
+from watchers.fetching.http import Client, Fetched, FetchError, FetchSettings, HostLimiter, fetch_url, read_file
+from watchers.fetching.session import AUTH_STATUSES, logs_in
+from watchers.reading.observe import Observation, safe_observe
+from watchers.recording.record import QUIET, Extractor, Outcome, record_observation
+from watchers.recording.sessions import warn_cookie_expiry
 from watchers.sources import DEFAULT_ALERT_LIMIT, SourceSpec
 
 __all__ = ["Extractor", "Outcome", "fetch_source", "poll_sources"]

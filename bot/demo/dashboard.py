@@ -5,12 +5,12 @@ from __future__ import annotations
 import textwrap
 from datetime import datetime, timedelta
 
+from bot.cli.terminal import print_alerts
 from bot.demo.portal import Portal
 from bot.demo.team import Narrator
-from bot.digest import build_digest
-from bot.render import to_text
-from bot.runtime import Runtime, make_context, poll
-from bot.terminal import print_alerts
+from bot.process.digest import build_digest
+from bot.process.runtime import Runtime, make_context, poll
+from bot.slack.render import to_text
 from handlers.home import home
 
 

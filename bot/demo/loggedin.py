@@ -12,11 +12,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from bot.cookies_cli import check_lines
+from bot.cli.cookies import check_lines
+from bot.cli.terminal import print_alerts
 from bot.demo.pdfwriter import write_pdf
-from bot.runtime import Runtime, poll
-from bot.terminal import print_alerts
-from watchers.cookies import cookie_list, load_cookies
+from bot.process.runtime import Runtime, poll
+from watchers.fetching.cookies import cookie_list, load_cookies
 from watchers.poll import Outcome
 
 SESSION_COOKIE = "portal_session"

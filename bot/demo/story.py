@@ -11,18 +11,18 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.config import load_config
+from bot.cli.terminal import print_alerts
+from bot.config.loading import load_config
 from bot.demo.dashboard import follow_up_thread, home_tab, weekly_digest
 from bot.demo.loggedin import COOKIES_FILE, LOGGED_IN_TOML, edit_logged_in, session_scene, write_cookies
 from bot.demo.portal import Portal
 from bot.demo.team import KNOWLEDGE_TOML, ask_around, reminder_sweep, seed_team
-from bot.render import to_text
-from bot.runtime import Runtime, make_context, open_runtime, poll
-from bot.terminal import print_alerts
+from bot.process.runtime import Runtime, make_context, open_runtime, poll
+from bot.slack.render import to_text
 from handlers.registry import dispatch
 from storage import sources as state
 from storage.changes import get_snapshot
-from watchers.browser import BrowserSettings, browser_missing
+from watchers.fetching.browser import BrowserSettings, browser_missing
 from watchers.poll import Outcome
 
 DEMO_TOML = """\

@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
-from bot.reminders import run_reminder_sweep
-from bot.render import to_text
-from bot.runtime import Runtime
-from bot.terminal import print_alerts
+from bot.cli.terminal import print_alerts
+from bot.process.reminders import run_reminder_sweep
+from bot.process.runtime import Runtime
+from bot.slack.render import to_text
 from handlers.certificates import import_certs, import_reply, parse_cert_csv
 
 KNOWLEDGE_TOML = """

@@ -1,0 +1,129 @@
+"""The partner-knowledge CLI subcommands: `certs import FILE.csv`, `deadlines [--days N] [--ics]`,
+`reminders [--as-of DATE] [--dry-run]`. bot/cli/main.py registers them and hands them the runtime."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import textwrap
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import icalendar
+
+from bot.cli.exits import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from bot.process.reminders import run_reminder_sweep
+from bot.process.runtime import Runtime, make_context
+from bot.slack.render import to_text
+from handlers.certificates import import_certs, import_reply, parse_cert_csv
+from handlers.deadlines import DEFAULT_DAYS, Deadline, collect_deadlines
+from handlers.notices import compose_notice
+from handlers.registry import dispatch_args
+from handlers.reply import plain_text
+
+COMMANDS = ("certs", "deadlines", "reminders")
+
+
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    certs = sub.add_parser("certs", help="certifications: `certs import FILE.csv` loads people and their certificates")
+    certs_sub = certs.add_subparsers(dest="certs_command", metavar="<action>", required=True)
+    p = certs_sub.add_parser("import", help="import (or update) certifications from a CSV file")
+    p.add_argument("file", metavar="FILE.csv")
+
+    p = sub.add_parser("deadlines", help="every deadline in the next N days; --ics writes a calendar to stdout")
+    p.add_argument(
+        "--days", metavar="N", type=int, default=DEFAULT_DAYS, help=f"how far ahead (default {DEFAULT_DAYS})"
+    )
+    p.add_argument("--ics", action="store_true", help="an iCalendar file: whisperer deadlines --ics > deadlines.ics")
+    p.add_argument("--as-of", metavar="DATE", help="pretend it is this date (YYYY-MM-DD)")
+
+    p = sub.add_parser("reminders", help="run the daily reminder sweep now: certification DMs, summaries, lag")
+    p.add_argument("--as-of", metavar="DATE", help="sweep as if it were this date (YYYY-MM-DD or ISO time)")
+    p.add_argument("--dry-run", action="store_true", help="print what would be sent; queue nothing")
+
+
+def run(args: argparse.Namespace, runtime: Runtime, now: datetime, out: Callable[[str], None] = print) -> int:
+    if args.command == "certs":
+        return _import(Path(args.file), runtime, now, out)
+    if args.command == "deadlines":
+        if not 0 < args.days <= 3660:
+            out(f"whisperer: --days {args.days} is out of range; use 1 to 3660")
+            return EXIT_USAGE
+        ctx = make_context(runtime, now, operator=True)
+        if args.ics:
+            sys.stdout.buffer.write(deadlines_ics(collect_deadlines(ctx, args.days), now))
+            sys.stdout.flush()
+            return EXIT_OK
+        out(to_text(dispatch_args(ctx, ["deadlines", str(args.days)])))
+        return EXIT_OK
+    if args.command == "reminders":
+        return _reminders(runtime, now, args.dry_run, out)
+    raise AssertionError(args.command)  # pragma: no cover
+
+
+def _reminders(runtime: Runtime, now: datetime, dry_run: bool, out: Callable[[str], None]) -> int:
+    tz = runtime.config.bot.tz
+    moment = now.astimezone(tz)
+    out(
+        f"Reminder sweep as of {moment:%Y-%m-%d %H:%M} {runtime.config.bot.timezone}"
+        + (" (dry run)" if dry_run else "")
+    )
+    planned = run_reminder_sweep(runtime, now, dry_run=dry_run)
+    for p in planned:
+        when = "now" if p.deliver_at <= now else f"at {p.deliver_at.astimezone(tz):%Y-%m-%d %H:%M} ("
+        zone = getattr(p.deliver_at.tzinfo, "key", None)
+        if p.deliver_at > now:
+            when += f"{p.deliver_at:%H:%M} {zone}, " if zone and zone != runtime.config.bot.timezone else ""
+            when += "their working hours)"
+        out(f"\n→ {p.to}, {when}:")
+        out(textwrap.indent(to_text(compose_notice(p.payload)), "    "))
+    verb = "would be sent" if dry_run else "queued"
+    if not planned:
+        out("\nNothing to send today. Every certificate is either fine or already nagged about.")
+    else:
+        out(f"\n{len(planned)} message{'s' if len(planned) != 1 else ''} {verb}.")
+        if not dry_run:
+            out("They go out with the next delivery (`whisperer run`); in terminal mode they print there.")
+    return EXIT_OK
+
+
+def deadlines_ics(items: Sequence[Deadline], now: datetime) -> bytes:
+    """An iCalendar file: all-day events for dates, a point in time (UTC) for timed deadlines."""
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", "-//Huawei Whisperer//deadlines//EN")
+    calendar.add("version", "2.0")
+    calendar.add("x-wr-calname", "Huawei partner deadlines")
+    for item in items:
+        event = icalendar.Event()
+        event.add("uid", re.sub(r"[^\w:.+-]+", "-", item.key) + "@huawei-whisperer")
+        event.add("dtstamp", now.astimezone(UTC))
+        event.add("summary", item.title)
+        event.add("description", "From: " + plain_text(item.origin))
+        if item.at is not None:
+            event.add("dtstart", item.at.astimezone(UTC))
+            event.add("dtend", item.at.astimezone(UTC))
+        else:
+            event.add("dtstart", item.due)
+            event.add("dtend", item.due + timedelta(days=1))
+        calendar.add_component(event)
+    return bytes(calendar.to_ical())
+
+
+def _import(path: Path, runtime: Runtime, now: datetime, out: Callable[[str], None]) -> int:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        out(f"whisperer: {path}: no such file; check the path")
+        return EXIT_USAGE
+    except UnicodeDecodeError:
+        out(f"whisperer: {path}: not UTF-8 text; save it as 'CSV UTF-8' and import it again")
+        return EXIT_USAGE
+    parsed = parse_cert_csv(text, runtime.config.knowledge.certifications, now.astimezone(runtime.config.bot.tz).date())
+    if parsed.fatal is None:
+        import_certs(runtime.db, parsed, now)
+    out(to_text(import_reply(parsed, path.name)))
+    if parsed.fatal:
+        return EXIT_USAGE
+    return EXIT_FAILED if parsed.problems else EXIT_OK

@@ -1,0 +1,1 @@
+"""Configuration: whisperer.toml and the environment read once, validated key by key."""

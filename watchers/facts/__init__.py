@@ -1,0 +1,1 @@
+"""Facts, pure: tiers, versions, dates and metrics read from text, and the extractors that record them."""

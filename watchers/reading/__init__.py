@@ -1,0 +1,1 @@
+"""Reading, pure: bytes decoded and inflated, pages, feeds, JSON and PDF to text, noise removed."""
