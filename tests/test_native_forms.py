@@ -93,9 +93,7 @@ def reminder_dm(bot: BotServer) -> dict[str, Any]:
 
 def cert_planned(bot: BotServer, at: datetime) -> list[str]:
     return [
-        p.key
-        for p in plan_sweep(bot.runtime, at)
-        if p.key.startswith(("cert-reminder", "cert-exam", "cert-snoozed"))
+        p.key for p in plan_sweep(bot.runtime, at) if p.key.startswith(("cert-reminder", "cert-exam", "cert-snoozed"))
     ]
 
 
