@@ -1,0 +1,47 @@
+"""Thresholds in force: a configured number, or the one last read from the page it follows, and where it came from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, tzinfo
+
+from sqlite_utils import Database
+
+from handlers.settings import Kpi
+from handlers.watching import when
+from storage import facts as kept
+from watchers.facts.follow import Follow
+
+
+@dataclass(frozen=True)
+class InForce:
+    value: float
+    follow: Follow | None = None
+    read_at: str | None = None  # None: the configured number (the page not read yet, or nothing followed)
+    raw: str = ""
+
+    def provenance(self, tz: tzinfo, configured: float) -> str:
+        """ "read from cross-cloud-policy on 2026-11-26 12:00 ('at least 25% year on year')" """
+        if self.follow is None:
+            return ""
+        if self.read_at is None:
+            return f"configured {configured:g}, until {self.follow.source} has been read"
+        return f"read from {self.follow.source} on {when(self.read_at, tz)} ('{self.raw}')"
+
+
+def in_force(db: Database, follow: Follow | None, configured: float, now: datetime) -> InForce:
+    if follow is None:
+        return InForce(configured)
+    row = kept.latest_threshold(db, follow.source, follow.pattern, now)
+    if row is None:
+        return InForce(configured, follow)
+    return InForce(float(row["value"]), follow, str(row["read_at"]), str(row["raw"]))
+
+
+def kpi_in_force(db: Database, kpi: Kpi, now: datetime) -> tuple[Kpi, InForce]:
+    """The KPI with its followed bound (min, else max) replaced by the value read from the page."""
+    configured = kpi.min if kpi.min is not None else (kpi.max or 0.0)
+    found = in_force(db, kpi.follow, configured, now)
+    if kpi.follow is None or found.read_at is None:
+        return kpi, found
+    return (replace(kpi, min=found.value) if kpi.min is not None else replace(kpi, max=found.value)), found
