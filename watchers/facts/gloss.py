@@ -49,11 +49,14 @@ def gloss_line(line: str, terms: Mapping[str, str]) -> list[tuple[str, str]]:
 def gloss_lines(lines: Iterable[str], terms: Mapping[str, str]) -> list[dict[str, object]]:
     """[{"line": …, "terms": [[term, english], …]}] for the changed lines that need one (at most a few)."""
     out: list[dict[str, object]] = []
+    shown: set[tuple[str, ...]] = set()
     for line in lines:
         if len(out) >= MAX_GLOSSED_LINES or not needs_gloss(line):
             continue
         found = gloss_line(line, terms)
-        if found:
+        key = tuple(term for term, _ in found)
+        if found and key not in shown:  # the old and new line of one sentence share their gloss
+            shown.add(key)
             out.append({"line": line, "terms": [list(pair) for pair in found]})
     return out
 

@@ -6,6 +6,7 @@ writes, inside the poll's transaction like the other extractors (watchers/facts/
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -57,10 +58,12 @@ class MeaningFacts:
                 if fact.get("kind") == "date" and fact.get("old_day") and fact.get("new_day"):
                     old, new = date.fromisoformat(fact["old_day"]), date.fromisoformat(fact["new_day"])
                     for title in tracked.get(old, []):
+                        title = title or _title_from(str(fact.get("label", "")))
                         impacts[change_id].append(date_impact(title, old, new))
             if impacts[change_id]:
                 kept.set_impacts(db, change_id, [i.as_dict() for i in impacts[change_id]])
-            lines = [line[1:] for line in str(change["diff"]).splitlines()[2:] if line[:1] in "+-"]
+            body = str(change["diff"]).splitlines()[2:]
+            lines = [line[1:] for line in body if line[:1] == "+"] + [line[1:] for line in body if line[:1] == "-"]
             glosses = gloss_lines(lines, terms)
             if glosses:
                 kept.set_glosses(db, change_id, glosses)
@@ -90,9 +93,9 @@ class MeaningFacts:
     def _tier(self, db: Database, change_id: int) -> list[Impact]:
         names = {n.casefold() for n in (self.partner_tier, knowledge.effective_tier(db, self.partner_tier)) if n}
         return [
-            tier_impact(e["old"], e["new"])
+            tier_impact(e["old_name"], e["new_name"])
             for e in knowledge.tier_events(db)
-            if e["change_id"] == change_id and e["kind"] == "renamed" and (e["old"] or "").casefold() in names
+            if e["change_id"] == change_id and e["kind"] == "renamed" and (e["old_name"] or "").casefold() in names
         ]
 
     def _zones(self, db: Database, spec: SourceSpec, now: datetime) -> list[Impact]:
@@ -113,9 +116,24 @@ class MeaningFacts:
             tracked.setdefault(day, []).append(title)
         for row in deadlines.live_deadlines(db):
             day = date.fromisoformat(str(row["due"])[:10])
-            if day not in tracked:  # a deadline named by the config says it better
-                tracked[day] = ["A deadline you track falls"]
+            if day not in tracked:  # a deadline named by the config says it better; "" = say it with the label
+                tracked[day] = [""]
         return tracked
+
+
+_TRAILING = re.compile(
+    r"\s*(?:\bby|\bon|\bbefore|\buntil|\bno later than|\bat the latest|\bfrom|\bat[ée]|\bsebelum|"
+    r"\bpaling lambat|\bpada|\bem|[:：为前])\s*$",
+    re.IGNORECASE,
+)
+
+
+def _title_from(label: str) -> str:
+    """ "Claims for Q4 2026 must be filed by" → "Claims for Q4 2026 must be filed" (a verb phrase for the date)."""
+    head = label.split("…")[0].strip()
+    for _ in range(2):
+        head = _TRAILING.sub("", head).strip()
+    return head if 3 <= len(head) <= 70 else "A deadline you track falls"
 
 
 def _glossary_rows(db: Database) -> list[dict[str, str]]:
