@@ -101,7 +101,8 @@ def _fact_key(item: dict[str, Any]) -> tuple[str, str]:
 
 def twin_blocks(db: Database, row: dict[str, Any]) -> list[Block]:
     """With facts on a source that has a twin: the same fact change there, or that the twin has not caught up."""
-    mine = {_fact_key(item) for item in _loaded(row, "facts")}
+    shown = {_fact_key(item): f"{item.get('old')} → {item.get('new')}" for item in _loaded(row, "facts")}
+    mine = set(shown)
     source = state.get_source(db, str(row["source_id"]))
     if not mine or source is None:
         return []
@@ -120,5 +121,5 @@ def twin_blocks(db: Database, row: dict[str, Any]) -> list[Block]:
             said = impacts_of(other)
             there = f" There: {said[0]}" if said and not impacts_of(row) else ""
             return [note(f"🔁 The same change is on its twin {name}: change #{other['id']}.{there}")]
-    moved = ", ".join(f"{old} → {new}" for old, new in sorted(mine)[:2])
+    moved = ", ".join(list(shown.values())[:2])
     return [note(f"⏳ Its twin {name} has not caught up yet: it does not show {moved}.")]

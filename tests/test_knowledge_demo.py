@@ -21,7 +21,11 @@ def test_the_demo_shows_every_partner_knowledge_answer(tmp_path: Path) -> None:
         "2026-12-07 00:00 (in 11 days) — Register the deal with PT Nusantara Logistics",
         "2027-01-01 (in 36 days) — Cross-cloud policy v3.3.0 takes effect on 2027-01-01",
         "certified architects would drop to 2 (< 3)",
-        "Cross-cloud growth rebate — not eligible (1 of 5 criteria not met)",
+        # The rebate criterion follows the renewal KPI's threshold, read from the policy page: 25%, not 30%.
+        "Cross-cloud growth rebate — eligible",
+        "You are at 27%: still met, margin down from 7 to 2 points.",
+        "云消费同比增长不低于: 20% → 25%",
+        "Term gloss, not a translation",
         "⚠ These rules may be stale",
         "ROMA Connect",
         "[alert → DM U0DEWI]",
