@@ -43,7 +43,7 @@ class Impact:
 
 
 def _num(value: float) -> str:
-    return f"{value:g}"
+    return f"{value + 0.0:g}"  # + 0.0: a margin of -0.0 reads as 0
 
 
 def _show(value: float, unit: str) -> str:

@@ -59,6 +59,7 @@ _UNITS = (
 _WITH_UNIT = re.compile(rf"{_LEFT}(?P<number>{_NUMBER})\s?(?:{_SCALE}\s?)?(?:{_UNITS})(?![A-Za-z])")
 _SCALED = re.compile(rf"{_LEFT}(?:{_NUMBER})\s?(?:{_SCALE})")
 _COUNT = re.compile(rf"{_LEFT}(?:{_NUMBER})(?![A-Za-z0-9_\-])")
+_YEARISH = re.compile(r"(?:19|20)\d{2}")
 _TIME = re.compile(r"(?:19|20)\d{2}-\d{2}-\d{2}T[\d:.]+Z?|\d{1,2}:\d{2}(?::\d{2})?")
 
 
@@ -114,7 +115,7 @@ def find_values(line: str) -> tuple[Value, ...]:
     for m in _TIME.finditer(line):  # times of day are not facts; mark them taken
         if free(m.start(), m.end()):
             found.append(Value("time", m.group(0), m.start(), m.end()))
-    for pattern in _DATES:
+    for pattern in _DATES if _YEARISH.search(line) else ():  # no year, no date: skip the costly patterns
         for m in pattern.finditer(line):
             try:
                 day = date(int(m.group("year")), _month(m.group("month")), int(m.group("day")))
