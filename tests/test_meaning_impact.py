@@ -181,3 +181,12 @@ def test_follow_errors_name_the_key_and_the_fix(tmp_path: Path, extra: str, wher
         load(SOURCES + extra, tmp_path)
     assert f"whisperer.toml: {where}" in str(caught.value)
     assert problem in str(caught.value)
+
+
+def test_gloss_terms_take_the_glossarys_chinese_names_and_the_configuration_wins(tmp_path: Path) -> None:
+    from bot.process.meaning import gloss_terms
+
+    config = load(SOURCES + '[glossary]\nterms = { "对象存储服务" = "OBS, our object store" }\n', tmp_path)
+    terms = term_list(gloss_terms(config))
+    assert terms["弹性云服务器"] == "Elastic Cloud Server"  # from the bundled glossary
+    assert terms["对象存储服务"] == "OBS, our object store"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from bot.config.loading import Config
+from watchers.facts.gloss import needs_gloss
 from watchers.facts.impact import Follower
 from watchers.facts.meaning import MeaningFacts
 
@@ -55,5 +56,14 @@ def tracked_dates(config: Config) -> tuple[tuple[str, date], ...]:
     return tuple(out)
 
 
+def gloss_terms(config: Config) -> tuple[tuple[str, str], ...]:
+    """The glossary's words for term glosses: the bundled glossary's Chinese names, then the configuration's
+    (admins' terms are read from the database at each change, and win)."""
+    from handlers.glossary import bundled
+
+    names = [(alias, term.name) for term in bundled() for alias in term.aliases if needs_gloss(alias)]
+    return (*names, *config.knowledge.glossary)
+
+
 def meaning_facts(config: Config) -> MeaningFacts:
-    return MeaningFacts(followers(config), tracked_dates(config), config.partner.tier, config.knowledge.glossary)
+    return MeaningFacts(followers(config), tracked_dates(config), config.partner.tier, gloss_terms(config))
