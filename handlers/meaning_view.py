@@ -101,7 +101,7 @@ def _fact_key(item: dict[str, Any]) -> tuple[str, str]:
 
 def twin_blocks(db: Database, row: dict[str, Any]) -> list[Block]:
     """With facts on a source that has a twin: the same fact change there, or that the twin has not caught up."""
-    shown = {_fact_key(item): f"{item.get('old')} → {item.get('new')}" for item in _loaded(row, "facts")}
+    shown = {_fact_key(fact.as_dict()): f"{fact.old} → {fact.new}" for fact in facts_of(row)}
     mine = set(shown)
     source = state.get_source(db, str(row["source_id"]))
     if not mine or source is None:

@@ -100,13 +100,16 @@ def test_a_followed_threshold_moves_and_the_alert_says_what_it_means(
     assert "needs ≥ 20%" in text_of(bot.ask("renewal"))
     assert "27%" in text_of(bot.ask("metric set cloud_growth 27", user=ADMIN))
     _edit(portal, 25, cn=20)  # the English page moves first; the Chinese twin has not caught up
+    with portal.lock:  # page text in a fact's label stays inert in Slack
+        portal.state.policy_updated = "&lt;!channel&gt; Q4 2026"  # the page shows "<!channel>"
     poll(bot.runtime, datetime.now(UTC))
     posts = _deliver(bot, fake_slack, datetime.now(UTC))
     english = next(text_of(p) for p in posts if "Cross-cloud policy changed" in text_of(p))
     assert "at least … year on year: 20% → *25%*" in english
     assert "You are at 27%: still met, margin down from 7 to 2 points." in english
     assert "Its twin Cross-cloud policy (Chinese) has not caught up yet: it does not show 20% → 25%" in english
-    assert english.index("20% → *25%*") < english.index("1 line added")  # facts lead; the line count is detail
+    assert english.index("20% → *25%*") < english.index("2 lines added")  # facts lead; the line count is detail
+    assert "Updated &lt;!channel&gt;: Q2 2024 → *Q4 2026*" in english and "<!channel>" not in english
 
     renewal = text_of(bot.ask("renewal"))
     assert "27% (needs ≥ 25%) — met" in renewal
