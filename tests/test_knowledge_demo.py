@@ -33,4 +33,6 @@ def test_the_demo_shows_every_partner_knowledge_answer(tmp_path: Path) -> None:
         "Renewal at risk",
     ):
         assert expected in out, expected
+    # The same impact sentence in the alert, `changes`, the digest and Home.
+    assert out.count("You are at 27%: still met, margin down from 7 to 2 points.") >= 3
     assert (tmp_path / "demo" / "team-certs.csv").exists()
