@@ -46,8 +46,9 @@ class MeaningFacts:
         first = change_ids[0] if change_ids else None
         impacts: dict[int, list[Impact]] = {change_id: [] for change_id in change_ids}
         moved = self._thresholds(db, spec, obs, first, now)
-        if first is not None:
-            impacts[first] += moved + self._tier(db, first) + self._zones(db, spec, now)
+        if first is None:  # a first snapshot, or nothing recorded: only the thresholds were to be read
+            return
+        impacts[first] += moved + self._tier(db, first) + self._zones(db, spec, now)
         tracked = self._tracked(db)
         terms = term_list([*self.glossary, *((r["term"], r["meaning"]) for r in _glossary_rows(db))])
         for change_id in change_ids:
