@@ -19,6 +19,7 @@ class InForce:
     follow: Follow | None = None
     read_at: str | None = None  # None: the configured number (the page not read yet, or nothing followed)
     raw: str = ""
+    before: float | None = None  # the value read before this one: the history in one number
 
     def provenance(self, tz: tzinfo, configured: float) -> str:
         """ "read from cross-cloud-policy on 2026-11-26 12:00 ('at least 25% year on year')" """
@@ -26,16 +27,19 @@ class InForce:
             return ""
         if self.read_at is None:
             return f"configured {configured:g}, until {self.follow.source} has been read"
-        return f"read from {self.follow.source} on {when(self.read_at, tz)} ('{self.raw}')"
+        was = f"; was {self.before:g} before" if self.before is not None and self.before != self.value else ""
+        return f"read from {self.follow.source} on {when(self.read_at, tz)} ('{self.raw}'{was})"
 
 
 def in_force(db: Database, follow: Follow | None, configured: float, now: datetime) -> InForce:
     if follow is None:
         return InForce(configured)
-    row = kept.latest_threshold(db, follow.source, follow.pattern, now)
-    if row is None:
+    history = kept.threshold_history(db, follow.source, follow.pattern, limit=2, now=now)
+    if not history:
         return InForce(configured, follow)
-    return InForce(float(row["value"]), follow, str(row["read_at"]), str(row["raw"]))
+    row = history[0]
+    before = float(history[1]["value"]) if len(history) > 1 else None
+    return InForce(float(row["value"]), follow, str(row["read_at"]), str(row["raw"]), before)
 
 
 def kpi_in_force(db: Database, kpi: Kpi, now: datetime) -> tuple[Kpi, InForce]:

@@ -77,9 +77,12 @@ def latest_threshold(db: Database, source_id: str, pattern: str, now: datetime |
     return rows[0] if rows else None
 
 
-def threshold_history(db: Database, source_id: str, pattern: str, limit: int = 10) -> list[Row]:
-    return _rows(
-        db,
-        "SELECT * FROM followed_thresholds WHERE source_id = ? AND pattern = ? ORDER BY id DESC LIMIT ?",
-        [source_id, pattern, limit],
-    )
+def threshold_history(
+    db: Database, source_id: str, pattern: str, limit: int = 10, now: datetime | None = None
+) -> list[Row]:
+    """Newest first; with `now`, only what had been read by then (--as-of)."""
+    clause, params = "source_id = ? AND pattern = ?", [source_id, pattern]
+    if now is not None:
+        clause += " AND read_at <= ?"
+        params.append(stamp(now))
+    return _rows(db, f"SELECT * FROM followed_thresholds WHERE {clause} ORDER BY id DESC LIMIT ?", [*params, limit])
