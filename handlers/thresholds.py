@@ -9,8 +9,11 @@ from sqlite_utils import Database
 
 from handlers.settings import Kpi
 from handlers.watching import when
+from storage import changes as store
 from storage import facts as kept
-from watchers.facts.follow import Follow
+from storage import sources as state
+from storage.db import parse_stamp
+from watchers.facts.follow import Follow, read_followed
 
 
 @dataclass(frozen=True)
@@ -36,10 +39,22 @@ def in_force(db: Database, follow: Follow | None, configured: float, now: dateti
         return InForce(configured)
     history = kept.threshold_history(db, follow.source, follow.pattern, limit=2, now=now)
     if not history:
-        return InForce(configured, follow)
+        return _from_snapshot(db, follow, configured, now)
     row = history[0]
     before = float(history[1]["value"]) if len(history) > 1 else None
     return InForce(float(row["value"]), follow, str(row["read_at"]), str(row["raw"]), before)
+
+
+def _from_snapshot(db: Database, follow: Follow, configured: float, now: datetime) -> InForce:
+    """Followed since the page last changed: its stored snapshot says the number (nothing is written here)."""
+    source = state.get_source(db, follow.source)
+    checked = str(source.get("last_checked") or "") if source else ""
+    if source is None or not checked or parse_stamp(checked) > now:
+        return InForce(configured, follow)
+    found = read_followed(follow, store.get_snapshot(db, source.get("last_hash")) or "")
+    if found is None:
+        return InForce(configured, follow)
+    return InForce(found[0], follow, checked, found[1])
 
 
 def kpi_in_force(db: Database, kpi: Kpi, now: datetime) -> tuple[Kpi, InForce]:

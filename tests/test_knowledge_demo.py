@@ -26,6 +26,8 @@ def test_the_demo_shows_every_partner_knowledge_answer(tmp_path: Path) -> None:
         "You are at 27%: still met, margin down from 7 to 2 points.",
         "云消费同比增长不低于: 20% → 25%",
         "Term gloss, not a translation",
+        "👉 Claims for Q4 2026 must be filed 16 days later: 2027-01-31.",  # a deadline on /whisperer deadlines
+        "👉 That is your tier: Premier is now called Certified Plus.",  # `diff 1`: the impact of the tier change
         "⚠ These rules may be stale",
         "ROMA Connect",
         "[alert → DM U0DEWI]",

@@ -10,17 +10,21 @@ from typing import Any
 
 import pytest
 from botserver import ADMIN, CHANNEL, BotServer, text_of, write_config
+from conftest import NOW, FixtureServer, Response
 from fakeslack import FakeSlack
 
 from bot.config.loading import load_config
 from bot.delivery.outbox import Pacer, deliver_alerts
 from bot.delivery.sinks import SlackSink
 from bot.demo.portal import Portal
-from bot.process.runtime import poll
+from bot.process.runtime import make_context, open_runtime, poll
 from bot.slack.app import make_web_client
+from bot.slack.render import to_text
+from handlers.registry import dispatch
 from storage import facts as kept
 from watchers.facts.impact import urgent_reasons
 
+HTML = {"Content-Type": "text/html; charset=utf-8"}
 PATTERN = "at least (\\d+)% year on year"
 SOURCES = """
 [partner]
@@ -154,3 +158,37 @@ def test_a_chinese_page_change_shows_the_term_gloss(bot: BotServer, portal: Port
     assert "Its twin Cross-cloud policy has not caught up yet" in chinese
     diff = text_of(bot.ask("diff 1"))
     assert "同比 year on year" in diff and "20% → *25%*" in diff
+
+
+def test_a_threshold_followed_after_the_page_was_read_comes_from_its_snapshot(
+    tmp_path: Path, server: FixtureServer
+) -> None:
+    page = "<html><body><main><p>Growth must be at least {p}% year on year.</p><p>Claims close on {d}.</p></main>"
+    server.routes["/policy.html"] = Response(200, page.format(p=20, d="15 Jan 2027").encode(), HTML)
+    plain = f'[[sources]]\nid = "policy"\nkind = "html"\nurl = "{server.url("/policy.html")}"\nselector = "main"\n'
+    first = open_runtime(load_config(write_config(tmp_path, plain), env={}), NOW)
+    poll(first, NOW)  # snapshotted before anything followed it
+    first.close()
+
+    knowledge = (
+        '\n[partner]\nstatus_expires = 2027-03-31\n[[renewal.kpis]]\nid = "cloud_growth"\nmetric = "cloud_growth"\n'
+        'min = 30\nunit = "%"\nfollow = { source = "policy", pattern = \'at least (\\d+)% year on year\' }\n'
+        '[[rebates]]\nid = "growth"\nclaim_closes = 2027-01-15\n'
+    )
+    rt = open_runtime(load_config(write_config(tmp_path, plain + knowledge), env={}), NOW)
+    try:
+        ctx = make_context(rt, NOW + timedelta(minutes=1), operator=True)
+        assert "(needs ≥ 20%)" in to_text(dispatch(ctx, "renewal"))  # read from the stored snapshot, not 30
+        dispatch(ctx, "metric set cloud_growth 27")
+        server.routes["/policy.html"] = Response(200, page.format(p=25, d="31 Jan 2027").encode(), HTML)
+        (outcome,) = poll(rt, NOW + timedelta(hours=1))
+        meaning = kept.meaning_of(rt.db, outcome.change_ids[0])
+        assert [i["sentence"] for i in meaning["impacts"]] == [
+            "You are at 27%: still met, margin down from 7 to 2 points.",
+            "Claims close 16 days later: 2027-01-31.",
+        ]
+        assert urgent_reasons(meaning["impacts"]) == ["moves your renewal KPI", "moves one of your deadlines"]
+        history = kept.threshold_history(rt.db, "policy", "at least (\\d+)% year on year")
+        assert [row["value"] for row in history] == [25.0, 20.0]
+    finally:
+        rt.close()

@@ -45,7 +45,7 @@ class MeaningFacts:
     ) -> None:
         first = change_ids[0] if change_ids else None
         impacts: dict[int, list[Impact]] = {change_id: [] for change_id in change_ids}
-        moved = self._thresholds(db, spec, obs, first, now)
+        moved = self._thresholds(db, spec, obs, old_text, first, now)
         if first is None:  # a first snapshot, or nothing recorded: only the thresholds were to be read
             return
         impacts[first] += moved + self._tier(db, first) + self._zones(db, spec, now)
@@ -70,16 +70,27 @@ class MeaningFacts:
                 kept.set_glosses(db, change_id, glosses)
 
     def _thresholds(
-        self, db: Database, spec: SourceSpec, obs: Observation, change_id: int | None, now: datetime
+        self,
+        db: Database,
+        spec: SourceSpec,
+        obs: Observation,
+        old_text: str | None,
+        change_id: int | None,
+        now: datetime,
     ) -> list[Impact]:
         mine = [f for f in self.followers if f.follow.source == spec.id]
         out: list[Impact] = []
         for pattern in dict.fromkeys(f.follow.pattern for f in mine):
-            found = read_followed(next(f.follow for f in mine if f.follow.pattern == pattern), obs.text)
+            follow = next(f.follow for f in mine if f.follow.pattern == pattern)
+            found = read_followed(follow, obs.text)
             if found is None:
                 continue
             value, raw = found
             last = kept.latest_threshold(db, spec.id, pattern)
+            earlier = read_followed(follow, old_text) if last is None and old_text else None
+            if earlier is not None:  # followed since the last snapshot was taken: that snapshot said this
+                kept.record_threshold(db, spec.id, pattern, earlier[0], earlier[1], now, None)
+                last = kept.latest_threshold(db, spec.id, pattern)
             if last is not None and float(last["value"]) == value:
                 continue
             kept.record_threshold(db, spec.id, pattern, value, raw, now, change_id)
