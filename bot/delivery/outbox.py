@@ -114,8 +114,8 @@ def backoff(attempts: int) -> timedelta:
 
 
 def fan_out(db: Database, alert: dict[str, Any], now: datetime) -> int:
-    """Queue a DM per subscriber of the topic of a channel alert about a change (the page diff, or the tier or
-    policy alert that replaced it); keyed by change and user, so repeating it adds nothing."""
+    """Queue a DM per subscriber of the topic of a channel alert about an urgent change (the page diff, or the
+    tier or policy alert that replaced it); keyed by change and user, so repeating it adds nothing."""
     payload = alert["payload"]
     change_id = alert.get("change_id") or payload.get("change_id")
     if alert["kind"] == "alert-summary" and not is_dm(alert):
@@ -123,8 +123,8 @@ def fan_out(db: Database, alert: dict[str, Any], now: datetime) -> int:
     if is_dm(alert) or not change_id:
         return 0
     change = store.get_change(db, int(change_id))
-    if change is None:
-        return 0
+    if change is None or change.get("level") not in (None, "urgent"):
+        return 0  # normal changes go to the channel only; a change from before levels existed DMs as it used to
     subscribers = people.subscribers(db, change["topic"])
     if not subscribers:
         return 0  # the usual case: no write lock taken

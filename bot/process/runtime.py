@@ -19,6 +19,7 @@ from watchers.facts.extractors import make_extractors
 from watchers.fetching.browser import Browser
 from watchers.fetching.http import Client, HostLimiter, make_client
 from watchers.poll import Extractor, Outcome, poll_sources
+from watchers.recording.levels import ChangeLevels
 from watchers.sources import SourceSpec, format_every
 
 
@@ -41,7 +42,11 @@ class Runtime:
 def open_runtime(config: Config, now: datetime) -> Runtime:
     db = open_db(config.database)
     runtime = Runtime(config, db, make_client(config.fetch), HostLimiter(config.fetch.per_host))
-    runtime.extractors = make_extractors(config.partner.name, config.partner.tier)
+    # Levels come last: they read what the tier, policy, metric and deadline readers found in the same poll.
+    runtime.extractors = [
+        *make_extractors(config.partner.name, config.partner.tier),
+        ChangeLevels(config.importance, config.partner.tier),
+    ]
     # Nothing starts until a browser source is polled; its pages obey the same network policy as every fetch.
     runtime.browser = Browser(config.browser, config.fetch.network)
     if config.path is not None:
