@@ -8,7 +8,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from handlers.events import event_line
-from handlers.levels import change_level_line, kind_level_line
+from handlers.levels import change_level_line, kind_level_line, summary_line
 from handlers.notices import compose_notice, emphasis
 from handlers.ownership import change_actions, change_status
 from handlers.reply import (
@@ -77,7 +77,14 @@ def _compose(db: Database, alert: dict[str, Any], tz: tzinfo, now: datetime | No
             return None
         dm = bool(payload.get("subscription"))
         acted = acted_on(db, change, tz, now, channel=not dm)
-        return reply(*change_blocks(change, tz), *change_level_line(change), *_why(payload), *acted, ephemeral=False)
+        return reply(
+            *change_blocks(change, tz),
+            *summary_line(db, change),
+            *change_level_line(change),
+            *_why(payload),
+            *acted,
+            ephemeral=False,
+        )
     source = state.get_source(db, str(alert.get("source_id") or payload.get("source_id")))
     if kind in WATCH_KINDS:
         watch = compose_watch_alert(kind, payload, source, tz)
@@ -111,6 +118,7 @@ def _compose(db: Database, alert: dict[str, Any], tz: tzinfo, now: datetime | No
             *notice.blocks,
             *change_blocks(change, tz),
             *tail,
+            *summary_line(db, change),
             *change_level_line(change),
             *acted_on(db, change, tz, now),
             ephemeral=False,

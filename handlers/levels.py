@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlite_utils import Database
+
 from handlers.reply import Block, Strong, note
+from storage import summaries
+from watchers.facts.summary import diff_key
 
 LEVEL_MARKS = {"urgent": "🔴", "normal": "🔵", "low": "⚪"}
 # Alerts that are urgent by their kind, with the reason they give.
@@ -35,6 +39,11 @@ def kind_level_line(kind: str, payload: dict[str, Any]) -> tuple[Block, ...]:
     return ()
 
 
-def summary_line(text: str | None) -> tuple[Block, ...]:
-    """The machine summary, labelled as such; already made inert when it was stored."""
+def summary_line(db: Database, change: dict[str, Any] | None) -> tuple[Block, ...]:
+    """The machine summary of the change's diff, labelled as such, when one was written ([summary]); it was
+    made inert before it was stored, and the renderer escapes it like any source text."""
+    if not change or not change.get("diff"):
+        return ()
+    row = summaries.cached_summary(db, diff_key(str(change["diff"])))
+    text = row.get("text") if row else None
     return (note("🤖 ", Strong("machine summary"), f": {text}"),) if text else ()

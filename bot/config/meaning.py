@@ -6,23 +6,15 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 from bot.config.validation import ConfigError, Table, expand
 from watchers.facts.levels import IMPORTANCES, LEVELS, ImportanceRule
+from watchers.fetching.chat import ChatSettings
 from watchers.sources import TOPICS
 
-
-@dataclass(frozen=True)
-class SummarySettings:
-    """[summary]: an OpenAI-compatible chat-completions endpoint that writes a one-to-two sentence summary."""
-
-    url: str
-    model: str
-    api_key: str = field(default="", repr=False)
-    timeout: float = 10.0
+SummarySettings = ChatSettings  # [summary] is the chat endpoint's settings
 
 
 def importance_key(t: Table) -> str | None:
