@@ -81,6 +81,10 @@ def propose(ctx: Context, change: dict[str, Any]) -> Reply:
         para("The rule (every changed line must match; numbers may differ):"),
         note(Mono(pattern)),
     ]
+    if change.get("level") == "urgent":
+        blocks.append(
+            note(f"⚠ #{change['id']} was urgent ({change.get('level_why')}); such changes would be low all the same.")
+        )
     if matched:
         shown: list[tuple[Inline, ...]] = [
             (f"#{row['id']} ", when(row["detected_at"], ctx.tz), f" — {row['summary']}") for row in matched[:SHOWN]

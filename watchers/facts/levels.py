@@ -122,7 +122,7 @@ def learned_pattern(removed: Sequence[str], added: Sequence[str], limit: int = 8
     parts: list[str] = []
     for line in dict.fromkeys(line.strip() for line in [*removed, *added] if line.strip()):
         pieces = _NUMBER.split(line)
-        generalised = r"\d+(?:[.,]\d+)*".join(re.escape(piece) for piece in pieces)
+        generalised = r"\d[\d.,]*".join(re.escape(piece).replace("\\ ", " ") for piece in pieces)
         if generalised not in parts:
             parts.append(generalised)
         if len(parts) >= limit:
