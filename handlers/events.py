@@ -4,6 +4,7 @@ Certified Plus) belong together; the first one posted names the event and the re
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 from sqlite_utils import Database
@@ -26,9 +27,15 @@ def alert_transitions(db: Database, alert: dict[str, Any]) -> tuple[str, ...]:
     if alert.get("kind") == "change" and alert.get("change_id"):
         change = store.get_change(db, int(alert["change_id"]))
         if change is not None:
-            removed, added = diff_sides(str(change["diff"] or ""))
-            found.extend(value_transitions(removed, added))
+            found.extend(diff_transitions(str(change["diff"] or "")))
     return tuple(dict.fromkeys(found))
+
+
+@lru_cache(maxsize=256)
+def diff_transitions(diff: str) -> tuple[str, ...]:
+    """A diff's transitions, remembered: a head is compared with every alert that might join it."""
+    removed, added = diff_sides(diff)
+    return value_transitions(removed, added)
 
 
 def shared_event(

@@ -22,7 +22,11 @@ from bot.config.loading import load_config
 from bot.delivery.sinks import SlackSink
 from bot.delivery.summaries import Summariser
 from bot.delivery.threads import ThreadedSink
-from bot.process.runtime import poll
+from bot.process.connections import Connections
+from bot.process.runtime import open_runtime, poll
+from bot.process.scheduler import Scheduler
+from bot.slack.app import make_web_client
+from storage import sources as state
 from storage import summaries as cache
 from storage.db import open_db
 
@@ -239,3 +243,35 @@ def test_the_summary_request_obeys_the_network_policy(
     finally:
         bot.stop()
         other.close()
+
+
+@pytest.mark.parametrize("mode", ["up", "hang"])
+def test_the_running_bot_posts_at_once_and_adds_the_summary_when_it_comes(
+    tmp_path: Path, fake_slack: FakeSlack, server: FixtureServer, endpoint: ChatEndpoint, mode: str
+) -> None:
+    endpoint.mode = mode
+    server.routes["/policy.html"] = Response(200, PAGE.format(n=20).encode(), {})
+    summary = f'[summary]\nurl = "{endpoint.url}"\nmodel = "m"\ntimeout = 30\n'
+    source = SOURCE.format(url=server.url("")) + 'every = "1s"\n'
+    config = load_config(write_config(tmp_path, source, extra=summary), env={})
+    runtime = open_runtime(config, datetime.now(UTC))
+    connections = Connections(runtime)
+    sink = ThreadedSink(SlackSink(make_web_client(fake_slack.token, fake_slack.api_url)), 24, UTC)
+    scheduler = Scheduler(connections, sink)
+    try:
+        scheduler.start()
+        assert "summaries" in scheduler.job_ids()
+        fake_slack.wait_for(lambda: (state.get_source(runtime.db, "policy") or {}).get("last_status") == "new")
+        server.routes["/policy.html"] = Response(200, PAGE.format(n=25).encode(), {})
+        [post] = fake_slack.wait_for(lambda: fake_slack.posts(CHANNEL))
+        assert "machine summary" not in text_of(post)
+        if mode == "up":
+            [update] = fake_slack.wait_for(fake_slack.updates)
+            assert "machine summary" in text_of(update) and "20% to 25%" in text_of(update)
+        else:
+            assert endpoint.asked.wait(10) and fake_slack.updates() == []  # posted while the endpoint sits on it
+    finally:
+        endpoint.release.set()
+        scheduler.shutdown()
+        connections.close()
+        runtime.close()

@@ -149,6 +149,8 @@ class Scheduler:
     def shutdown(self) -> None:
         if self._scheduler.running:
             self._scheduler.shutdown(wait=True)
+        if self.summariser is not None:
+            self.summariser.close()
         # sends in flight end within the client's timeout; what Slack said is written down before we go
         db: Any = None
         if self.lost is None:

@@ -45,7 +45,7 @@ class ImportanceRule:
             return False
         pattern = re.compile(self.when, re.IGNORECASE)
         lowers = LEVELS.index(self.level) > LEVELS.index(current)
-        found = [bool(pattern.search(line)) for line in lines]
+        found = [bool(pattern.search(line.strip())) for line in lines]
         return all(found) if lowers else any(found)
 
     def describe(self) -> str:

@@ -42,14 +42,22 @@ def _meaningful(side: str) -> bool:
     return sum(ch.isalpha() for ch in side) >= 3
 
 
+PAIR_LINES = 40  # lines per side considered: an event's values sit in a few lines, and pairing is quadratic
+
+
 def _pairs(removed: Sequence[str], added: Sequence[str]) -> Iterable[tuple[str, str]]:
-    """Each removed line with the added line most like it (a line pairs once)."""
-    free = list(added)
-    for old in removed:
-        if not free:
-            return
-        best = max(free, key=lambda new: difflib.SequenceMatcher(None, old, new, autojunk=False).ratio())
-        if difflib.SequenceMatcher(None, old, best, autojunk=False).ratio() >= 0.4:
+    """Each removed line with the added line most like it (a line pairs once); cheap bounds skip hopeless pairs."""
+    free = list(added[:PAIR_LINES])
+    for old in removed[:PAIR_LINES]:
+        best, score = None, 0.4
+        for new in free:
+            matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+            if matcher.real_quick_ratio() < score or matcher.quick_ratio() < score:
+                continue
+            ratio = matcher.ratio()
+            if ratio >= score:
+                best, score = new, ratio
+        if best is not None:
             free.remove(best)
             yield old, best
 
@@ -57,7 +65,7 @@ def _pairs(removed: Sequence[str], added: Sequence[str]) -> Iterable[tuple[str, 
 def value_transitions(removed: Sequence[str], added: Sequence[str], limit: int = 20) -> tuple[str, ...]:
     """The runs of words or numbers that changed inside lines that otherwise stayed, as transitions."""
     found: list[str] = []
-    for old, new in _pairs(removed[:200], added[:200]):
+    for old, new in _pairs(removed, added):
         a, b = _TOKEN.findall(old), _TOKEN.findall(new)
         for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
             if op != "replace":
