@@ -103,3 +103,13 @@ def moved_deadlines(db: Database, source_id: str, now: datetime) -> list[tuple[s
         ).fetchall()
     ]
     return [(old, fresh) for old, fresh in zip(gone, new, strict=False) if old != fresh]
+
+
+def urgent_in_poll(db: Database, source_id: str, at: str) -> bool:
+    """Whether a source's poll at `at` recorded an urgent change (or one from before levels existed)."""
+    row = db.execute(
+        """SELECT 1 FROM changes WHERE source_id = ? AND detected_at = ? AND (level IS NULL OR level = 'urgent')
+           LIMIT 1""",
+        [source_id, at],
+    ).fetchone()
+    return row is not None

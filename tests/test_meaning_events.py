@@ -173,6 +173,7 @@ def test_not_important_proposes_a_rule_that_then_keeps_such_changes_out_of_the_c
     page(12)
     bot = start_bot(tmp_path, fake_slack, NEWS.format(url=server.url("")))
     try:
+        assert "Subscribed" in text_of(bot.ask("subscribe announcement", USER))
         now = datetime.now(UTC)
         poll(bot.runtime, now)
         page(13)
@@ -180,6 +181,7 @@ def test_not_important_proposes_a_rule_that_then_keeps_such_changes_out_of_the_c
         deliver_all(bot, now + timedelta(minutes=1))
         [post] = fake_slack.posts(CHANNEL)
         assert "*normal*: a change on a watched page" in text_of(post)
+        assert fake_slack.posts(f"D{USER}") == []  # normal: the channel only, no DM to subscribers
         message = message_of(bot, post)
         assert buttons(message)["ignore"]["value"] == f"ignore {first}"
 

@@ -36,7 +36,7 @@ from handlers.reply import Reply
 from storage import alerts as outbox
 from storage import changes as store
 from storage import delivery as blocks
-from storage import ownership, people
+from storage import levels, ownership, people
 from storage.db import StorageUnavailable, parse_stamp, transaction
 
 log = logging.getLogger("whisperer.delivery")
@@ -155,6 +155,8 @@ def _fan_out_summary(db: Database, alert: dict[str, Any], now: datetime) -> int:
     subscribers = people.subscribers(db, str(payload.get("topic")))
     if not subscribers:
         return 0
+    if alert.get("source_id") and not levels.urgent_in_poll(db, str(alert["source_id"]), str(alert["created_at"])):
+        return 0  # as for each change: subscribers hear of urgent ones only
     added = 0
     with transaction(db):
         for user in subscribers:
