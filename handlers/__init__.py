@@ -9,6 +9,7 @@ from handlers import (  # noqa: F401  (importing registers the subcommands)
     digest,
     glossary,
     home,
+    importance,
     knowledge,
     ownership,
     people,

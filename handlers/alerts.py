@@ -7,6 +7,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from handlers.events import event_line
+from handlers.levels import change_level_line, kind_level_line, summary_line
 from handlers.meaning_view import meaning_blocks
 from handlers.notices import compose_notice, emphasis
 from handlers.ownership import change_actions, change_status
@@ -62,6 +64,7 @@ def compose_alert(db: Database, alert: dict[str, Any], tz: tzinfo, now: datetime
         return message
     more = note(f"🧵 {replies} more in thread")
     blocks = list(message.blocks)
+    blocks[:0] = event_line(db, alert)  # the head of one event seen by several sources says so first
     blocks.insert(len(blocks) - 1 if blocks and isinstance(blocks[-1], Actions) else len(blocks), more)  # above buttons
     return Reply(tuple(blocks), message.ephemeral, message.error, message.effects)
 
@@ -75,10 +78,18 @@ def _compose(db: Database, alert: dict[str, Any], tz: tzinfo, now: datetime | No
             return None
         dm = bool(payload.get("subscription"))
         acted = acted_on(db, change, tz, now, channel=not dm)
-        return reply(*change_blocks(change, tz, db), *_why(payload), *acted, ephemeral=False)
+        return reply(
+            *change_blocks(change, tz, db),
+            *summary_line(db, change),
+            *change_level_line(change),
+            *_why(payload),
+            *acted,
+            ephemeral=False,
+        )
     source = state.get_source(db, str(alert.get("source_id") or payload.get("source_id")))
     if kind in WATCH_KINDS:
-        return compose_watch_alert(kind, payload, source, tz)
+        watch = compose_watch_alert(kind, payload, source, tz)
+        return reply(*watch.blocks, *kind_level_line(kind, payload), ephemeral=False) if watch else None
     if kind == "source-failing":
         name: Inline = _source_link(source) if source else str(payload.get("source_id"))
         return reply(
@@ -108,6 +119,8 @@ def _compose(db: Database, alert: dict[str, Any], tz: tzinfo, now: datetime | No
             *notice.blocks,
             *change_blocks(change, tz, db, ("tier",)),
             *tail,
+            *summary_line(db, change),
+            *change_level_line(change),
             *acted_on(db, change, tz, now),
             ephemeral=False,
         )

@@ -26,7 +26,7 @@ from handlers.reply import (
 )
 from handlers.timeparse import parse_since
 from storage import changes as store
-from storage import delivery, ownership, people
+from storage import delivery, levels, ownership, people
 from storage import sources as state
 from storage.db import parse_stamp
 
@@ -300,7 +300,18 @@ def sources_command(ctx: Context, args: list[str]) -> Reply:
     warned = sum(bool(row["warning"]) for row in rows)
     if warned:
         summary += f" ({warned} with a warning)"
-    return reply(Heading("Sources"), para(summary), bullets(*items), *_delivery_problems(ctx))
+    return reply(Heading("Sources"), para(summary), bullets(*items), *_taught_rules(ctx), *_delivery_problems(ctx))
+
+
+def _taught_rules(ctx: Context) -> tuple[Block, ...]:
+    """The rules Not important taught: which changes of which source are low (see /whisperer ignore list)."""
+    rules = levels.list_rules(ctx.db)
+    if not rules:
+        return ()
+    items: list[tuple[Inline, ...]] = [
+        (Strong(f"#{row['id']} {row['source_id']}"), f" → {row['level']}: ", Mono(str(row["pattern"]))) for row in rules
+    ]
+    return (para(Strong("⚪ Importance rules"), " (", Mono("/whisperer ignore list"), ")"), bullets(*items))
 
 
 def _delivery_problems(ctx: Context) -> tuple[Block, ...]:

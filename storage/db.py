@@ -20,6 +20,7 @@ from sqlite_utils import Database
 
 from storage import (
     knowledge_migrations,  # noqa: F401  (registers migrations 5 and up)
+    level_migrations,  # noqa: F401  (registers migrations 18 to 20)
     meaning_migrations,  # noqa: F401  (registers migration 17)
     thread_migrations,  # noqa: F401  (registers migration 16)
 )

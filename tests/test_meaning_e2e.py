@@ -111,6 +111,7 @@ def test_a_followed_threshold_moves_and_the_alert_says_what_it_means(
     english = next(text_of(p) for p in posts if "Cross-cloud policy changed" in text_of(p))
     assert "at least … year on year: 20% → *25%*" in english
     assert "You are at 27%: still met, margin down from 7 to 2 points." in english
+    assert "🔴 *urgent*: moves your renewal KPI" in english  # the impact makes the level, and the alert says why
     assert "Its twin Cross-cloud policy (Chinese) has not caught up yet: it does not show 20% → 25%" in english
     assert english.index("20% → *25%*") < english.index("2 lines added")  # facts lead; the line count is detail
     assert "Updated &lt;!channel&gt;: Q2 2024 → *Q4 2026*" in english and "<!channel>" not in english

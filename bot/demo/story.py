@@ -233,6 +233,11 @@ def run_demo(keep: str | None = None, out: Callable[[str], None] = print, start:
                 _print_outcomes(n, outcomes)
 
                 n.title("The alerts, as the channel would get them (terminal mode: printed here)")
+                n.say(
+                    "Each alert says how much it matters and why (urgent, normal or low). The tier rename, the "
+                    "status JSON and the EMI metric (and the dashboard, where a browser is installed) saw one "
+                    "event: it is one post, with the others in its thread, and the first post says so."
+                )
                 print_alerts(runtime, now, out)
 
                 n.title("What people ask the bot")
