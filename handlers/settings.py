@@ -8,6 +8,8 @@ import fnmatch
 from dataclasses import dataclass, field
 from datetime import date, time
 
+from handlers.workdays import Calendars, CalendarSettings
+
 LEVELS = ("HCIA", "HCIP", "HCIE", "HCCDA", "HCCDP", "HCCDE")
 
 
@@ -166,6 +168,12 @@ class KnowledgeSettings:
     dealreg: DealRegSettings = field(default_factory=DealRegSettings)
     glossary: tuple[tuple[str, str], ...] = ()  # extra terms: (term, meaning)
     metrics: tuple[MetricDef, ...] = DEFAULT_METRICS
+    calendar: CalendarSettings = field(default_factory=CalendarSettings)  # [calendar]: working days
+
+    @property
+    def calendars(self) -> Calendars:
+        """The partner's and Huawei's working-day calendars: every rule counting working days goes through it."""
+        return Calendars(self.calendar)
 
     def metric(self, name: str) -> MetricDef | None:
         return next((m for m in self.metrics if m.name == name), None)
