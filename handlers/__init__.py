@@ -10,6 +10,7 @@ from handlers import (  # noqa: F401  (importing registers the subcommands)
     glossary,
     home,
     knowledge,
+    money,
     ownership,
     people,
     rebates,

@@ -35,6 +35,7 @@ GROUPS = {
     "admin": "Admin",
     "partner": "Partner knowledge",
     "people": "People and certifications",
+    "money": "Money: MDF, settlements, funds, working days",
 }
 
 
