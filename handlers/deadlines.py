@@ -88,6 +88,11 @@ def collect_deadlines(ctx: Context, days: int) -> list[Deadline]:
                 int(row["id"]),
             )
         )
+    from handlers.money.deals import deal_deadlines  # the ledger registers its commands on import: load it late
+
+    for due, at, title, key in deal_deadlines(ctx):
+        deal_id = key.split(":")[1]
+        found.append(Deadline(due, title, ("deal ledger ", Mono(f"#{deal_id}")), key, at))
     upcoming = [d for d in found if today <= d.due <= last and (d.at is None or d.at >= ctx.now.astimezone(ctx.tz))]
     return sorted(upcoming, key=lambda d: (d.due, d.at.time() if d.at else datetime.min.time(), d.title))
 

@@ -152,6 +152,25 @@ DEFAULT_CHECKLIST = (
 )
 
 
+# Where each opportunity rule comes from (DOMAIN.md, "Money and deadlines"): the Partner Center guide's Partner
+# Customer Engagement pages (China site). None is baked in: [deals] changes every number.
+PCE_SOURCE = "Partner Center guide, Partner Customer Engagement (China site)"
+
+
+@dataclass(frozen=True)
+class DealSettings:
+    """[deals]: the opportunity ledger's clocks. Working days count in both calendars of [calendar]."""
+
+    validation_days: int = 10  # Huawei validates a partner-originated opportunity or it is rejected by default
+    validation_warn_days: int = 2  # warn this many working days before that
+    accept_days: int = 3  # a Huawei-originated opportunity must be accepted within (working days)
+    prereg_days: int = 15  # a customer pre-registration is exclusive for (calendar days)
+    prereg_remind_days: int = 3  # remind this many days before a pre-registration lapses
+    prereg_limit: int = 100  # pending pre-registrations Huawei allows at once
+    prereg_warn: int = 90  # warn from this many
+    source: str = PCE_SOURCE
+
+
 @dataclass(frozen=True)
 class DealRegSettings:
     hours_before: int = 72
@@ -166,6 +185,7 @@ class KnowledgeSettings:
     certifications: CertificationSettings = field(default_factory=CertificationSettings)
     reminders: ReminderSettings = field(default_factory=ReminderSettings)
     dealreg: DealRegSettings = field(default_factory=DealRegSettings)
+    deals: DealSettings = field(default_factory=DealSettings)  # [deals]: the opportunity ledger
     glossary: tuple[tuple[str, str], ...] = ()  # extra terms: (term, meaning)
     metrics: tuple[MetricDef, ...] = DEFAULT_METRICS
     calendar: CalendarSettings = field(default_factory=CalendarSettings)  # [calendar]: working days

@@ -35,7 +35,7 @@ GROUPS = {
     "admin": "Admin",
     "partner": "Partner knowledge",
     "people": "People and certifications",
-    "money": "Money: MDF, settlements, funds, working days",
+    "money": "Money: MDF, settlements, funds, deals, working days",
 }
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from storage import (
+    deal_migrations,  # noqa: F401  (registers the opportunity ledger's migration)
     knowledge_migrations,  # noqa: F401  (registers migrations 5 and up)
     thread_migrations,  # noqa: F401  (registers migration 16)
 )

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time
 from typing import Any
 
+from bot.config.deals import parse_deals
 from bot.config.money import parse_calendar
 from bot.config.validation import ConfigError, Table
 from handlers.settings import (
@@ -51,6 +52,7 @@ def parse_knowledge(
         certifications=certifications,
         reminders=_reminders(file, sections.get("reminders", {})),
         dealreg=_dealreg(file, sections.get("dealreg", {})),
+        deals=parse_deals(file, sections.get("deals", {})),
         glossary=_glossary(file, sections.get("glossary", {})),
         metrics=metrics + extra,
         calendar=parse_calendar(file, sections.get("calendar", {})),

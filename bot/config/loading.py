@@ -95,6 +95,7 @@ EXTRA_SECTIONS: dict[str, type] = {
     "certifications": dict,
     "reminders": dict,
     "dealreg": dict,
+    "deals": dict,
     "glossary": dict,
     "metrics": dict,
     "calendar": dict,

@@ -14,6 +14,7 @@ from pathlib import Path
 from bot.cli.terminal import print_alerts
 from bot.config.loading import load_config
 from bot.demo.dashboard import follow_up_thread, home_tab, weekly_digest
+from bot.demo.deals import deal_scene
 from bot.demo.loggedin import COOKIES_FILE, LOGGED_IN_TOML, edit_logged_in, session_scene, write_cookies
 from bot.demo.portal import Portal
 from bot.demo.team import KNOWLEDGE_TOML, ask_around, reminder_sweep, seed_team
@@ -243,6 +244,9 @@ def run_demo(keep: str | None = None, out: Callable[[str], None] = print, start:
                 n.title("The logged-in portal: a session that expires mid-story, and the EMI score")
                 now = session_scene(n.say, n.out, portal.area, portal.lock, runtime, workdir, now)
                 n.command(runtime, now, "metric emi")
+
+                n.title("Money: an opportunity nearing Huawei's validation deadline")
+                deal_scene(n, runtime, now)
 
                 n.title("The daily reminder sweep: DMs before certificates expire, and what the channel hears")
                 reminder_sweep(n, runtime, now)

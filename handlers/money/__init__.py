@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-from handlers.money import workdays_command  # noqa: F401  (importing registers the subcommands)
+from handlers.money import deals, workdays_command  # noqa: F401  (importing registers the subcommands)
