@@ -8,6 +8,7 @@ import fnmatch
 from dataclasses import dataclass, field
 from datetime import date, time
 
+from handlers.money.settings import MoneySettings
 from handlers.workdays import Calendars, CalendarSettings
 
 LEVELS = ("HCIA", "HCIP", "HCIE", "HCCDA", "HCCDP", "HCCDE")
@@ -169,6 +170,7 @@ class KnowledgeSettings:
     glossary: tuple[tuple[str, str], ...] = ()  # extra terms: (term, meaning)
     metrics: tuple[MetricDef, ...] = DEFAULT_METRICS
     calendar: CalendarSettings = field(default_factory=CalendarSettings)  # [calendar]: working days
+    money: MoneySettings = field(default_factory=MoneySettings)  # [mdf], [settlements], [[funds]]
 
     @property
     def calendars(self) -> Calendars:

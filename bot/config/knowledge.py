@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time
 from typing import Any
 
-from bot.config.money import parse_calendar
+from bot.config.money import parse_calendar, parse_money
 from bot.config.validation import ConfigError, Table
 from handlers.settings import (
     DEFAULT_METRICS,
@@ -54,6 +54,7 @@ def parse_knowledge(
         glossary=_glossary(file, sections.get("glossary", {})),
         metrics=metrics + extra,
         calendar=parse_calendar(file, sections.get("calendar", {})),
+        money=parse_money(file, sections),
     )
 
 

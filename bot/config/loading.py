@@ -98,6 +98,9 @@ EXTRA_SECTIONS: dict[str, type] = {
     "glossary": dict,
     "metrics": dict,
     "calendar": dict,
+    "mdf": dict,
+    "settlements": dict,
+    "funds": list,
 }
 
 
