@@ -16,4 +16,4 @@ from handlers import (  # noqa: F401  (importing registers the subcommands)
     renewal,
     watching,
 )
-from handlers.money import mdf, workdays_command  # noqa: F401
+from handlers.money import funds, mdf, settlements, workdays_command  # noqa: F401

@@ -108,6 +108,8 @@ class Rebate:
     claim_opens: date | None = None
     claim_closes: date | None = None
     notes: str = ""
+    period: str | None = None  # "monthly" | "quarterly" | "yearly": its settlements are tracked (settlements)
+    finance_owner: str = ""  # Slack user ID reminded before auto-confirmation ([settlements] finance_owner else)
 
 
 @dataclass(frozen=True)

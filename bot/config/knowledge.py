@@ -244,10 +244,28 @@ def _rebates(file: str, data: Any, source_ids: Sequence[str], groups: list[str])
                 claim_opens=opens,
                 claim_closes=closes,
                 notes=t.get("notes", str, ""),
+                period=_period(t),
+                finance_owner=_finance_owner(t),
             )
         )
         t.done()
     return tuple(rebates)
+
+
+def _period(t: Table) -> str | None:
+    period = t.get("period", str, "").strip().lower() or None
+    if period is not None and period not in ("monthly", "quarterly", "yearly"):
+        raise ConfigError(
+            t.key("period"), f"{period!r} is not a settlement period", 'use "monthly", "quarterly" or "yearly"'
+        )
+    return period
+
+
+def _finance_owner(t: Table) -> str:
+    owner = t.get("finance_owner", str, "").strip()
+    if owner and not re.match(r"^[UW][A-Z0-9]{2,}$", owner):
+        raise ConfigError(t.key("finance_owner"), f"{owner!r} is not a Slack user ID", "write the ID, e.g. U0123ABC")
+    return owner
 
 
 def _clock(t: Table, name: str, value: Any) -> time:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from handlers.deadlines import Deadline, deadline_source
 from handlers.money.mdf_rules import (
     MdfDeadline,
     QuotaUse,
@@ -439,3 +440,17 @@ def mdf_command(ctx: Context, args: list[str]) -> Reply:
 
 
 assert set(STATES) == set(MOVES)
+
+
+@deadline_source
+def mdf_deadlines(ctx: Context, first: date, last: date) -> list[Deadline]:
+    """Every open MDF request's next duties, for `deadlines`, the .ics export, Home and the digest."""
+    settings = ctx.knowledge.money.mdf
+    ticks = store.all_evidence(ctx.db)
+    found = []
+    for row in store.list_requests(ctx.db, (s for s in STATES if any(s in r.open_in for r in settings.rules))):
+        for d in request_deadlines(row, settings, ctx.knowledge.calendars, ctx.tz, ticks.get(int(row["id"]), ())):
+            if first <= d.due.day <= last:
+                title = f"MDF #{d.request_id} {d.name}: {d.rule.label} ({d.explain()})"
+                found.append(Deadline(d.due.day, title, ("MDF ", Mono(f"#{d.request_id}")), d.key))
+    return found

@@ -28,17 +28,15 @@ class MdfDeadline:
         return f"mdf:{self.request_id}:{self.rule.id}:{self.due.day}"
 
     def explain(self) -> str:
-        """ "10 working days before the start (2026-12-18), Indonesia (ID) calendar" — how the date came about."""
+        """ "10 working days before the start on 2026-12-18, counted in the Indonesia (ID) calendar"."""
         span = f"{abs(self.rule.days)} {'working ' if self.rule.day_type == 'working' else ''}day"
         span += "s" if abs(self.rule.days) != 1 else ""
         where = {"start": "the start", "end": "the end"}.get(self.rule.anchor, f"it was {self.rule.anchor}")
-        text = f"{span} {'before' if self.rule.days < 0 else 'after'} {where} ({self.anchor})"
+        text = f"{span} {'before' if self.rule.days < 0 else 'after'} {where} on {self.anchor}"
         if self.rule.day_type == "working":
-            text += f"; {self.due.calendar}"
+            text += f", counted in {'the ' if self.due.calendar != 'both calendars' else ''}{self.due.calendar}"
             if self.due.provisional:
-                text += ", provisional"
-        else:
-            text += "; calendar days"
+                text += " (provisional: the holiday calendar does not know that year yet)"
         return text
 
 
