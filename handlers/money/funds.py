@@ -44,9 +44,9 @@ def progress(ctx: Context, fund: Fund, heading: str = "") -> Reply:
         bullets(*lines),
     ]
     if missing:
-        blocks.append(para(Strong("Missing: "), "; ".join(missing) + "."))
+        blocks.append(para(Strong("Missing:"), " " + "; ".join(missing) + "."))
     else:
-        blocks.append(para(Strong("Every requirement is met. "), "Time to apply."))
+        blocks.append(para(Strong("Every requirement is met."), " Time to apply."))
     if buttons:
         blocks.append(actions(*buttons))
     blocks.append(

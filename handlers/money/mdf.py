@@ -210,8 +210,8 @@ def add(ctx: Context, args: list[str]) -> Reply:
     if late:
         extra.append(
             para(
-                Strong("Too late for the usual lead time: "),
-                f"{late[0].rule.label} was due {late[0].due.day}; {late[0].rule.late}.",
+                Strong("Too late for the usual lead time:"),
+                f" {late[0].rule.label} was due {late[0].due.day}; {late[0].rule.late}.",
             )
         )
     return reply(*card.blocks[:1], *extra, *card.blocks[1:])
@@ -258,8 +258,8 @@ def step(ctx: Context, verb: str, args: list[str]) -> Reply:
         if d.due.day < today:
             warnings.append(
                 para(
-                    Strong("Late: "),
-                    f"{d.rule.label.lower()} was due {d.due.day} ({d.explain()})"
+                    Strong("Late:"),
+                    f" {d.rule.label.lower()} was due {d.due.day} ({d.explain()})"
                     + (f"; {d.rule.late}." if d.rule.late else "."),
                 )
             )
@@ -270,7 +270,9 @@ def step(ctx: Context, verb: str, args: list[str]) -> Reply:
             if i.id not in ticked and not any(r.closed_by == i.id for r in settings.rules)
         ]
         if missing:
-            warnings.append(para(Strong("Evidence not ticked yet: "), ", ".join(missing), ". A claim needs it all."))
+            warnings.append(
+                para(Strong("Evidence not ticked yet:"), " " + ", ".join(missing) + ". A claim needs it all.")
+            )
     card = request_card(ctx, request_id, f"MDF #{request_id} {row['name']}: {target}")
     return reply(*card.blocks[:1], *warnings, *card.blocks[1:], effects=REFRESH)
 

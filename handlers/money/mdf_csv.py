@@ -84,9 +84,9 @@ def parse_csv(text: str, settings: MdfSettings) -> Parsed:
         if start is None:
             problems.append(f"start '{cell.get('start', '')}' is not a date (2027-01-20)")
         end = parse_day(cell["end"]) if cell.get("end") else start
-        if end is None:
-            problems.append(f"end '{cell.get('end')}' is not a date")
-        elif start and end < start:
+        if cell.get("end") and end is None:
+            problems.append(f"end '{cell['end']}' is not a date")
+        elif start and end and end < start:
             problems.append(f"end {end} is before start {start}")
         amount_text, currency = cell.get("amount", ""), cell.get("currency", "").upper() or None
         amount = float(amount_text.replace(",", "")) if AMOUNT.match(amount_text) else None
