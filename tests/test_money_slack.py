@@ -321,3 +321,19 @@ def test_csv_round_trip_and_mixed_bad_rows(tmp_path: Path, capsys: pytest.Captur
     assert lines[1] == "1,Jakarta Cloud Summit,2027-01-20,2027-01-21,6000,USD,,claimed,photos"
     assert lines[3] == "3,Meetup,2027-04-01,2027-04-01,,,,planned,"
     assert len(lines) == 4  # the bad rows added nothing
+
+
+def test_mdf_deadlines_reach_the_calendar_export_home_and_the_digest(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path, extra=MONEY)
+    run(capsys, config, "ask", 'mdf add "Jakarta Cloud Summit" 2027-01-08', "--as-of", "2026-11-26", "--user", "U0BUDI")
+    due = "MDF #1 Jakarta Cloud Summit: Apply for the MDF"
+    home = run(capsys, config, "ask", "home", "--as-of", "2026-12-01", "--user", "U0BUDI")[1]
+    assert f"2026-12-22 (in 21 days) — {due}" in home
+    digest = run(capsys, config, "digest", "--dry-run", "--as-of", "2026-12-14")[1]
+    assert due in digest and "counted in the Indonesia (ID) calendar" in digest
+    code, ics = run(capsys, config, "deadlines", "--ics", "--as-of", "2026-12-01")
+    assert code == 0
+    assert "SUMMARY:MDF #1 Jakarta Cloud Summit: Apply for the MDF" in ics.replace("\r\n ", "")
+    assert "DTSTART;VALUE=DATE:20261222" in ics

@@ -360,7 +360,11 @@ def listing(ctx: Context, everything: bool) -> Reply:
         if not dues and row["state"] == "reimbursed" and not everything:
             finished += 1
             continue
-        nxt: tuple[Inline, ...] = (" · next: ", *deadline_line(dues[0], today)[:2]) if dues else ()
+        nxt: tuple[Inline, ...] = ()
+        if dues:
+            left = (dues[0].due.day - today).days
+            when = "today" if left == 0 else f"in {left} days" if left > 0 else f"{-left} days late"
+            nxt = (" · next: ", Strong(f"{dues[0].rule.label} by {_day(dues[0].due.day)}"), f" ({when})")
         shown.append(
             (
                 Mono(f"#{row['id']}"),

@@ -210,7 +210,7 @@ def settlements_command(ctx: Context, args: list[str]) -> Reply:
         note(
             f"Reconciliation opens within {settings.statement_days} working days of the next period (Huawei's "
             f"calendar, the later date); confirm within {settings.confirm_days} working days or it is auto-confirmed; "
-            f"invoice within {settings.invoice_days} working days; payment within {settings.payment_days} days. ",
+            f"invoice within {settings.invoice_days} working days; payment within {settings.payment_days} days.",
         )
     )
     blocks.append(
