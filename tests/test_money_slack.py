@@ -337,3 +337,20 @@ def test_mdf_deadlines_reach_the_calendar_export_home_and_the_digest(
     assert code == 0
     assert "SUMMARY:MDF #1 Jakarta Cloud Summit: Apply for the MDF" in ics.replace("\r\n ", "")
     assert "DTSTART;VALUE=DATE:20261222" in ics
+
+
+def test_the_mdf_form_reads_back_into_the_command_and_names_bad_fields() -> None:
+    from datetime import date
+
+    from bot.slack.views import read_form
+
+    def values(**fields: str) -> dict[str, Any]:
+        return {k: {"value": {"selected_date" if k in ("start", "end") else "value": v}} for k, v in fields.items()}
+
+    today = date(2026, 11, 26)
+    command, errors = read_form("mdf-add", values(name="Jakarta Cloud Summit", start="2027-01-20", amount="5000",
+                                                  currency="usd"), "", today)  # fmt: skip
+    assert command == "mdf add 'Jakarta Cloud Summit' 2027-01-20 5000 USD" and errors == {}
+    _command, errors = read_form("mdf-add", values(name="X", start="2026-01-20", currency="USD"), "", today)
+    assert set(errors) == {"start", "amount"}
+    assert errors["amount"] == "USD of how much? Give the amount."
