@@ -10,10 +10,10 @@ from handlers import (  # noqa: F401  (importing registers the subcommands)
     glossary,
     home,
     knowledge,
-    money,
     ownership,
     people,
     rebates,
     renewal,
     watching,
 )
+from handlers.money import deals, funds, mdf, settlements, workdays_command  # noqa: F401

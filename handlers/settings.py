@@ -8,6 +8,7 @@ import fnmatch
 from dataclasses import dataclass, field
 from datetime import date, time
 
+from handlers.money.settings import MoneySettings
 from handlers.workdays import Calendars, CalendarSettings
 
 LEVELS = ("HCIA", "HCIP", "HCIE", "HCCDA", "HCCDP", "HCCDE")
@@ -107,6 +108,8 @@ class Rebate:
     claim_opens: date | None = None
     claim_closes: date | None = None
     notes: str = ""
+    period: str | None = None  # "monthly" | "quarterly" | "yearly": its settlements are tracked (settlements)
+    finance_owner: str = ""  # Slack user ID reminded before auto-confirmation ([settlements] finance_owner else)
 
 
 @dataclass(frozen=True)
@@ -189,6 +192,7 @@ class KnowledgeSettings:
     glossary: tuple[tuple[str, str], ...] = ()  # extra terms: (term, meaning)
     metrics: tuple[MetricDef, ...] = DEFAULT_METRICS
     calendar: CalendarSettings = field(default_factory=CalendarSettings)  # [calendar]: working days
+    money: MoneySettings = field(default_factory=MoneySettings)  # [mdf], [settlements], [[funds]]
 
     @property
     def calendars(self) -> Calendars:

@@ -16,7 +16,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, Literal
 
 DayType = Literal["working", "calendar"]
@@ -225,6 +225,9 @@ class Calendars:
     def due(self, start: date, days: int, day_type: DayType = "working", whose: Whose = "partner") -> Due:
         """The day `days` days from `start` (negative: before it). Working days are counted in both calendars:
         the partner's own duties take the earlier date, Huawei's response times the later."""
+        return _due(self, start, days, day_type, whose)
+
+    def count(self, start: date, days: int, day_type: DayType, whose: Whose) -> Due:
         if day_type == "calendar":
             return Due(start + timedelta(days=days), "calendar", "calendar days", (), whose)
         counts = [self.partner.shift(start, days)]
@@ -242,3 +245,10 @@ class Calendars:
         for cal in dict.fromkeys((self.partner, self.huawei)):
             found += [(cal.label, y) for y in range(today.year, today.year + ahead + 1) if cal.provisional(y)]
         return found
+
+
+@lru_cache(maxsize=65536)
+def _due(calendars: Calendars, start: date, days: int, day_type: DayType, whose: Whose) -> Due:
+    """Answers are pure (the holiday data is fixed for the process's life), so a thousand requests that share
+    start dates count each one once."""
+    return calendars.count(start, days, day_type, whose)

@@ -109,3 +109,20 @@ def test_calendar_config_is_read_and_checked(tmp_path: Path) -> None:
         load_config(_config(tmp_path, 'country = "MY"\nsubdivision = "ZZ"'), env={})
     with pytest.raises(ConfigError, match=r"calendar\.contry.*unknown key.*country"):
         load_config(_config(tmp_path, 'contry = "ID"'), env={})
+
+
+def test_doctor_names_the_library_version_and_warns_about_an_unknown_year(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from bot.cli.doctor import run_checks
+
+    config = _config(tmp_path, 'country = "ID"')
+    late_november = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
+    [check] = [c for c in run_checks(config, {}, late_november) if c.name == "calendar"]
+    assert check.status == "warn"
+    assert f"python-holidays {library_version()}" in check.detail
+    assert "not yet known: " in check.detail and "China (CN) 2027" in check.detail
+    assert "provisional" in check.detail
+    assert "pip install --upgrade holidays" in check.fix
+    [june] = [c for c in run_checks(config, {}, datetime(2026, 6, 1, tzinfo=UTC)) if c.name == "calendar"]
+    assert june.status == "ok"

@@ -99,6 +99,9 @@ EXTRA_SECTIONS: dict[str, type] = {
     "glossary": dict,
     "metrics": dict,
     "calendar": dict,
+    "mdf": dict,
+    "settlements": dict,
+    "funds": list,
 }
 
 

@@ -306,8 +306,11 @@ def deal_reminders(runtime: Runtime, now: datetime) -> list[Planned]:
 
 
 def plan_sweep(runtime: Runtime, now: datetime) -> list[Planned]:
+    from bot.process.money_reminders import money_reminders  # it builds on Planned, defined here
+
     return [
         *deal_reminders(runtime, now),
+        *money_reminders(runtime, now),
         *certification_reminders(runtime, now),
         *weekly_summary(runtime, now),
         *renewal_risk(runtime, now),

@@ -1,5 +1,4 @@
-"""Money in working days: the working-days check, MDF requests, rebate settlements and gated funds."""
+"""Money in working days: the working-days check, MDF requests, rebate settlements and gated funds.
 
-from __future__ import annotations
-
-from handlers.money import deals, workdays_command  # noqa: F401  (importing registers the subcommands)
+Importing a module registers its subcommands; handlers/__init__.py imports them all.
+"""

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from handlers.deadlines import Deadline, deadline_source
 from handlers.dealreg import parse_rfp
 from handlers.money.deal_rules import (
     CLOSED,
@@ -378,12 +379,15 @@ def deals_command(ctx: Context, args: list[str]) -> Reply:
     return reply(*blocks)
 
 
-def deal_deadlines(ctx: Context) -> list[tuple[date, datetime | None, str, str]]:
-    """(due, moment, title, key) for every open deal's clocks: `deadlines`, the .ics export, Home and the digest."""
+@deadline_source
+def deal_deadlines(ctx: Context, first: date, last: date) -> list[Deadline]:
+    """Every open deal's clocks: in `deadlines`, the .ics export, Home and the digest."""
     found = []
     for deal in store.list_deals(ctx.db, ["draft", "submitted", "offered", "preregistered"]):
         for c in clocks_of(ctx, deal):
-            found.append((c.due, c.at, clock_title(c, deal), f"deal:{deal['id']}:{c.kind}:{c.due}"))
+            if first <= c.due <= last:
+                key = f"deal:{deal['id']}:{c.kind}:{c.due}"
+                found.append(Deadline(c.due, clock_title(c, deal), ("deal ledger ", Mono(f"#{deal['id']}")), key, c.at))
     return found
 
 
