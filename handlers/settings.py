@@ -10,6 +10,7 @@ from datetime import date, time
 
 from handlers.money.settings import MoneySettings
 from handlers.workdays import Calendars, CalendarSettings
+from watchers.facts.follow import Follow
 
 LEVELS = ("HCIA", "HCIP", "HCIE", "HCCDA", "HCCDP", "HCCDE")
 
@@ -48,6 +49,7 @@ class Kpi:
     unit: str = ""
     consequence: str = ""
     warn_within: float | None = None  # met, but this close to the line: "at risk"
+    follow: Follow | None = None  # the threshold (min, else max) is read from this page; the number is the fallback
 
     def passes(self, value: float) -> bool:
         return (self.min is None or value >= self.min) and (self.max is None or value <= self.max)
@@ -110,6 +112,11 @@ class Rebate:
     notes: str = ""
     period: str | None = None  # "monthly" | "quarterly" | "yearly": its settlements are tracked (settlements)
     finance_owner: str = ""  # Slack user ID reminded before auto-confirmation ([settlements] finance_owner else)
+    # Criteria whose bound is read from a page: (metric, follow). "renewal" in the config shares the KPI's.
+    follows: tuple[tuple[str, Follow], ...] = ()
+
+    def follow_of(self, metric: str) -> Follow | None:
+        return dict(self.follows).get(metric)
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from datetime import date, datetime
 from bot.process.reminders import Planned, working_moment
 from bot.process.runtime import Runtime, make_context
 from handlers.cert_followups import action_payload
-from handlers.money.mdf import step_actions
 from handlers.money.mdf_rules import request_deadlines
+from handlers.money.mdf_views import step_actions
 from handlers.money.settings import STATES
 from handlers.money.settlements import recent, settlement_action, tracked
 from handlers.workdays import WEEKDAYS, Calendars
