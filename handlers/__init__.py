@@ -17,3 +17,4 @@ from handlers import (  # noqa: F401  (importing registers the subcommands)
     renewal,
     watching,
 )
+from handlers.money import deals, funds, mdf, settlements, workdays_command  # noqa: F401

@@ -36,6 +36,7 @@ GROUPS = {
     "admin": "Admin",
     "partner": "Partner knowledge",
     "people": "People and certifications",
+    "money": "Money: MDF, settlements, funds, deals, working days",
 }
 
 

@@ -33,6 +33,11 @@ def test_the_demo_shows_every_partner_knowledge_answer(tmp_path: Path) -> None:
         "[alert → DM U0DEWI]",
         "[alert → DM Chen Wei (by email chen@acme.example)]",
         "Renewal at risk",
+        # The money scene: an MDF request whose 10 working days run across Christmas and New Year.
+        "Apply for the MDF by Tue 2026-12-22 (in 26 days) — 10 working days before the start on 2027-01-08",
+        "2026-12-25 Fri: Christmas Day",
+        "China (CN): Thursday 2026-12-24 provisional",
+        "[DM U0BUDI, 2026-12-15 09:00]",
     ):
         assert expected in out, expected
     # The same impact sentence in the alert, `changes`, the digest and Home.

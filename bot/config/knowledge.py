@@ -8,6 +8,8 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time
 from typing import Any
 
+from bot.config.deals import parse_deals
+from bot.config.money import parse_calendar, parse_money
 from bot.config.validation import ConfigError, Table
 from handlers.settings import (
     DEFAULT_METRICS,
@@ -51,8 +53,11 @@ def parse_knowledge(
         certifications=certifications,
         reminders=_reminders(file, sections.get("reminders", {})),
         dealreg=_dealreg(file, sections.get("dealreg", {})),
+        deals=parse_deals(file, sections.get("deals", {})),
         glossary=_glossary(file, sections.get("glossary", {})),
         metrics=metrics + extra,
+        calendar=parse_calendar(file, sections.get("calendar", {})),
+        money=parse_money(file, sections),
     )
 
 
@@ -317,11 +322,29 @@ def _rebates(
                 claim_opens=opens,
                 claim_closes=closes,
                 notes=t.get("notes", str, ""),
+                period=_period(t),
+                finance_owner=_finance_owner(t),
                 follows=tuple(follows + more),
             )
         )
         t.done()
     return tuple(rebates)
+
+
+def _period(t: Table) -> str | None:
+    period = t.get("period", str, "").strip().lower() or None
+    if period is not None and period not in ("monthly", "quarterly", "yearly"):
+        raise ConfigError(
+            t.key("period"), f"{period!r} is not a settlement period", 'use "monthly", "quarterly" or "yearly"'
+        )
+    return period
+
+
+def _finance_owner(t: Table) -> str:
+    owner = t.get("finance_owner", str, "").strip()
+    if owner and not re.match(r"^[UW][A-Z0-9]{2,}$", owner):
+        raise ConfigError(t.key("finance_owner"), f"{owner!r} is not a Slack user ID", "write the ID, e.g. U0123ABC")
+    return owner
 
 
 def _clock(t: Table, name: str, value: Any) -> time:

@@ -99,8 +99,13 @@ EXTRA_SECTIONS: dict[str, type] = {
     "certifications": dict,
     "reminders": dict,
     "dealreg": dict,
+    "deals": dict,
     "glossary": dict,
     "metrics": dict,
+    "calendar": dict,
+    "mdf": dict,
+    "settlements": dict,
+    "funds": list,
 }
 
 
