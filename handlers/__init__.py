@@ -10,9 +10,13 @@ from handlers import (  # noqa: F401  (importing registers the subcommands)
     glossary,
     home,
     knowledge,
+    leavers,
+    matrix,
     ownership,
     people,
+    plan_view,
     rebates,
     renewal,
     watching,
+    whatif,
 )

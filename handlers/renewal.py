@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -35,12 +37,20 @@ def certified_holders(db: Database, settings: CertificationSettings, group: str,
     holders: dict[int, Holder] = {}
     for cert in certs.list_certifications(db):
         expires = date.fromisoformat(cert["expires"])
-        if expires <= on or not settings.in_group(group, cert["name"]):
+        if expires <= on or not settings.in_group(group, cert["name"]) or not counts_on(cert, settings, on):
             continue
         person_id = int(cert["person_id"])
         if person_id not in holders or expires > holders[person_id].expires:
             holders[person_id] = Holder(person_id, cert["person"], cert["name"], expires)
     return holders
+
+
+def counts_on(cert: Mapping[str, Any], settings: CertificationSettings, on: date) -> bool:
+    """The holder is bound and has not left (or left within the grace days) on `on`."""
+    if not cert.get("bound", 1):
+        return False
+    left = cert.get("left_on")
+    return not left or on < date.fromisoformat(str(left)) + timedelta(days=settings.counts_days())
 
 
 def number(value: float, unit: str = "") -> str:
@@ -153,7 +163,9 @@ def renewal_command(ctx: Context, args: list[str]) -> Reply:
         verdict = f"On track today, but {len(risky)} KPI{'s are' if len(risky) != 1 else ' is'} at risk or unknown."
     else:
         verdict = "All KPIs met. Quietly renew, and tell nobody how easy it was."
-    blocks: list[Block] = [Heading(heading), para(verdict), bullets(*items)]
+    from handlers.plan_view import unbound_warning  # the people model builds on this module
+
+    blocks: list[Block] = [Heading(heading), para(verdict), bullets(*items), *unbound_warning(ctx)]
     if renewal is None:
         blocks.append(note("No renewal date: set [partner] status_expires (or [renewal] date) in whisperer.toml."))
     elif renewal < today:

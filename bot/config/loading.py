@@ -97,6 +97,7 @@ EXTRA_SECTIONS: dict[str, type] = {
     "dealreg": dict,
     "glossary": dict,
     "metrics": dict,
+    "competencies": list,
 }
 
 
