@@ -63,7 +63,9 @@ def matrix_csv(groups: list[str], rows: list[tuple[str, list[Cell]]]) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["person", *groups])
     for name, cells in rows:
-        writer.writerow([name, *(f"{words[c.mark]} until {c.expires}" if c.expires else words[c.mark] for c in cells)])
+        writer.writerow(
+            [name, *(f"{words[c.mark]} (expires {c.expires})" if c.expires else words[c.mark] for c in cells)]
+        )
     return out.getvalue()
 
 

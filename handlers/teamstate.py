@@ -252,6 +252,10 @@ class Standing:
     fails_on: date | None
     count_then: int  # the count on fails_on (or at the end)
     recovers_on: date | None = None
+    steps: tuple[tuple[date, int], ...] = ()  # the whole count, as (first day, count) steps
+
+    def count_on(self, day: date) -> int:
+        return next((c for d, c in reversed(self.steps) if d <= day), self.count)
 
 
 def standing(team: Team, req: Requirement, start: date, end: date) -> Standing:
@@ -259,8 +263,8 @@ def standing(team: Team, req: Requirement, start: date, end: date) -> Standing:
     for i, (day, count) in enumerate(series):
         if not req.passes(count):
             back = next((d for d, c in series[i + 1 :] if req.passes(c)), None)
-            return Standing(series[0][1], day, count, back)
-    return Standing(series[0][1], None, series[-1][1])
+            return Standing(series[0][1], day, count, back, tuple(series))
+    return Standing(series[0][1], None, series[-1][1], None, tuple(series))
 
 
 def unbound_holders(team: Team, groups: list[str], day: date) -> list[tuple[int, list[str]]]:

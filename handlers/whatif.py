@@ -3,6 +3,7 @@ day it flips, what that means, and the exams that would fix it. Read-only: nothi
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
@@ -52,6 +53,8 @@ def _date(text: str, today: date) -> date:
 
 
 def _maybe_date(words: list[str], today: date) -> tuple[list[str], date]:
+    if len(words) > 1 and re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", words[-1]):
+        return words[:-1], _date(words[-1], today)
     if len(words) > 1 and (words[-1].lower() == "today" or parse_day(words[-1]) is not None):
         return words[:-1], _date(words[-1], today)
     return words, today
@@ -121,26 +124,34 @@ def effects(before: Team, after: Team, reqs: list[Requirement], start: date, end
     out = []
     for req in reqs:
         b, a = standing(before, req, start, end), standing(after, req, start, end)
-        if (b.count, b.fails_on, b.count_then) != (a.count, a.fails_on, a.count_then):
+        if b.steps != a.steps:
             out.append(Effect(req, b, a))
     return out
 
 
-def _state(s: Standing) -> str:
-    if s.fails_on is None:
-        return f"{s.count}, met throughout"
-    return f"{s.count} now, {s.count_then} from {s.fails_on}"
+def _state(s: Standing, limit: int = 4) -> str:
+    parts = [f"{s.count} now"] + [f"{c} from {d}" for d, c in s.steps[1:limit]]
+    more = ", …" if len(s.steps) > limit else ""
+    return ", ".join(parts) + more + (", met throughout" if s.fails_on is None else "")
+
+
+def flip_day(e: Effect) -> date | None:
+    """The first day the change makes the requirement fail where it would not have (or fail worse)."""
+    for day, count in e.after.steps:
+        if not e.req.passes(count) and count != e.before.count_on(day):
+            return day
+    return None
 
 
 def effect_line(e: Effect, today: date, renewal: date | None) -> tuple[Inline, ...]:
     a = e.after
-    if a.fails_on is not None and (e.before.fails_on is None or a.fails_on < e.before.fails_on):
-        mark, flip = "❌", f" — flips on {a.fails_on}" + (" (today)" if a.fails_on == today else "")
+    flips = flip_day(e)
+    if flips is not None:
+        mark, flip = "❌", f" — flips on {flips}" + (" (today)" if flips == today else "")
         meaning = e.req.consequence
-        if e.req.kind == "KPI" and renewal is not None and a.fails_on > renewal:
-            meaning = "after the renewal: not a renewal problem yet"
-        elif a.recovers_on is not None:
-            meaning += f" (short until {a.recovers_on})"
+        back = next((d for d, c in a.steps if d > flips and e.req.passes(c)), None)
+        if back is not None:
+            meaning += f" (short until {back})"
         tail = f": {meaning}" if meaning else ""
     elif e.before.fails_on is not None and a.fails_on is None:
         mark, flip, tail = "✅", " — fixed", f" (was short from {e.before.fails_on})"
@@ -170,7 +181,7 @@ def consequences(ctx: Context, before: Team, after: Team) -> tuple[list[Block], 
         blocks.append(para(f"Nothing changes: all {len(reqs)} people requirements stay as they are through {end}."))
         return blocks, found
     blocks.append(bullets(*(effect_line(e, today, renewal) for e in found)))
-    broken = [e for e in found if e.after.fails_on is not None]
+    broken = [e for e in found if flip_day(e) is not None]
     if broken:
         plan = make_plan(after.copy(), reqs, today, end)
         items = plan_items(after, plan)
