@@ -218,7 +218,8 @@ def person_for(
     if found is None and not slack_id and not email:
         found = people.find_person(db, name)
     if found is not None:
-        people.upsert_person(db, name, now, email=email, slack_id=slack_id or found["slack_id"], tz=tz)
+        # By id: a person found by name alone (no Slack ID, no email) would otherwise be created a second time.
+        people.update_person(db, int(found["id"]), name, email=email, slack_id=slack_id, tz=tz)
         return int(found["id"]), False
     return people.upsert_person(db, name, now, email=email, slack_id=slack_id, tz=tz), True
 

@@ -153,6 +153,7 @@ def make_plan(team: Team, reqs: list[Requirement], start: date, until: date) -> 
             binds.append(Bind(pid, names, f"their certificates then count for {', '.join(closed)}"))
             team, short = trial, after
     # 2. greedy exams
+    bound = team
     chosen: list[Exam] = []
     unmet: list[Requirement] = []
     while any(short.values()):
@@ -184,9 +185,48 @@ def make_plan(team: Team, reqs: list[Requirement], start: date, until: date) -> 
             chosen.remove(exam)
             base = without
     # 4. deadlines and reasons
-    dated = [_dated(base, exam, reqs, start, until) for exam in chosen]
-    dated.sort(key=lambda e: (e.by or start, base.name(e.person_id)))
+    dated = _schedule(bound, chosen, reqs, start, until)
     return Plan(start, until, tuple(binds), tuple(dated), tuple(unmet), assumed)
+
+
+def _first_failure(team: Team, reqs: list[Requirement], start: date, until: date) -> tuple[date, Requirement] | None:
+    first: tuple[date, Requirement] | None = None
+    for req in reqs:
+        for day, count in team.series(req.group, start, until):
+            if req.min is not None and count < req.min:
+                if first is None or day < first[0]:
+                    first = (day, req)
+                break
+    return first
+
+
+def _schedule(team: Team, exams: list[Exam], reqs: list[Requirement], start: date, until: date) -> list[Exam]:
+    """Each exam as late as it can be: walk forward to the first day the team falls short, place there the
+    exam that helps that requirement on that day, repeat. With every exam placed nothing falls short, as
+    with every exam taken today; the reason names what made that day short."""
+    remaining = list(exams)
+    placed: list[Exam] = []
+    while remaining:
+        found = _first_failure(team, reqs, start, until)
+        if found is None:
+            break  # the rest would only add slack
+        day, req = found
+        helps = [e for e in remaining if req.group in e.groups and e.person_id not in team.holders(req.group, day)]
+        if not helps:
+            break
+        exam = helps[0]
+        remaining.remove(exam)
+        short = team.series(req.group, day, day)[0][1]
+        if day <= start:
+            why = f"{req.label} is short today ({short} of {req.needed})"
+        else:
+            cause = _cause(team, req.group, day)
+            why = f"covers {req.label.lower()} after {cause}" if cause else f"{req.label} would drop to {short}"
+        placed.append(replace(exam, by=day, why=why))
+        team = team.copy()
+        team.add(Held(None, exam.person_id, exam.certification, day, FAR, "plan"))
+    placed.sort(key=lambda e: (e.by or start, team.name(e.person_id)))
+    return placed
 
 
 def _without(team: Team, exam: Exam) -> Team:
@@ -196,29 +236,6 @@ def _without(team: Team, exam: Exam) -> Team:
             out.drop(i)
             break
     return out
-
-
-def _dated(team: Team, exam: Exam, reqs: list[Requirement], start: date, until: date) -> Exam:
-    """By when: the first day a requirement of the exam's groups fails without it; and why."""
-    without = _without(team, exam)
-    first: tuple[date, Requirement, int] | None = None
-    for req in reqs:
-        if req.group not in exam.groups or req.min is None:
-            continue
-        for day, count in without.series(req.group, start, until):
-            if count < req.min:
-                if first is None or day < first[0]:
-                    first = (day, req, count)
-                break
-    if first is None:
-        return replace(exam, by=start, why="")
-    day, req, count = first
-    cause = _cause(without, req.group, day) if day > start else ""
-    if day <= start:
-        why = f"{req.label} is short today ({count} of {req.needed})"
-    else:
-        why = f"covers {req.label.lower()} after {cause}" if cause else f"{req.label} would drop to {count}"
-    return replace(exam, by=day, why=why)
 
 
 def _cause(team: Team, group: str, day: date) -> str:
