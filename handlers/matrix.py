@@ -88,7 +88,7 @@ def matrix_reply(ctx: Context, args: list[str]) -> Reply:
     if args:
         return reply(Heading("Certification matrix (CSV)"), Code(matrix_csv(groups, rows)))
     return reply(
-        Heading(f"Certification matrix: {len(rows)} people × {len(groups)} groups"),
+        Heading(f"Certification matrix: {len(rows)} people × {len(groups)} group{'s' if len(groups) != 1 else ''}"),
         Code(matrix_table(groups, rows)),
         note(LEGEND.format(until=until), ". CSV: ", Mono("/whisperer certs matrix csv"), "."),
     )

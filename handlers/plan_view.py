@@ -46,8 +46,8 @@ def plan_items(team: Team, plan: Plan) -> list[tuple[Inline, ...]]:
     for req in plan.unmet:
         items.append(
             (
-                Strong("⚠ Nobody on the team can close "),
-                f"{req.kind} {req.label} ({req.needed}): everyone eligible already holds it; hire, or bind someone.",
+                Strong("⚠ Nobody on the team can close"),
+                f" {req.kind} {req.label} ({req.needed}): everyone eligible already holds it; hire, or bind someone.",
             )
         )
     return items
