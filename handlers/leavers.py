@@ -13,7 +13,7 @@ from typing import Any
 from handlers.certificates import first_name
 from handlers.people import find_person_loose
 from handlers.registry import Context, UsageError, admin_refusal, command, form_reply
-from handlers.reply import Block, Bullets, Heading, Mono, Reply, bullets, error, note, para, plain_text, reply
+from handlers.reply import Block, Bullets, Heading, Mono, Para, Reply, bullets, error, note, para, plain_text, reply
 from handlers.teamstate import load_team
 from handlers.whatif import consequences, effect_line
 from storage import alerts as outbox
@@ -88,7 +88,7 @@ def person_command(ctx: Context, args: list[str]) -> Reply:
                 f"Welcome back, {first_name(name)}: the departure is undone. Their certificates count again and "
                 "their reminders resume."
             ),
-            note("The departure stays in the history: ", Mono(f"/whisperer person history {name}"), "."),
+            note("The departure stays in the history: ", Mono(f"/whisperer person history {_quote(name)}"), "."),
         )
     bound = verb == "bind"
     with transaction(ctx.db):
@@ -161,9 +161,12 @@ def _quote(name: str) -> str:
 def _message(name: str, left_on: date, blocks: list[Block], rule: str) -> dict[str, Any]:
     """The channel message: plain text with *emphasis*, as handlers/notices.py composes it."""
     items: list[str] = []
+    fix = ""
     for block in blocks:
+        if isinstance(block, Para) and plain_text(block.parts).startswith("The fix"):
+            fix = "Fix: "
         if isinstance(block, Bullets):
-            items += [plain_text(item).replace("*", "") for item in block.items]
+            items += [fix + plain_text(item).replace("*", "") for item in block.items]
     text = f"*{name.replace('*', '')}* leaves on *{left_on}*. {rule}"
     if not items:
         text += "\n\nNo KPI, competency or rebate criterion changes."

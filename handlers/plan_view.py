@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from handlers.planner import Plan, make_plan
+from handlers.planner import Plan, make_plan, related
 from handlers.registry import Context, UsageError, command
 from handlers.reply import Block, Heading, Inline, Mono, Reply, Strong, bullets, error, note, para, reply
 from handlers.teamstate import Team, load_team, requirements, unbound_holders
@@ -27,7 +27,9 @@ def _sits(team: Team, plan: Plan, index: int) -> str:
     if exam.recert:
         return f"{name} recertifies {exam.certification}"
     group = exam.groups[0]
-    return f"{name} sits a {group.replace('_', ' ')} certification ({team.settings.describe(group)})"
+    if related(team, exam):  # the next level in the same direction: name it
+        return f"{name} sits {exam.certification}…"
+    return f"{name} sits one of {team.settings.describe(group)} ({group.replace('_', ' ')})"
 
 
 def plan_items(team: Team, plan: Plan) -> list[tuple[Inline, ...]]:

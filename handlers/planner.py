@@ -127,7 +127,7 @@ def _gain(
     return total
 
 
-def _related(team: Team, exam: Exam) -> bool:
+def related(team: Team, exam: Exam) -> bool:
     """The person holds a certification in the same direction (after the level): HCIP-Cloud… for HCIE-Cloud…."""
     tail = exam.certification.partition("-")[2].casefold()
     return bool(tail) and any(
@@ -168,7 +168,7 @@ def make_plan(team: Team, reqs: list[Requirement], start: date, until: date) -> 
             if gain <= 0:
                 continue
             name = team.name(exam.person_id)
-            score = (gain, int(exam.recert), int(_related(team, exam)), -load.get(exam.person_id, 0), name)
+            score = (gain, int(exam.recert), int(related(team, exam)), -load.get(exam.person_id, 0), name)
             if best is None or score[:4] > best[0][:4] or (score[:4] == best[0][:4] and name < best[0][4]):
                 best = (score, exam)
         if best is None:

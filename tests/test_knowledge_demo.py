@@ -27,6 +27,11 @@ def test_the_demo_shows_every_partner_knowledge_answer(tmp_path: Path) -> None:
         "[alert → DM U0DEWI]",
         "[alert → DM Chen Wei (by email chen@acme.example)]",
         "Renewal at risk",
+        # If Ana leaves…: what it breaks and the plan that fixes it (issue 17)
+        "What if Ana Lima leaves on 2027-01-15?",
+        "flips on 2027-01-15: renewal KPI missed: Provisional until Q3.",
+        "1. Dewi Lestari sits HCIE-Cloud… by 2027-01-15 — covers certified architects after Ana leaves on 2027-01-15.",
+        "A certified colleague is leaving",
     ):
         assert expected in out, expected
     assert (tmp_path / "demo" / "team-certs.csv").exists()

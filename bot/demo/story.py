@@ -15,6 +15,7 @@ from bot.cli.terminal import print_alerts
 from bot.config.loading import load_config
 from bot.demo.dashboard import follow_up_thread, home_tab, weekly_digest
 from bot.demo.loggedin import COOKIES_FILE, LOGGED_IN_TOML, edit_logged_in, session_scene, write_cookies
+from bot.demo.people import if_ana_leaves
 from bot.demo.portal import Portal
 from bot.demo.team import KNOWLEDGE_TOML, ask_around, reminder_sweep, seed_team
 from bot.process.runtime import Runtime, make_context, open_runtime, poll
@@ -253,6 +254,8 @@ def run_demo(keep: str | None = None, out: Callable[[str], None] = print, start:
                 weekly_digest(n, runtime, now)
                 n.title("The App Home tab: a dashboard per person")
                 home_tab(n, runtime, now)
+                n.title("If Ana leaves…: what it breaks, and the plan that fixes it")
+                if_ana_leaves(n, runtime, now)
                 n.out("\nThat's the story. Nobody refreshed anything twice.")
             finally:
                 runtime.close()
