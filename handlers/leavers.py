@@ -124,7 +124,7 @@ def _leave(ctx: Context, rest: list[str]) -> Reply:
     pid, name = int(found["id"]), str(found["name"])
     before = load_team(ctx.db, ctx.knowledge.certifications)
     after = before.copy()
-    after.members[pid] = replace(after.members[pid], left_on=left_on)
+    after.set_member(replace(after.members[pid], left_on=left_on))
     blocks, found_effects = consequences(ctx, before, after)
     rule = rule_text(ctx, left_on)
     if not confirmed:

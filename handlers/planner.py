@@ -77,62 +77,81 @@ def _with_exam(team: Team, exam: Exam, start: date) -> Team:
 
 def _with_bind(team: Team, person_id: int) -> Team:
     out = team.copy()
-    out.members[person_id] = replace(out.members[person_id], bound=True)
+    out.set_member(replace(out.members[person_id], bound=True))
     return out
 
 
 def candidates(team: Team, groups: list[str], start: date, until: date) -> list[Exam]:
     """Every (person, group) exam worth considering: bound people who are not leaving, and a group they do
-    not already hold through `until`."""
+    not already hold throughout."""
     out: list[Exam] = []
     for group in groups:
         spans = team.spans(group)
+        own: dict[int, str] = {}
+        for h in team.in_group(group):
+            if not h.assumed:
+                own.setdefault(h.person_id, h.name)
+        rep = representative(team, group)
+        rep_groups = tuple(g for g in groups if team.settings.in_group(g, rep)) or (group,)
         for pid, member in team.members.items():
             if not member.bound or member.left_on is not None:
                 continue
-            if any(s <= start and until < e for s, e in spans.get(pid, [])):
+            if any(s <= start and until < e for s, e in spans.get(pid, ())):
                 continue  # holds it throughout already
-            own = [h.name for h in team.in_group(group) if h.person_id == pid]
-            name = own[0] if own else representative(team, group)
-            in_groups = tuple(g for g in groups if team.settings.in_group(g, name))
-            out.append(Exam(pid, name, in_groups or (group,), recert=bool(own)))
+            if pid in own:
+                name = own[pid]
+                in_groups = tuple(g for g in groups if team.settings.in_group(g, name)) or (group,)
+                out.append(Exam(pid, name, in_groups, recert=True))
+            else:
+                out.append(Exam(pid, rep, rep_groups))
+    return out
+
+
+def _worst(series: list[tuple[date, int]], req: Requirement, end: date) -> list[Span]:
+    """The stretches where the requirement is at its worst shortfall."""
+    if req.min is None:
+        return []
+    short = max(req.min - c for _d, c in series)
+    out = []
+    for i, (day, count) in enumerate(series):
+        if req.min - count == short:
+            last = series[i + 1][0] if i + 1 < len(series) else end + timedelta(days=1)
+            out.append((day, last))
     return out
 
 
 def _gain(
-    series: dict[str, list[tuple[date, int]]],
+    worst: dict[str, list[Span]],
     spans: dict[str, dict[int, list[Span]]],
     exam: Exam,
     reqs: list[Requirement],
     short: dict[str, int],
-    end: date,
 ) -> int:
-    """How much shortfall the exam closes: each requirement at its worst day, before minus after."""
+    """How much shortfall the exam closes: one per short requirement of its groups, unless the person already
+    counts on one of that requirement's worst days (then adding them changes nothing there)."""
     total = 0
     for req in reqs:
-        if short[req.key] == 0 or req.group not in exam.groups or req.min is None:
+        if short[req.key] == 0 or req.group not in exam.groups:
             continue
-        covered = spans[req.group].get(exam.person_id, [])
-        if not covered:  # one more holder on every day: the worst day improves by one
+        covered = spans[req.group].get(exam.person_id, ())
+        if not covered or not any(s <= ws and we <= e for ws, we in worst[req.key] for s, e in covered):
             total += 1
-            continue
-        steps_ = series[req.group]
-        new = 0
-        for i, (day, count) in enumerate(steps_):
-            last = steps_[i + 1][0] if i + 1 < len(steps_) else end + timedelta(days=1)
-            # the exam adds one on the days of this step the person does not already count
-            fully = any(s <= day and last <= e for s, e in covered)
-            new = max(new, req.min - count - (0 if fully else 1))
-        total += short[req.key] - max(0, new)
     return total
 
 
-def related(team: Team, exam: Exam) -> bool:
+def _tails(team: Team) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {}
+    for h in team.held:
+        if not h.assumed:
+            out.setdefault(h.person_id, []).append(h.name.partition("-")[2].casefold())
+    return out
+
+
+def related(team: Team, exam: Exam, tails: dict[int, list[str]] | None = None) -> bool:
     """The person holds a certification in the same direction (after the level): HCIP-Cloud… for HCIE-Cloud…."""
     tail = exam.certification.partition("-")[2].casefold()
-    return bool(tail) and any(
-        h.person_id == exam.person_id and h.name.partition("-")[2].casefold().startswith(tail) for h in team.held
-    )
+    mine = (tails if tails is not None else _tails(team)).get(exam.person_id, [])
+    return bool(tail) and any(t.startswith(tail) for t in mine)
 
 
 def make_plan(team: Team, reqs: list[Requirement], start: date, until: date) -> Plan:
@@ -154,21 +173,22 @@ def make_plan(team: Team, reqs: list[Requirement], start: date, until: date) -> 
             team, short = trial, after
     # 2. greedy exams
     bound = team
+    tails = _tails(team)
     chosen: list[Exam] = []
     unmet: list[Requirement] = []
     while any(short.values()):
-        series = {g: team.series(g, start, until) for g in groups}
+        worst = {r.key: _worst(team.series(r.group, start, until), r, until) for r in reqs}
         spans = {g: team.spans(g) for g in groups}
         load = {e.person_id: 0 for e in chosen}
         for e in chosen:
             load[e.person_id] += 1
         best: tuple[tuple[int, int, int, int, str], Exam] | None = None
         for exam in candidates(team, groups, start, until):
-            gain = _gain(series, spans, exam, reqs, short, until)
+            gain = _gain(worst, spans, exam, reqs, short)
             if gain <= 0:
                 continue
             name = team.name(exam.person_id)
-            score = (gain, int(exam.recert), int(related(team, exam)), -load.get(exam.person_id, 0), name)
+            score = (gain, int(exam.recert), int(related(team, exam, tails)), -load.get(exam.person_id, 0), name)
             if best is None or score[:4] > best[0][:4] or (score[:4] == best[0][:4] and name < best[0][4]):
                 best = (score, exam)
         if best is None:
@@ -211,7 +231,8 @@ def _schedule(team: Team, exams: list[Exam], reqs: list[Requirement], start: dat
         if found is None:
             break  # the rest would only add slack
         day, req = found
-        helps = [e for e in remaining if req.group in e.groups and e.person_id not in team.holders(req.group, day)]
+        holding = team.holders(req.group, day)
+        helps = [e for e in remaining if req.group in e.groups and e.person_id not in holding]
         if not helps:
             break
         exam = helps[0]

@@ -5,6 +5,7 @@ changed in whisperer.toml (bot/config/knowledge.py reads it)."""
 from __future__ import annotations
 
 import fnmatch
+import functools
 from dataclasses import dataclass, field
 from datetime import date, time
 
@@ -134,12 +135,20 @@ class CertificationSettings:
         return " or ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
 
     def in_group(self, group: str, certification: str) -> bool:
-        name = certification.casefold()
-        return any(fnmatch.fnmatchcase(name, p.casefold()) for p in self.patterns(group))
+        return _matches(self.patterns(group), certification)
+
+    def groups_of(self, certification: str) -> list[str]:
+        return [g for g, patterns in self.groups if _matches(patterns, certification)]
 
     def counts_days(self) -> int:
         """Days after the leaving day that a leaver's certificates still count."""
         return self.leaver_replace_days if self.leaver_rule == "enterprise" else self.leaver_grace_days
+
+
+@functools.lru_cache(maxsize=65536)
+def _matches(patterns: tuple[str, ...], certification: str) -> bool:
+    name = certification.casefold()
+    return any(fnmatch.fnmatchcase(name, p.casefold()) for p in patterns)
 
 
 @dataclass(frozen=True)

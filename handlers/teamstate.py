@@ -46,23 +46,55 @@ class Held:
 
 @dataclass
 class Team:
+    """Counting is cached per group; `add`, `drop` and `set_member` keep the caches right (change the team only
+    through them)."""
+
     members: dict[int, Member]
     held: list[Held]
     settings: CertificationSettings
     _groups: dict[str, list[Held]] = field(default_factory=dict, repr=False)
+    _spans: dict[str, dict[int, list[Span]]] = field(default_factory=dict, repr=False)
+    _series: dict[tuple[str, date, date], list[tuple[date, int]]] = field(default_factory=dict, repr=False)
 
     def copy(self) -> Team:
-        return Team(dict(self.members), list(self.held), self.settings, {g: list(v) for g, v in self._groups.items()})
+        return Team(
+            dict(self.members),
+            list(self.held),
+            self.settings,
+            {g: list(v) for g, v in self._groups.items()},
+            {g: dict(v) for g, v in self._spans.items()},
+            dict(self._series),
+        )
+
+    def _touched(self, group: str, person_id: int) -> None:
+        """The person's certificates of the group changed: recount them, and forget the group's series."""
+        if group in self._spans:
+            spans = self._person_spans(group, person_id)
+            if spans:
+                self._spans[group][person_id] = spans
+            else:
+                self._spans[group].pop(person_id, None)
+        for key in [k for k in self._series if k[0] == group]:
+            del self._series[key]
 
     def add(self, held: Held) -> None:
         self.held.append(held)
-        for group, members in self._groups.items():
-            if self.settings.in_group(group, held.name):
-                members.append(held)
+        for group in self.settings.groups_of(held.name):
+            if group in self._groups:
+                self._groups[group].append(held)
+            self._touched(group, held.person_id)
 
     def drop(self, index: int) -> None:
-        del self.held[index]
-        self._groups = {}
+        held = self.held.pop(index)
+        for group in self.settings.groups_of(held.name):
+            if group in self._groups:
+                self._groups[group] = [h for h in self._groups[group] if h is not held]
+            self._touched(group, held.person_id)
+
+    def set_member(self, member: Member) -> None:
+        self.members[member.id] = member
+        for group, _patterns in self.settings.groups:
+            self._touched(group, member.id)
 
     def name(self, person_id: int) -> str:
         return self.members[person_id].name
@@ -81,24 +113,38 @@ class Team:
             return (date.min, date.max)
         return (date.min, member.left_on + timedelta(days=self.settings.counts_days()))
 
+    def _person_spans(self, group: str, person_id: int) -> list[Span]:
+        win = self.window(person_id)
+        if win is None:
+            return []
+        found = [
+            (max(h.start, win[0]), min(h.expires, win[1])) for h in self.in_group(group) if h.person_id == person_id
+        ]
+        return _merge([(s, e) for s, e in found if s < e])
+
     def spans(self, group: str) -> dict[int, list[Span]]:
-        """person → the merged spans in which they count for the group."""
-        out: dict[int, list[Span]] = {}
-        for h in self.in_group(group):
-            win = self.window(h.person_id)
-            if win is None:
-                continue
-            start, end = max(h.start, win[0]), min(h.expires, win[1])
-            if start < end:
-                out.setdefault(h.person_id, []).append((start, end))
-        return {p: _merge(s) for p, s in out.items()}
+        """person → the merged spans in which they count for the group (do not change what it returns)."""
+        if group not in self._spans:
+            out: dict[int, list[Span]] = {}
+            for h in self.in_group(group):
+                win = self.window(h.person_id)
+                if win is None:
+                    continue
+                start, end = max(h.start, win[0]), min(h.expires, win[1])
+                if start < end:
+                    out.setdefault(h.person_id, []).append((start, end))
+            self._spans[group] = {p: _merge(s) for p, s in out.items()}
+        return self._spans[group]
 
     def holders(self, group: str, day: date) -> set[int]:
         return {p for p, spans in self.spans(group).items() if any(s <= day < e for s, e in spans)}
 
     def series(self, group: str, start: date, end: date) -> list[tuple[date, int]]:
         """The count of holders from `start` to `end` (inclusive) as steps: (first day, count), in order."""
-        return steps(self.spans(group), start, end)
+        key = (group, start, end)
+        if key not in self._series:
+            self._series[key] = steps(self.spans(group), start, end)
+        return self._series[key]
 
 
 def _merge(spans: list[Span]) -> list[Span]:

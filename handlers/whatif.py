@@ -72,7 +72,7 @@ def apply_scenario(ctx: Context, team: Team, args: list[str]) -> list[Change]:
         if verb == "leave":
             who, day = _maybe_date(rest, today)
             pid = _person(ctx, " ".join(who), "leave")
-            team.members[pid] = replace(team.members[pid], left_on=day)
+            team.set_member(replace(team.members[pid], left_on=day))
             done.append(Change(f"{team.name(pid)} leaves on {day}"))
         elif verb == "pass":
             body, day = _maybe_date(rest, today)
