@@ -38,7 +38,7 @@ name = "Bench Cloud"
 status_expires = 2027-11-26
 
 [renewal]
-kpis = [{ id = "architects", label = "Certified architects", certified = "architects", min = 330 }]
+kpis = [{ id = "architects", label = "Certified architects", certified = "architects", min = 300 }]
 
 [certifications.groups]
 cssa_professional = ["HCIP-Cloud Service Solutions Architect*", "HCCDP*"]
@@ -48,7 +48,7 @@ project_managers = ["PMP*", "IPMA*", "HCIP-PM*"]
 [[competencies]]
 id = "migration"
 name = "Cloud Migration"
-requires = { cssa_professional = 280, cssa_expert = 250, project_managers = 270 }
+requires = { cssa_professional = 250, cssa_expert = 250, project_managers = 270 }
 
 [[competencies]]
 id = "devops"

@@ -176,6 +176,8 @@ def make_plan(team: Team, reqs: list[Requirement], start: date, until: date) -> 
     tails = _tails(team)
     chosen: list[Exam] = []
     unmet: list[Requirement] = []
+    options = candidates(team, groups, start, until)
+    related_to = {id(e): int(related(team, e, tails)) for e in options}
     while any(short.values()):
         worst = {r.key: _worst(team.series(r.group, start, until), r, until) for r in reqs}
         spans = {g: team.spans(g) for g in groups}
@@ -183,18 +185,20 @@ def make_plan(team: Team, reqs: list[Requirement], start: date, until: date) -> 
         for e in chosen:
             load[e.person_id] += 1
         best: tuple[tuple[int, int, int, int, str], Exam] | None = None
-        for exam in candidates(team, groups, start, until):
+        for exam in options:
             gain = _gain(worst, spans, exam, reqs, short)
             if gain <= 0:
                 continue
             name = team.name(exam.person_id)
-            score = (gain, int(exam.recert), int(related(team, exam, tails)), -load.get(exam.person_id, 0), name)
+            score = (gain, int(exam.recert), related_to[id(exam)], -load.get(exam.person_id, 0), name)
             if best is None or score[:4] > best[0][:4] or (score[:4] == best[0][:4] and name < best[0][4]):
                 best = (score, exam)
         if best is None:
             unmet = [r for r in reqs if short[r.key] > 0]
             break
         chosen.append(best[1])
+        taken = set(best[1].groups)  # the person now holds these groups: no second exam for them there
+        options = [e for e in options if e.person_id != best[1].person_id or not taken & set(e.groups)]
         team = _with_exam(team, best[1], start)
         short = shortfalls(team, reqs, start, until)
     # 3. drop what the others make unnecessary
