@@ -97,10 +97,11 @@ def person_command(ctx: Context, args: list[str]) -> Reply:
     state = "bound" if bound else "unbound"
     if not changed:
         return reply(para(f"{name}'s HUAWEI ID was already marked {state}; nothing changed."))
+    certificates = f"their {n} certificate{'s' if n != 1 else ''}"
     effect = (
-        f"their {n} certificate{'s' if n != 1 else ''} now count"
+        f"{certificates} now count{'s' if n == 1 else ''}"
         if bound
-        else f"their {n} certificate{'s' if n != 1 else ''} no longer count (shown as 'would count once bound')"
+        else f"{certificates} no longer count{'s' if n == 1 else ''} (shown as 'would count once bound')"
     )
     return reply(
         para(f"{name}'s HUAWEI ID is marked {state}: {effect}."),

@@ -70,7 +70,7 @@ def test_an_unbound_holder_does_not_count_until_bound(config: Path, capsys: pyte
     assert "Would count once bound: Gita" in ask(capsys, config, "home", as_of=DAY, user="U0ANA")
     assert "Only admins can bind people." in ask(capsys, config, "person bind Gita", as_of=DAY, user="U0ANA")
     out = ask(capsys, config, "person bind Gita", as_of=DAY, user="U0ADMIN")
-    assert "Gita Rahma's HUAWEI ID is marked bound: their 1 certificate now count" in out
+    assert "Gita Rahma's HUAWEI ID is marked bound: their 1 certificate now counts" in out
     out = ask(capsys, config, "renewal", as_of=DAY)
     assert "Certified architects: 4 (needs ≥ 3) — met" in out and "Would count once bound" not in out
     assert "already marked bound" in ask(capsys, config, "person bind Gita", as_of=DAY)
