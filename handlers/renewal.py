@@ -30,6 +30,7 @@ class Holder:
     person: str
     certification: str
     expires: date
+    leaves: date | None = None  # a leaver: the day their certificates stop counting
 
 
 def certified_holders(db: Database, settings: CertificationSettings, group: str, on: date) -> dict[int, Holder]:
@@ -41,7 +42,9 @@ def certified_holders(db: Database, settings: CertificationSettings, group: str,
             continue
         person_id = int(cert["person_id"])
         if person_id not in holders or expires > holders[person_id].expires:
-            holders[person_id] = Holder(person_id, cert["person"], cert["name"], expires)
+            left = cert.get("left_on")
+            gone = date.fromisoformat(str(left)) + timedelta(days=settings.counts_days()) if left else None
+            holders[person_id] = Holder(person_id, cert["person"], cert["name"], expires, gone)
     return holders
 
 
@@ -89,14 +92,22 @@ def evaluate_kpi(ctx: Context, kpi: Kpi, renewal: date | None) -> KpiResult:
             if not kpi.passes(float(len(then))):
                 leaving = sorted((h for p, h in now_holders.items() if p not in then), key=lambda h: h.expires)
                 lapses = " and ".join(
-                    f"{first_name(h.person)}'s {h.certification} expires on {h.expires}" for h in leaving
+                    f"{first_name(h.person)} leaves (stops counting on {h.leaves})"
+                    if h.leaves and h.leaves < h.expires
+                    else f"{first_name(h.person)}'s {h.certification} expires on {h.expires}"
+                    for h in leaving
                 )
                 bound = f"< {number(kpi.min)}" if kpi.min is not None else f"> {number(kpi.max or 0)}"
                 why = (
                     f"{lapses}, before your renewal on {renewal}: {kpi.label.lower()} would drop to "
                     f"{len(then)} ({bound})"
                 )
-                names = " or ".join(f"{first_name(h.person)} recertifies before {h.expires}" for h in leaving)
+                names = " or ".join(
+                    f"someone replaces {first_name(h.person)} before {h.leaves}"
+                    if h.leaves and h.leaves < h.expires
+                    else f"{first_name(h.person)} recertifies before {h.expires}"
+                    for h in leaving
+                )
                 return KpiResult(kpi, count, "at risk", why, f"{names}, or one more person passes {who}")
         return KpiResult(kpi, count, "met", "", "")
     assert kpi.metric is not None

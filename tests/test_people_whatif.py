@@ -159,6 +159,8 @@ def test_a_leaver_with_grace_30_and_the_enterprise_rule(tmp_path: Path, capsys: 
     assert "Their certificates count until 2026-12-31 ([certifications] leaver_grace_days = 30)" in out
     assert "Certified architects: 3 (needs ≥ 3)" in ask(capsys, config, "renewal", as_of="2026-12-30")
     assert "Certified architects: 2 (needs ≥ 3) — missed" in ask(capsys, config, "renewal", as_of="2026-12-31")
+    out = ask(capsys, config, "renewal", as_of=DAY)
+    assert "Budi leaves (stops counting on 2026-12-31)" in out and "someone replaces Budi before 2026-12-31" in out
     config.write_text(text.replace("leaver_grace_days = 30", 'leaver_rule = "enterprise"'), encoding="utf-8")
     out = ask(capsys, config, "whatif leave Chen 2026-12-10", as_of=DAY)
     assert "flips on 2027-03-10" in out  # counts until the 90-day replacement deadline
