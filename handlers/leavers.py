@@ -142,6 +142,12 @@ def _leave(ctx: Context, rest: list[str]) -> Reply:
             form=LEAVE_FORM,
             form_meta=(("person", name), ("date", left_on.isoformat()), ("summary", summary[:600])),
         )
+    open_one = departures.active_departure(ctx.db, pid)
+    if open_one is not None and open_one["left_on"] == left_on.isoformat():
+        return reply(
+            para(f"Already recorded: {name} leaves on {left_on}. Nothing changed, and the channel was told once."),
+            note("Undo with ", Mono(f"/whisperer person return {_quote(name)}"), "."),
+        )
     now = ctx.now
     with transaction(ctx.db):
         departure = departures.record_departure(ctx.db, pid, left_on, ctx.user_id or "terminal", now)
