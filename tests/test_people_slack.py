@@ -105,3 +105,20 @@ def test_whatif_plan_and_coverage_answer_the_same_in_slack_and_the_terminal(team
             assert read in in_slack, (line, read)
     said = text_of(bot.ask("plan", ADMIN))
     assert "recertifies HCIE-Cloud" in said and "lapse on" in said
+
+
+def test_person_leave_alone_opens_the_empty_form_and_binding_is_for_admins(
+    team_bot: BotServer, fake_slack: FakeSlack
+) -> None:
+    bot = team_bot
+    bot.command("person leave", ADMIN)
+    [view] = fake_slack.wait_for(lambda: fake_slack.views("views.open"))
+    assert view["callback_id"] == "form:person-leave"
+    assert [b.get("block_id") for b in view["blocks"] if b["type"] == "input"] == ["person", "date"]
+    assert "initial_value" not in view["blocks"][0]["element"]
+    refused = submit(bot, view, {"person": typed(USER), "date": picked(local_today(bot))}, USER)
+    assert refused["response_action"] == "errors" and "Only admins" in refused["errors"]["person"]
+    assert departures.open_departures(bot.db) == {}
+    assert "Only admins can unbind people." in text_of(bot.ask(f"person unbind {USER}", USER))
+    assert "is marked unbound" in text_of(bot.ask(f"person unbind {USER}", ADMIN))
+    assert "Would count once bound" in text_of(bot.ask("renewal", USER))
