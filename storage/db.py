@@ -24,6 +24,7 @@ from storage import (
     level_migrations,  # noqa: F401  (registers migrations 18 to 20)
     meaning_migrations,  # noqa: F401  (registers migration 17)
     money_migrations,  # noqa: F401  (registers migration 21)
+    people_migrations,  # noqa: F401  (registers migration 23)
     thread_migrations,  # noqa: F401  (registers migration 16)
 )
 from storage.migrations import migrate
