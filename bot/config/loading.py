@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.config.sources import alert_limit_key, parse_source
+from bot.config.upkeep import BackupSettings, RetentionSettings, parse_backup, parse_retention
 from bot.config.validation import ConfigError, MissingConfig, Table, type_word
 from handlers.settings import KnowledgeSettings
 from watchers.fetching.browser import BrowserSettings
@@ -78,6 +79,8 @@ class Config:
     sections: Mapping[str, Any] = field(default_factory=dict)  # later sections ([renewal], [[rebates]], …)
     knowledge: KnowledgeSettings = field(default_factory=KnowledgeSettings)  # those sections, validated
     digest: DigestSettings = field(default_factory=DigestSettings)
+    backup: BackupSettings = field(default_factory=BackupSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
 
     @property
     def database(self) -> Path:
@@ -97,6 +100,8 @@ EXTRA_SECTIONS: dict[str, type] = {
     "dealreg": dict,
     "glossary": dict,
     "metrics": dict,
+    "backup": dict,
+    "retention": dict,
 }
 
 
@@ -268,6 +273,8 @@ def parse_config(
         sources=tuple(sources),
         sections=sections,
         knowledge=parse_knowledge(file, sections, partner.status_expires, list(seen)),
+        backup=parse_backup(file, sections, base),
+        retention=parse_retention(file, sections),
     )
 
 

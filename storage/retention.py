@@ -1,0 +1,98 @@
+"""Retention: old snapshot bodies and old finished alerts go; changes and their diffs stay.
+
+A snapshot body older than the cut-off is pruned unless a source still points at it (its newest, or a
+result held for a second look) or a change needs it for its diff (one whose diff was not stored whole).
+A pruned snapshot that changes refer to keeps its row (hash, size, date), so the changes stay intact;
+one nothing refers to is deleted. Space comes back a few pages at a time (incremental vacuum) when the
+file allows it; a full VACUUM runs only when asked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlite_utils import Database
+
+from storage.db import stamp, transaction
+
+# Snapshots a source or a change still needs, whatever their age.
+_NEEDED = """
+    SELECT last_hash FROM sources WHERE last_hash IS NOT NULL
+    UNION SELECT held_hash FROM sources WHERE held_hash IS NOT NULL
+    UNION SELECT old_hash FROM changes WHERE diff = '' AND old_hash IS NOT NULL
+    UNION SELECT new_hash FROM changes WHERE diff = '' AND new_hash IS NOT NULL
+"""
+_REFERRED = "SELECT old_hash FROM changes WHERE old_hash IS NOT NULL UNION SELECT new_hash FROM changes"
+_PRUNABLE = f"FROM snapshots WHERE pruned_at IS NULL AND created_at < :cutoff AND hash NOT IN ({_NEEDED})"
+_FINISHED = "FROM alerts WHERE status IN ('sent', 'failed', 'superseded') AND sent_at < :cutoff"
+
+
+@dataclass(frozen=True)
+class PruneReport:
+    snapshots: int = 0  # bodies pruned (or that would be)
+    snapshot_bytes: int = 0
+    snapshot_rows_deleted: int = 0  # of those, rows no change refers to: deleted whole
+    alerts: int = 0
+    alert_bytes: int = 0
+    dry_run: bool = True
+
+    @property
+    def freed_bytes(self) -> int:
+        return self.snapshot_bytes + self.alert_bytes
+
+
+def prune(
+    db: Database, now: datetime, *, snapshots_days: int | None, alerts_days: int | None, dry_run: bool = False
+) -> PruneReport:
+    """Prune what retention allows (None = keep forever); with `dry_run`, only count it."""
+    snap_cut = {"cutoff": stamp(now - timedelta(days=snapshots_days))} if snapshots_days else None
+    alert_cut = {"cutoff": stamp(now - timedelta(days=alerts_days))} if alerts_days else None
+    with transaction(db):
+        snapshots = snapshot_bytes = deleted = alerts = alert_bytes = 0
+        if snap_cut is not None:
+            snapshots, snapshot_bytes = db.execute(
+                f"SELECT COUNT(*), COALESCE(SUM(size), 0) {_PRUNABLE}", snap_cut
+            ).fetchone()
+            deleted = db.execute(f"SELECT COUNT(*) {_PRUNABLE} AND hash NOT IN ({_REFERRED})", snap_cut).fetchone()[0]
+        if alert_cut is not None:
+            alerts, alert_bytes = db.execute(
+                f"SELECT COUNT(*), COALESCE(SUM(LENGTH(payload) + LENGTH(key) + 64), 0) {_FINISHED}", alert_cut
+            ).fetchone()
+        if not dry_run:
+            if snap_cut is not None:
+                db.execute(f"DELETE {_PRUNABLE} AND hash NOT IN ({_REFERRED})", snap_cut)
+                db.execute(
+                    f"UPDATE snapshots SET text = '', pruned_at = :now WHERE hash IN (SELECT hash {_PRUNABLE})",
+                    {**snap_cut, "now": stamp(now)},
+                )
+            if alert_cut is not None:
+                db.execute(f"DELETE {_FINISHED}", alert_cut)
+    return PruneReport(int(snapshots), int(snapshot_bytes), int(deleted), int(alerts), int(alert_bytes), dry_run)
+
+
+@dataclass(frozen=True)
+class Space:
+    file_bytes: int
+    free_bytes: int  # pages on the free list: reused by new writes, or given back by a vacuum
+    auto_vacuum: str  # none | full | incremental
+
+
+def space(db: Database) -> Space:
+    page = int(db.execute("PRAGMA page_size").fetchone()[0])
+    pages = int(db.execute("PRAGMA page_count").fetchone()[0])
+    free = int(db.execute("PRAGMA freelist_count").fetchone()[0])
+    mode = {0: "none", 1: "full", 2: "incremental"}.get(int(db.execute("PRAGMA auto_vacuum").fetchone()[0]), "?")
+    return Space(page * pages, page * free, mode)
+
+
+def give_back(db: Database, *, full: bool = False) -> Space:
+    """Return free pages to the file system: incrementally when the file allows it; a full VACUUM (which
+    rewrites the whole file, and switches an older file to incremental vacuum) only with `full`."""
+    if full:
+        db.execute("PRAGMA auto_vacuum = INCREMENTAL")  # takes effect with the VACUUM below
+        db.execute("VACUUM")
+    elif space(db).auto_vacuum == "incremental":
+        db.execute("PRAGMA incremental_vacuum").fetchall()  # each step frees a page: run them all
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return space(db)
