@@ -93,6 +93,7 @@ def give_back(db: Database, *, full: bool = False) -> Space:
         db.execute("PRAGMA auto_vacuum = INCREMENTAL")  # takes effect with the VACUUM below
         db.execute("VACUUM")
     elif space(db).auto_vacuum == "incremental":
-        db.execute("PRAGMA incremental_vacuum").fetchall()  # each step frees a page: run them all
+        # Python's execute() takes one step of this pragma (one page); executescript runs it to the end.
+        db.conn.executescript("PRAGMA incremental_vacuum")
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return space(db)
