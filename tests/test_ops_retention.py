@@ -39,7 +39,7 @@ def fill(db_path: Path, server: FixtureServer) -> tuple[list[SourceSpec], dict[s
     last: dict[str, str] = {}
     try:
         for day in range(DAYS):
-            for i, spec in enumerate(specs):
+            for i in range(len(specs)):
                 filler = f"clause {day}-{i} " * 1500  # a 17 KB page, as portal pages are
                 body = PAGE.format(day, filler).encode()
                 server.routes[f"/s{i}"] = Response(body=body, headers={"Content-Type": "text/html"})
