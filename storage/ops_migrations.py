@@ -16,5 +16,7 @@ def _attempt_started(db: Database) -> None:
 
 @migration(18, "snapshots: bodies pruned by retention")
 def _pruned_snapshots(db: Database) -> None:
-    # The row (hash, size, date) stays while a change refers to it; only the text goes.
+    # The row (hash, size, date) stays while a change refers to it; only the text goes. The index finds the
+    # nightly candidates (old, not yet pruned) without reading every body.
     db.execute("ALTER TABLE snapshots ADD COLUMN pruned_at TEXT")
+    db.execute("CREATE INDEX snapshots_unpruned ON snapshots(created_at) WHERE pruned_at IS NULL")
