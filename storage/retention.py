@@ -46,6 +46,22 @@ def prune(
     db: Database, now: datetime, *, snapshots_days: int | None, alerts_days: int | None, dry_run: bool = False
 ) -> PruneReport:
     """Prune what retention allows (None = keep forever); with `dry_run`, only count it."""
+    # Rows that changes refer to are deleted and put back within one transaction. SQLite would check each
+    # deleted and re-inserted row against every change (changes has no index on its snapshot hashes), so the
+    # check is off for this transaction: `_prune_bodies` puts back every row a change refers to.
+    checks = bool(db.execute("PRAGMA foreign_keys").fetchone()[0]) and not dry_run
+    if checks:
+        db.execute("PRAGMA foreign_keys = OFF")  # a no-op inside a transaction; prune is not called in one
+    try:
+        return _prune(db, now, snapshots_days, alerts_days, dry_run)
+    finally:
+        if checks:
+            db.execute("PRAGMA foreign_keys = ON")
+
+
+def _prune(
+    db: Database, now: datetime, snapshots_days: int | None, alerts_days: int | None, dry_run: bool
+) -> PruneReport:
     snap_cut = {"cutoff": stamp(now - timedelta(days=snapshots_days))} if snapshots_days else None
     alert_cut = {"cutoff": stamp(now - timedelta(days=alerts_days))} if alerts_days else None
     with transaction(db):
@@ -60,15 +76,32 @@ def prune(
                 f"SELECT COUNT(*), COALESCE(SUM(LENGTH(payload) + LENGTH(key) + 64), 0) {_FINISHED}", alert_cut
             ).fetchone()
         if not dry_run:
-            if snap_cut is not None:
-                db.execute(f"DELETE {_PRUNABLE} AND hash NOT IN ({_REFERRED})", snap_cut)
-                db.execute(
-                    f"UPDATE snapshots SET text = '', pruned_at = :now WHERE hash IN (SELECT hash {_PRUNABLE})",
-                    {**snap_cut, "now": stamp(now)},
-                )
+            if snap_cut is not None and snapshots:
+                _prune_bodies(db, snap_cut["cutoff"], stamp(now))
             if alert_cut is not None:
                 db.execute(f"DELETE {_FINISHED}", alert_cut)
     return PruneReport(int(snapshots), int(snapshot_bytes), int(deleted), int(alerts), int(alert_bytes), dry_run)
+
+
+def _prune_bodies(db: Database, cutoff: str, now: str) -> None:
+    """Delete the prunable rows and put back, bodiless, those changes refer to. Emptying a body in place would
+    leave each old row alone on an almost empty page (a page holds one page-sized body); deleted rows free
+    their pages, and the small rows put back share pages. Called inside the transaction: the rows changes
+    refer to are back before it commits (foreign keys are checked at COMMIT, see `prune`)."""
+    params = {"cutoff": cutoff, "now": now}
+    db.execute("DROP TABLE IF EXISTS temp.pruned_snapshots")
+    db.execute(
+        f"""CREATE TEMP TABLE pruned_snapshots AS SELECT hash, size, created_at {_PRUNABLE}
+            AND hash IN ({_REFERRED})""",
+        params,
+    )
+    db.execute(f"DELETE {_PRUNABLE}", params)
+    db.execute(
+        """INSERT INTO snapshots (hash, text, size, created_at, pruned_at)
+           SELECT hash, '', size, created_at, :now FROM temp.pruned_snapshots""",
+        params,
+    )
+    db.execute("DROP TABLE temp.pruned_snapshots")
 
 
 @dataclass(frozen=True)

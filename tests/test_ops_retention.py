@@ -102,6 +102,8 @@ def test_prune_dry_run_then_real_keeps_every_diff(
             row = db.execute("SELECT last_hash FROM sources WHERE id = ?", [spec.id]).fetchone()
             assert store.get_snapshot(db, row[0]) == newest[spec.id]
         assert [a["key"] for a in outbox.list_alerts(db)] == ["notice:waiting"]
+        assert db.execute("PRAGMA foreign_key_check").fetchall() == []  # every change's snapshots are there
+        assert db.execute("SELECT COUNT(*) FROM snapshots").fetchone()[0] == 2 * DAYS  # rows kept, bodies gone
         room = space(db)
         assert room.auto_vacuum == "incremental" and room.free_bytes < 64 * 1024  # given back, not kept free
     finally:
@@ -120,8 +122,10 @@ def test_prune_dry_run_then_real_keeps_every_diff(
         assert outcome.status == "changed"
         assert f"-Revision {DAYS - 1}" in watch.changes("s0")[-1]["diff"]
         # pruning again finds nothing more to do: the newest of each source is never pruned
-        again = prune(db, START + timedelta(days=DAYS + 400), snapshots_days=30, alerts_days=60, dry_run=True)
+        again = prune(db, START + timedelta(days=DAYS + 400), snapshots_days=30, alerts_days=60)
         assert again.snapshots == 1  # only s0's previous newest, now superseded by the one just stored
+        assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1  # checks back on after the prune
+        assert db.execute("PRAGMA foreign_key_check").fetchall() == []
     finally:
         watch.close()
         db.conn.close()

@@ -153,6 +153,14 @@ def _prune(args: argparse.Namespace, config: Config, now: datetime, out: Out) ->
         db.conn.close()
 
 
+def _shown(path: Path) -> str:
+    """A path as short as it can be said from here (relative when it is under the current folder)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def _status(config: Config, out: Out) -> int:
     database = config.database
     if not database.exists():
@@ -172,7 +180,10 @@ def _status(config: Config, out: Out) -> int:
     )
     out(f"Schema: version {version}, {len(applied)} migrations applied; this release knows up to {latest_version()}")
     if pending:
-        out(f"Pending: {len(pending)} migration(s), run by the next `whisperer run` or `poll` after a copy is taken:")
+        out(
+            f"Pending: {len(pending)} migration(s), run (after a copy is taken) by the next command that opens "
+            "the database, e.g. `whisperer run`:"
+        )
         for number, name in pending:
             out(f"  {number}. {name}")
     else:
@@ -190,7 +201,7 @@ def _status(config: Config, out: Out) -> int:
         found = backups.copies(folder, prefix) if folder else []
         if found:
             newest = found[-1]
-            out(f"{label}: {newest} ({size(newest.stat().st_size)}, {len(found)} kept)")
+            out(f"{label}: {_shown(newest)} ({size(newest.stat().st_size)}, {len(found)} kept)")
         elif label == "Last backup":
             where = f"none in {folder}" if folder else "none configured ([backup] dir is not set)"
             out(f"{label}: {where}")
