@@ -256,3 +256,47 @@ def test_a_database_from_before_the_bookkeeping_gains_it_without_running_anythin
         assert migrate(db) == []
     finally:
         db.conn.close()
+
+
+def test_the_bot_schedules_the_nightly_backup_and_prune_by_the_wall_clock(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from bot.config.loading import load_config
+    from bot.delivery.sinks import TerminalSink
+    from bot.process.connections import Connections
+    from bot.process.runtime import open_runtime
+    from bot.process.scheduler import EXTRA_JOBS, Scheduler
+    from bot.process.upkeep import BACKUP_JOB, PRUNE_JOB, run_backup, run_prune
+
+    config = load_config(
+        write_config(
+            tmp_path, extra='[backup]\ndir = "nightly"\nkeep = 2\ntime = "02:15"\n[retention]\ntime = "04:45"\n'
+        ),
+        env={},
+    )
+    assert BACKUP_JOB in EXTRA_JOBS and PRUNE_JOB in EXTRA_JOBS
+    runtime = open_runtime(config, NOW)
+    connections = Connections(runtime)
+    scheduler = Scheduler(connections, TerminalSink(lambda line: None), extra_jobs=list(EXTRA_JOBS))
+    try:
+        scheduler.start()
+        for job_id, (hour, minute) in (("backup", (2, 15)), ("prune", (4, 45))):
+            job = scheduler.job(job_id)
+            when = job.next_run_time
+            assert (when.hour, when.minute, str(when.tzinfo)) == (hour, minute, "Asia/Jakarta")
+    finally:
+        scheduler.shutdown()
+        connections.close()
+    try:
+        for n in range(3):  # what the job does when it fires: a copy, the newest two kept
+            copy = run_backup(runtime, NOW + timedelta(days=n))
+            assert copy is not None and copy.path.parent == tmp_path / "nightly"
+        assert [p.name for p in backups.copies(tmp_path / "nightly")] == [
+            "whisperer-20261127T030000Z.db",
+            "whisperer-20261128T030000Z.db",
+        ]
+        with caplog.at_level("INFO", logger="whisperer.upkeep"):
+            report = run_prune(runtime, NOW)
+        assert report.snapshots == 0 and "retention: 0 snapshot bodies" in caplog.text
+    finally:
+        runtime.close()
