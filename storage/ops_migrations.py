@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
-from storage.migrations import migration
+from storage.migrations import _run, migration
 
 
 @migration(17, "alerts: when the attempt whose answer is not yet recorded began")
@@ -14,9 +14,17 @@ def _attempt_started(db: Database) -> None:
     db.execute("ALTER TABLE alerts ADD COLUMN attempt_started_at TEXT")
 
 
-@migration(18, "snapshots: bodies pruned by retention")
+@migration(18, "retention: snapshot bodies pruned, and what the nightly prune looks for, indexed")
 def _pruned_snapshots(db: Database) -> None:
-    # The row (hash, size, date) stays while a change refers to it; only the text goes. The index finds the
-    # nightly candidates (old, not yet pruned) without reading every body.
-    db.execute("ALTER TABLE snapshots ADD COLUMN pruned_at TEXT")
-    db.execute("CREATE INDEX snapshots_unpruned ON snapshots(created_at) WHERE pruned_at IS NULL")
+    # A pruned snapshot keeps its row (hash, size, date), so changes still name their before and after; only the
+    # text goes. The partial indexes let the nightly prune find its rows without reading every change or alert:
+    # old unpruned snapshots, changes stored without their diff (whose snapshots stay whole), finished alerts.
+    _run(
+        db,
+        """
+        ALTER TABLE snapshots ADD COLUMN pruned_at TEXT;
+        CREATE INDEX snapshots_unpruned ON snapshots(created_at) WHERE pruned_at IS NULL;
+        CREATE INDEX changes_without_diff ON changes(id) WHERE diff = '';
+        CREATE INDEX alerts_finished ON alerts(sent_at) WHERE status IN ('sent', 'failed', 'superseded')
+        """,
+    )

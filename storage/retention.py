@@ -2,9 +2,9 @@
 
 A snapshot body older than the cut-off is pruned unless a source still points at it (its newest, or a
 result held for a second look) or a change needs it for its diff (one whose diff was not stored whole).
-A pruned snapshot that changes refer to keeps its row (hash, size, date), so the changes stay intact;
-one nothing refers to is deleted. Space comes back a few pages at a time (incremental vacuum) when the
-file allows it; a full VACUUM runs only when asked.
+A pruned snapshot keeps its row (hash, size, date), so every change still names its before and after.
+Space comes back a few pages at a time (incremental vacuum) when the file allows it; a full VACUUM runs
+only when asked.
 """
 
 from __future__ import annotations
@@ -16,23 +16,25 @@ from sqlite_utils import Database
 
 from storage.db import stamp, transaction
 
-# Snapshots a source or a change still needs, whatever their age.
+# Snapshots a source or a change still needs, whatever their age: each source's newest and a result held for a
+# second look; and both snapshots of a change stored without its diff (none today: diffs are stored whole).
 _NEEDED = """
     SELECT last_hash FROM sources WHERE last_hash IS NOT NULL
     UNION SELECT held_hash FROM sources WHERE held_hash IS NOT NULL
     UNION SELECT old_hash FROM changes WHERE diff = '' AND old_hash IS NOT NULL
     UNION SELECT new_hash FROM changes WHERE diff = '' AND new_hash IS NOT NULL
 """
-_REFERRED = "SELECT old_hash FROM changes WHERE old_hash IS NOT NULL UNION SELECT new_hash FROM changes"
+# Each of these is served by a partial index (migration 18): nothing reads every change or alert.
 _PRUNABLE = f"FROM snapshots WHERE pruned_at IS NULL AND created_at < :cutoff AND hash NOT IN ({_NEEDED})"
-_FINISHED = "FROM alerts WHERE status IN ('sent', 'failed', 'superseded') AND sent_at < :cutoff"
+_FINISHED = (
+    "FROM alerts INDEXED BY alerts_finished WHERE status IN ('sent', 'failed', 'superseded') AND sent_at < :cutoff"
+)
 
 
 @dataclass(frozen=True)
 class PruneReport:
     snapshots: int = 0  # bodies pruned (or that would be)
     snapshot_bytes: int = 0
-    snapshot_rows_deleted: int = 0  # of those, rows no change refers to: deleted whole
     alerts: int = 0
     alert_bytes: int = 0
     dry_run: bool = True
@@ -46,9 +48,9 @@ def prune(
     db: Database, now: datetime, *, snapshots_days: int | None, alerts_days: int | None, dry_run: bool = False
 ) -> PruneReport:
     """Prune what retention allows (None = keep forever); with `dry_run`, only count it."""
-    # Rows that changes refer to are deleted and put back within one transaction. SQLite would check each
-    # deleted and re-inserted row against every change (changes has no index on its snapshot hashes), so the
-    # check is off for this transaction: `_prune_bodies` puts back every row a change refers to.
+    # Pruned rows are deleted and put back, bodiless, within one transaction. SQLite would check each deleted
+    # and re-inserted row against every change (changes has no index on its snapshot hashes), so the check is
+    # off for this transaction: `_prune_bodies` puts every row back.
     checks = bool(db.execute("PRAGMA foreign_keys").fetchone()[0]) and not dry_run
     if checks:
         db.execute("PRAGMA foreign_keys = OFF")  # a no-op inside a transaction; prune is not called in one
@@ -65,12 +67,11 @@ def _prune(
     snap_cut = {"cutoff": stamp(now - timedelta(days=snapshots_days))} if snapshots_days else None
     alert_cut = {"cutoff": stamp(now - timedelta(days=alerts_days))} if alerts_days else None
     with transaction(db):
-        snapshots = snapshot_bytes = deleted = alerts = alert_bytes = 0
+        snapshots = snapshot_bytes = alerts = alert_bytes = 0
         if snap_cut is not None:
             snapshots, snapshot_bytes = db.execute(
                 f"SELECT COUNT(*), COALESCE(SUM(size), 0) {_PRUNABLE}", snap_cut
             ).fetchone()
-            deleted = db.execute(f"SELECT COUNT(*) {_PRUNABLE} AND hash NOT IN ({_REFERRED})", snap_cut).fetchone()[0]
         if alert_cut is not None:
             alerts, alert_bytes = db.execute(
                 f"SELECT COUNT(*), COALESCE(SUM(LENGTH(payload) + LENGTH(key) + 64), 0) {_FINISHED}", alert_cut
@@ -80,22 +81,18 @@ def _prune(
                 _prune_bodies(db, snap_cut["cutoff"], stamp(now))
             if alert_cut is not None:
                 db.execute(f"DELETE {_FINISHED}", alert_cut)
-    return PruneReport(int(snapshots), int(snapshot_bytes), int(deleted), int(alerts), int(alert_bytes), dry_run)
+    return PruneReport(int(snapshots), int(snapshot_bytes), int(alerts), int(alert_bytes), dry_run)
 
 
 def _prune_bodies(db: Database, cutoff: str, now: str) -> None:
-    """Delete the prunable rows and put back, bodiless, those changes refer to. Emptying a body in place would
-    leave each old row alone on an almost empty page (a page holds one page-sized body); deleted rows free
-    their pages, and the small rows put back share pages. Called inside the transaction: the rows changes
-    refer to are back before it commits (foreign keys are checked at COMMIT, see `prune`)."""
+    """Delete the prunable rows and put them back without their bodies. Emptying a body in place would leave
+    each old row alone on an almost empty page (a page holds one page-sized body); deleted rows free their
+    pages, and the small rows put back share pages. Every row comes back, so each change still names its
+    before and after (foreign-key checks are off for this transaction, see `prune`)."""
     params = {"cutoff": cutoff, "now": now}
     db.execute("DROP TABLE IF EXISTS temp.pruned_snapshots")
-    db.execute(
-        f"""CREATE TEMP TABLE pruned_snapshots AS SELECT hash, size, created_at {_PRUNABLE}
-            AND hash IN ({_REFERRED})""",
-        params,
-    )
-    db.execute(f"DELETE {_PRUNABLE}", params)
+    db.execute(f"CREATE TEMP TABLE pruned_snapshots AS SELECT hash, size, created_at {_PRUNABLE}", params)
+    db.execute("DELETE FROM snapshots WHERE hash IN (SELECT hash FROM temp.pruned_snapshots)")
     db.execute(
         """INSERT INTO snapshots (hash, text, size, created_at, pruned_at)
            SELECT hash, '', size, created_at, :now FROM temp.pruned_snapshots""",

@@ -171,3 +171,18 @@ def test_retention_settings_are_checked(tmp_path: Path, capsys: pytest.CaptureFi
     config = write_config(tmp_path, extra='[backup]\ndir = "copies"\ntime = "25:00"\n')
     assert main(["--config", str(config), "db", "status"]) == 2
     assert "backup.time: '25:00' is not a time of day" in capsys.readouterr().err
+
+
+def test_the_nightly_prune_reads_no_whole_table_of_changes_or_alerts(tmp_path: Path) -> None:
+    """With a year of 2,000 sources the changes and alerts tables are large: their rows are found by index."""
+    from storage import retention
+
+    db = open_db(tmp_path / "whisperer.db")
+    try:
+        for query in (f"SELECT hash {retention._PRUNABLE}", f"DELETE {retention._FINISHED}"):
+            plan = [str(row[-1]) for row in db.execute(f"EXPLAIN QUERY PLAN {query}", {"cutoff": "x"})]
+            whole = [step for step in plan if step.startswith(("SCAN changes", "SCAN alerts", "SCAN snapshots"))]
+            assert all("USING INDEX" in step for step in whole), plan
+            assert any("snapshots_unpruned" in step or "alerts_finished" in step for step in plan), plan
+    finally:
+        db.conn.close()

@@ -129,8 +129,7 @@ def _prune(args: argparse.Namespace, config: Config, now: datetime, out: Out) ->
         keep_snaps = f"older than {settings.snapshots_days} days" if settings.snapshots_days else "(kept forever)"
         keep_alerts = f"older than {settings.alerts_days} days" if settings.alerts_days else "(kept forever)"
         out(
-            f"{verb} {report.snapshots} snapshot bodies {keep_snaps} ({size(report.snapshot_bytes)}; "
-            f"{report.snapshot_rows_deleted} of them referred to by no change, removed whole) and "
+            f"{verb} {report.snapshots} snapshot bodies {keep_snaps} ({size(report.snapshot_bytes)}) and "
             f"{report.alerts} sent alerts {keep_alerts} ({size(report.alert_bytes)})."
         )
         out("Changes and their diffs are kept, and so is each source's newest snapshot.")
