@@ -2,7 +2,8 @@
 
 A copy is made with SQLite's online backup API (never by copying the file: a WAL database copied mid-write
 can be corrupt), checked with `PRAGMA quick_check`, fsynced, and only then renamed into place, so a
-half-written copy never carries a final name. Old copies with the same prefix are pruned.
+half-written copy never carries a final name. Copies are named after the database (`whisperer.db` →
+`whisperer-20261207T030000Z.db`), so databases sharing a folder keep their own; old ones are pruned.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-DAILY = "whisperer-"  # `whisperer backup` and the [backup] job
-BEFORE_MIGRATING = "before-migration-"  # taken by open_db before it migrates
+DAILY = ""  # `whisperer backup` and the [backup] job: `<database>-<time>.db`
+BEFORE_MIGRATING = (
+    "before-migration-"  # taken by open_db before it migrates: `<database>-before-migration-v16-<time>.db`
+)
 MIGRATION_KEEP = 3
-_NAME = re.compile(r"^(?P<prefix>[a-z-]+?-)(?:v\d+-)?(?P<stamp>\d{8}T\d{6}Z)(?:-\d+)?\.db$")
+_TAIL = re.compile(r"^(?:v\d+-)?(?P<stamp>\d{8}T\d{6}Z)(?:-\d+)?\.db$")  # what follows the prefix
 
 
 class BackupError(Exception):
@@ -50,11 +53,18 @@ def migration_folder(database: str | Path) -> Path:
     return Path(database).resolve().parent / "backups"
 
 
+def prefix_for(database: str | Path, kind: str = DAILY) -> str:
+    """How copies of this database (of this kind) are named: its file name's stem, then the kind."""
+    stem = re.sub(r"[^a-z0-9]+", "-", Path(database).stem.lower()).strip("-") or "whisperer"
+    return f"{stem}-{kind}"
+
+
 def backup_database(
-    source: str | Path, folder: str | Path, now: datetime, *, keep: int, prefix: str = DAILY, version: int | None = None
+    source: str | Path, folder: str | Path, now: datetime, *, keep: int, kind: str = DAILY, version: int | None = None
 ) -> Backup:
     """Copy the database at `source` into `folder` (online, checked, fsynced, renamed into place), then keep
-    only the newest `keep` copies with this prefix. BackupError if the copy cannot be made or is not sound."""
+    only the newest `keep` copies of it (of this kind). BackupError if the copy cannot be made or is not sound."""
+    prefix = prefix_for(source, kind)
     if keep < 1:
         raise BackupError(f"--keep {keep} would delete the copy just taken", "keep at least 1 copy")
     folder = Path(folder)
@@ -115,20 +125,15 @@ def _fsync_folder(folder: Path) -> None:
         _fsync(folder)
 
 
-def copies(folder: str | Path, prefix: str = DAILY) -> list[Path]:
-    """The copies in `folder` with this prefix, oldest first (names sort by time)."""
+def copies(folder: str | Path, prefix: str) -> list[Path]:
+    """The copies in `folder` named with this prefix (see `prefix_for`), oldest first."""
     found = []
     with suppress(OSError):
         for path in Path(folder).iterdir():
-            match = _NAME.match(path.name)
-            if match and match.group("prefix") == prefix and path.is_file():
-                found.append(path)
-    return sorted(found, key=lambda p: (_NAME.match(p.name).group("stamp"), p.name))  # type: ignore[union-attr]
-
-
-def taken_at(path: Path) -> datetime | None:
-    match = _NAME.match(path.name)
-    return datetime.strptime(match.group("stamp"), "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC) if match else None
+            tail = _TAIL.match(path.name[len(prefix) :]) if path.name.startswith(prefix) else None
+            if tail and path.is_file():
+                found.append((tail.group("stamp"), path.name, path))
+    return [path for _stamp, _name, path in sorted(found)]
 
 
 def prune_copies(folder: str | Path, prefix: str, keep: int) -> list[Path]:

@@ -249,7 +249,7 @@ def backup_before_migrating(db: Database, path: str | Path) -> Path | None:
             migration_folder(path),
             datetime.now(UTC),  # a file name, not logic: the wall clock is fine here
             keep=MIGRATION_KEEP,
-            prefix=BEFORE_MIGRATING,
+            kind=BEFORE_MIGRATING,
             version=max(applied_migrations(db)),
         )
     except BackupError as exc:

@@ -95,7 +95,7 @@ def test_a_backup_taken_while_polls_write_restores_whole(
     out = capsys.readouterr().out
     assert out.count("integrity ok") == 3 and "Removed 1 older copy (keeping 2)." in out
 
-    kept = backups.copies(folder)
+    kept = backups.copies(folder, "whisperer-")
     assert len(kept) == 2 and sorted(p.name for p in folder.iterdir()) == [p.name for p in kept]  # no partials
     copy = kept[-1]
     assert integrity(copy) == "ok"
@@ -130,7 +130,7 @@ def test_restore_is_refused_while_the_bot_runs(tmp_path: Path, capsys: pytest.Ca
     db_path = tmp_path / "whisperer.db"
     open_db(db_path).conn.close()
     assert main(["--config", str(config), "backup", str(tmp_path / "copies")]) == 0
-    [copy] = backups.copies(tmp_path / "copies")
+    [copy] = backups.copies(tmp_path / "copies", "whisperer-")
     bot = Bot(["--config", str(config), "run"], tmp_path, clean_env(), stdin=True)
     try:
         bot.line(r"Terminal mode \(no Slack tokens\)")
@@ -223,8 +223,8 @@ def test_a_copy_is_taken_before_migrating_and_the_last_three_kept(
         assert set(applied_migrations(db)) == set(range(1, latest_version() + 1))
     finally:
         db.conn.close()
-    [copy] = backups.copies(tmp_path / "backups", backups.BEFORE_MIGRATING)
-    assert copy.name.startswith("before-migration-v16-")
+    [copy] = backups.copies(tmp_path / "backups", "whisperer-before-migration-")
+    assert copy.name.startswith("whisperer-before-migration-v16-")
     with closing(sqlite3.connect(str(copy))) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == 16
         assert conn.execute("SELECT id FROM sources").fetchall() == [("rebates",)]
@@ -232,15 +232,22 @@ def test_a_copy_is_taken_before_migrating_and_the_last_three_kept(
 
     assert main(["--config", str(config), "db", "status"]) == 0
     status = capsys.readouterr().out
-    assert "Pending: none" in status and "Last copy before migrating: backups/before-migration-v16-" in status
+    assert "Pending: none" in status and "Last copy before migrating: backups/whisperer-before-migration-v16-" in status
 
-    for n in range(3):  # three more databases migrated in the same folder: the newest three copies stay
-        old_database(tmp_path / f"other{n}.db", version=15 - n)
-        time.sleep(1.05)
-        open_db(tmp_path / f"other{n}.db").conn.close()
-    kept = backups.copies(tmp_path / "backups", backups.BEFORE_MIGRATING)
-    assert [p.name[:21] for p in kept] == ["before-migration-v15-", "before-migration-v14-", "before-migration-v13-"]
+    for n in range(3):  # three more upgrades of this database: the newest three copies stay
+        for side in ("", "-wal", "-shm"):
+            Path(f"{db_path}{side}").unlink(missing_ok=True)
+        old_database(db_path, version=15 - n)
+        time.sleep(1.05)  # copies are named by the second
+        open_db(db_path).conn.close()
+    kept = backups.copies(tmp_path / "backups", "whisperer-before-migration-")
+    assert [p.name[:31] for p in kept] == [f"whisperer-before-migration-v{v}-" for v in (15, 14, 13)]
     assert copy not in kept
+    other = tmp_path / "other.db"  # another database in the same folder keeps its own copies
+    old_database(other)
+    open_db(other).conn.close()
+    assert len(backups.copies(tmp_path / "backups", "other-before-migration-")) == 1
+    assert len(backups.copies(tmp_path / "backups", "whisperer-before-migration-")) == 3
 
 
 def test_a_database_from_before_the_bookkeeping_gains_it_without_running_anything_twice(tmp_path: Path) -> None:
@@ -291,7 +298,7 @@ def test_the_bot_schedules_the_nightly_backup_and_prune_by_the_wall_clock(
         for n in range(3):  # what the job does when it fires: a copy, the newest two kept
             copy = run_backup(runtime, NOW + timedelta(days=n))
             assert copy is not None and copy.path.parent == tmp_path / "nightly"
-        assert [p.name for p in backups.copies(tmp_path / "nightly")] == [
+        assert [p.name for p in backups.copies(tmp_path / "nightly", "whisperer-")] == [
             "whisperer-20261127T030000Z.db",
             "whisperer-20261128T030000Z.db",
         ]

@@ -194,8 +194,12 @@ def _status(config: Config, out: Out) -> int:
     holder = running_holder(database)
     out(f"Bot: running (pid {holder.pid})" if holder else "Bot: not running")
     for label, folder, prefix in (
-        ("Last backup", config.backup.dir, backups.DAILY),
-        ("Last copy before migrating", backups.migration_folder(database), backups.BEFORE_MIGRATING),
+        ("Last backup", config.backup.dir, backups.prefix_for(database)),
+        (
+            "Last copy before migrating",
+            backups.migration_folder(database),
+            backups.prefix_for(database, backups.BEFORE_MIGRATING),
+        ),
     ):
         found = backups.copies(folder, prefix) if folder else []
         if found:
