@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.config.ops import OpsSettings, parse_ops
 from bot.config.sources import alert_limit_key, parse_source
 from bot.config.validation import ConfigError, MissingConfig, Table, type_word
 from handlers.settings import KnowledgeSettings
@@ -78,6 +79,7 @@ class Config:
     sections: Mapping[str, Any] = field(default_factory=dict)  # later sections ([renewal], [[rebates]], …)
     knowledge: KnowledgeSettings = field(default_factory=KnowledgeSettings)  # those sections, validated
     digest: DigestSettings = field(default_factory=DigestSettings)
+    ops: OpsSettings = field(default_factory=OpsSettings)
 
     @property
     def database(self) -> Path:
@@ -87,7 +89,7 @@ class Config:
         return next((s for s in self.sources if s.id == source_id), None)
 
 
-_KNOWN_SECTIONS = ("bot", "partner", "fetch", "browser", "sources", "digest")
+_KNOWN_SECTIONS = ("bot", "partner", "fetch", "browser", "sources", "digest", "ops")
 # Sections whose own parsers live with the features that use them; listed so typos are caught here.
 EXTRA_SECTIONS: dict[str, type] = {
     "renewal": dict,
@@ -265,6 +267,7 @@ def parse_config(
         fetch=_fetch(file, data.get("fetch", {})),
         browser=_browser(file, data.get("browser", {}), base),
         digest=_digest(file, data.get("digest", {})),
+        ops=parse_ops(file, data.get("ops", {})),
         sources=tuple(sources),
         sections=sections,
         knowledge=parse_knowledge(file, sections, partner.status_expires, list(seen)),

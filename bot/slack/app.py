@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from slack_bolt import Ack, App, BoltRequest, BoltResponse
@@ -40,6 +40,9 @@ from handlers.registry import dispatch, split_share
 from handlers.reply import Reply, error, storage_reply
 from storage.db import StorageUnavailable
 from storage.requests import remember_request
+
+if TYPE_CHECKING:
+    from wsgiref.types import WSGIApplication
 
 log = logging.getLogger("whisperer.slack")
 
@@ -376,13 +379,22 @@ def quiet_queue_warnings() -> None:
         queue_logger.addFilter(_OncePerMinute())
 
 
-def make_http_server(app: App, signing_secret: str, host: str = "127.0.0.1", port: int = 3000) -> HttpServer:
-    """POST /slack/events through our request gate and Bolt's WSGI adapter, served by waitress.
+def make_http_server(
+    app: App,
+    signing_secret: str,
+    host: str = "127.0.0.1",
+    port: int = 3000,
+    outer: Callable[[WSGIApplication], WSGIApplication] | None = None,
+) -> HttpServer:
+    """POST /slack/events through our request gate and Bolt's WSGI adapter, served by waitress; `outer` wraps
+    it (the health and metrics paths).
 
     waitress refuses bodies over MAX_BODY itself (413) before reading them; the gate does the rest.
     """
     quiet_queue_warnings()
-    wsgi_app = RequestGate(SlackRequestHandler(app, path=EVENTS_PATH), signing_secret, EVENTS_PATH)
+    wsgi_app: WSGIApplication = RequestGate(SlackRequestHandler(app, path=EVENTS_PATH), signing_secret, EVENTS_PATH)
+    if outer is not None:
+        wsgi_app = outer(wsgi_app)
     return create_server(
         wsgi_app,
         host=host,
