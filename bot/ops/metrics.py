@@ -51,7 +51,7 @@ class Metrics:
     def __init__(self, database: Path, db: Callable[[], Database] | None = None) -> None:
         self.database = database
         self.db = db
-        disable_created_metrics()  # no `_created` series: they double the output and no dashboard uses them
+        disable_created_metrics()  # type: ignore[no-untyped-call]  # no `_created` series: they double the output and no dashboard uses them
         self.registry = CollectorRegistry(auto_describe=True)
         self.poll_runs = Counter(
             "whisperer_poll_runs",
