@@ -34,9 +34,17 @@ def outbox_depth(db: Database) -> int:
 
 
 def last_successes(db: Database) -> dict[str, datetime | None]:
-    """Every watched source and when its last check succeeded (None while it is failing or never checked)."""
-    rows = db.execute("SELECT id, last_checked, last_status FROM sources WHERE retired = 0 ORDER BY id").fetchall()
-    return {
-        str(source_id): parse_stamp(checked) if checked and status not in FAILED_STATUSES else None
-        for source_id, checked, status in rows
-    }
+    """Every watched source and when its last check succeeded: for a failing source, when its failures began
+    (its last success came just before); None when it never succeeded."""
+    rows = db.execute(
+        "SELECT id, last_checked, last_status, failing_since, last_hash FROM sources WHERE retired = 0 ORDER BY id"
+    ).fetchall()
+    found: dict[str, datetime | None] = {}
+    for source_id, checked, status, failing_since, last_hash in rows:
+        if checked and status not in FAILED_STATUSES:
+            found[str(source_id)] = parse_stamp(checked)
+        elif failing_since and last_hash:
+            found[str(source_id)] = parse_stamp(failing_since)
+        else:
+            found[str(source_id)] = None
+    return found

@@ -213,13 +213,13 @@ def config_secrets(config: Config) -> list[str]:
 
 
 def leave(status: int) -> int:
-    """End `whisperer run` now: when a poll's fetch (up to [fetch] total_timeout) or an unanswered Slack call is
-    still running on a worker thread, the interpreter would wait for it at exit; SIGTERM must not. Nothing is
-    lost by leaving: a poll writes each source in one transaction, and a handed-back post stays pending."""
-    lingering = [t for t in threading.enumerate() if t is not threading.current_thread() and not t.daemon]
-    if not lingering:
-        return status
-    log.info("leaving %d worker thread(s) behind; their work is redone at the next start", len(lingering))
+    """End `whisperer run` now. A poll's fetch (up to [fetch] total_timeout) or an unanswered Slack call may still
+    run on a worker thread, and the interpreter would join those at exit (concurrent.futures does, daemon or
+    not); SIGTERM must not wait for them. Nothing is lost: a poll writes each source in one transaction, and a
+    handed-back post stays pending. Everything the process opened is closed by now (run_bot's finally)."""
+    busy = [t for t in threading.enumerate() if t is not threading.current_thread() and t.is_alive()]
+    if busy:
+        log.info("leaving %d worker thread(s) behind; their work is redone at the next start", len(busy))
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
