@@ -6,8 +6,9 @@ import argparse
 import contextlib
 import io
 import os
+import re
 import sys
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
 from datetime import UTC, datetime, time
 from pathlib import Path
 from time import monotonic
@@ -245,6 +246,23 @@ def load_env_files(args: argparse.Namespace, cwd: Path) -> None:
     for path in dict.fromkeys((beside.resolve(), here.resolve())):
         if path.is_file():
             load_dotenv(path, override=False)
+    load_credentials(os.environ)
+
+
+CREDENTIAL = re.compile(r"(?:env_)?([A-Z][A-Z0-9_]*)")
+
+
+def load_credentials(env: MutableMapping[str, str]) -> None:
+    """systemd's LoadCredential=: each file in $CREDENTIALS_DIRECTORY named NAME (or env_NAME, when a whole
+    folder is loaded) sets the variable NAME, unless the environment already has it."""
+    folder = env.get("CREDENTIALS_DIRECTORY")
+    if not folder or not Path(folder).is_dir():
+        return
+    for path in sorted(Path(folder).iterdir()):
+        match = CREDENTIAL.fullmatch(path.name)
+        if match and path.is_file() and match.group(1) not in env:
+            with contextlib.suppress(OSError, UnicodeDecodeError):
+                env[match.group(1)] = path.read_text(encoding="utf-8").strip()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
