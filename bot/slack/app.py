@@ -29,6 +29,7 @@ from waitress import wasyncore
 from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
 from bot.config.loading import ConfigError
+from bot.ops.logs import log_context
 from bot.process.connections import Connections
 from bot.process.runtime import make_context
 from bot.slack.answers import AnswerPool, post_response
@@ -177,6 +178,15 @@ def request_key(body: Mapping[str, Any], raw_body: str = "", timestamp: str = ""
     return f"body:{digest}"
 
 
+def slack_event_id(body: Mapping[str, Any]) -> str | None:
+    """Slack's own id for a request: the event id, else the command's or the click's trigger id."""
+    for key in ("event_id", "trigger_id"):
+        value = body.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
 def real_now() -> datetime:
     return datetime.now(UTC)
 
@@ -210,11 +220,13 @@ class Listeners:
             # twice (any write it needs fails the same way).
             log.warning("could not remember Slack request %s (%s); answering it anyway", key, exc.problem)
             fresh = True
-        if not fresh:
-            retry = (request.headers.get("x-slack-retry-num") or ["?"])[0]
-            log.info("ignored a repeated Slack request %s (retry %s); it was handled the first time", key, retry)
-            return BoltResponse(status=200, body="", headers={DUPLICATE_HEADER: "1"})
-        return next_()
+        # Log lines while this request is handled carry Slack's id for it (JSON logs: "event").
+        with log_context(event=slack_event_id(body) or key):
+            if not fresh:
+                retry = (request.headers.get("x-slack-retry-num") or ["?"])[0]
+                log.info("ignored a repeated Slack request %s (retry %s); it was handled the first time", key, retry)
+                return BoltResponse(status=200, body="", headers={DUPLICATE_HEADER: "1"})
+            return next_()
 
     def later(self, work: Callable[[], None]) -> bool:
         """Run slow follow-up work on the answer pool; False (nothing run) when the pool is full."""
