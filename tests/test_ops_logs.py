@@ -10,10 +10,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from botserver import CHANNEL, text_of, write_config
 from conftest import FixtureServer, Response
-from fakeslack import SECRET, FakeSlack, hang
+from fakeslack import SECRET, FakeSlack, hang, sign, slash_body
 from test_slack_process import Bot, alerts, clean_env, setup_change, wait_until
 
 from bot.ops.logs import log_context, setup_logging
@@ -103,6 +104,14 @@ def test_json_logs_of_a_running_bot_hold_no_token_or_cookie(
     bot = Bot(["--config", str(config), "run", "--http", "--port", "0"], tmp_path, env)
     bots.append(bot)
     bot.line(r'"source": "portal"', stream="err", timeout=30)  # the poll's failure, tagged with its source
+    # Slack retries a command (same body, X-Slack-Retry-Num): the line about it carries Slack's id for it.
+    url = bot.line(r"Slack requests on (http://127\.0\.0\.1:\d+/slack/events)").group(1)
+    body = slash_body("help", "U0USER", fake_slack.response_url("t-9"), "trigger-9")
+    headers = {**sign(body), "Content-Type": "application/x-www-form-urlencoded"}
+    assert httpx.post(url, content=body, headers=headers, timeout=10).status_code == 200
+    retry = httpx.post(url, content=body, headers={**headers, "X-Slack-Retry-Num": "1"}, timeout=10)
+    assert retry.headers.get("x-whisperer-duplicate") == "1"
+    bot.line(r'"event": "trigger-9"', stream="err")
     assert bot.stop() == 0
     logs = "\n".join(bot.err)
     entries = json_lines(logs)
