@@ -54,8 +54,9 @@ CMD ["run"]
 
 FROM runtime AS browser
 # Debian's chromium; Playwright drives it through WHISPERER_BROWSER (no browser download at build time).
+# libatomic1: the Node.js runtime inside Playwright's Python package needs it.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends chromium fonts-liberation fonts-noto-cjk \
+    && apt-get install -y --no-install-recommends chromium fonts-liberation libatomic1 \
     && rm -rf /var/lib/apt/lists/*
 ENV WHISPERER_BROWSER=/usr/bin/chromium
 COPY --from=build-browser /opt/whisperer /opt/whisperer

@@ -42,7 +42,7 @@ image:
 	TARGET=$(TARGET) deploy/image.sh $(TARGET)
 
 # Builds the slim image, runs `whisperer demo` and `whisperer health` in it, checks it runs as non-root and
-# that its health check turns healthy.
+# that its health check turns healthy. IMAGE_TEST_BROWSER=1 also checks the browser image on a JavaScript page.
 image-test:
 	deploy/image-test.sh
 

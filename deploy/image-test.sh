@@ -2,6 +2,7 @@
 # `make image-test`: build the slim image, then check it: `whisperer demo` runs inside, the image runs as a
 # non-root user, `whisperer run` becomes healthy through the HEALTHCHECK (`whisperer health`), and
 # `docker stop` ends it with exit status 0. Every container runs on the host network.
+# IMAGE_TEST_BROWSER=1 also builds the browser image and has it poll a page that JavaScript draws.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DOCKER="${DOCKER:-docker}"
@@ -15,7 +16,7 @@ deploy/image.sh slim "$IMAGE"
 data="$(mktemp -d)"
 name="whisperer-image-test-$$"
 cleanup() {
-  "$DOCKER" rm -f "$name" >/dev/null 2>&1 || true
+  "$DOCKER" rm -f "$name" "$name-site" >/dev/null 2>&1 || true
   rm -rf "$data"
 }
 trap cleanup EXIT
@@ -54,4 +55,25 @@ sed 's/^/  /' "$data/health.txt"
 code="$("$DOCKER" inspect -f '{{.State.ExitCode}}' "$name")"
 [ "$code" = 0 ] || fail "docker stop: exit status $code, expected 0"
 echo "image-test: docker stop → exit status 0"
+
+if [ "${IMAGE_TEST_BROWSER:-0}" = 1 ]; then
+  deploy/image.sh browser "$IMAGE-browser"
+  port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  mkdir -p "$data/site" "$data/browser"
+  echo '<main id="x">Loading</main><script>x.textContent = "Tier: Premier (drawn by JavaScript)"</script>' \
+    >"$data/site/page.html"
+  printf '[fetch]\nallow_private = ["127.0.0.1"]\n[[sources]]\nid = "dashboard"\nkind = "browser"\nurl = "%s"\n' \
+    "http://127.0.0.1:$port/page.html" >"$data/browser/whisperer.toml"
+  chown -R "$uid" "$data"
+  "$DOCKER" run -d --name "$name-site" --network host -v "$data/site:/site:ro" --entrypoint python3 "$IMAGE" \
+    -m http.server "$port" --bind 127.0.0.1 --directory /site >/dev/null
+  sleep 1
+  "$DOCKER" run --rm --network host -v "$data/browser:/data" "$IMAGE-browser" poll >"$data/poll.txt" 2>&1 \
+    || fail "the browser image's poll: $(tail -3 "$data/poll.txt")"
+  grep -q "first snapshot stored" "$data/poll.txt" || fail "the browser image stored no snapshot: $(cat "$data/poll.txt")"
+  "$DOCKER" run --rm --network host -v "$data/browser:/data" --entrypoint python3 "$IMAGE-browser" -c \
+    "import sqlite3; print(sqlite3.connect('/data/whisperer.db').execute('select text from snapshots').fetchall())" \
+    | grep -q "drawn by JavaScript" || fail "the browser image did not run the page's JavaScript"
+  echo "image-test: the browser image rendered a JavaScript page with Debian's chromium"
+fi
 echo "image-test: ok"
