@@ -15,7 +15,8 @@ if [ "${LOCAL_BASE:-0}" = 1 ] && [ -z "${BASE:-}" ]; then
   DOCKER="$DOCKER" deploy/image-base.sh "$BASE"
 fi
 [ -n "${BASE:-}" ] && args+=(--build-arg "BASE=$BASE")
-CA_FILE="${CA_FILE:-$(python3 -c 'import ssl; print(ssl.get_default_verify_paths().cafile or "")' 2>/dev/null || true)}"
+# pip's own setting first, then what Python's ssl module trusts on this machine
+CA_FILE="${CA_FILE:-${PIP_CERT:-$(python3 -c 'import ssl; print(ssl.get_default_verify_paths().cafile or "")' 2>/dev/null || true)}}"
 [ -n "$CA_FILE" ] && [ -s "$CA_FILE" ] && args+=(--secret "id=ca,src=$CA_FILE")
 # BuildKit (for the secret): `docker buildx` when the client has it, else the classic client's built-in one.
 if "$DOCKER" buildx version >/dev/null 2>&1; then
