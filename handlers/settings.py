@@ -8,6 +8,8 @@ import fnmatch
 from dataclasses import dataclass, field
 from datetime import date, time
 
+from watchers.facts.follow import Follow
+
 LEVELS = ("HCIA", "HCIP", "HCIE", "HCCDA", "HCCDP", "HCCDE")
 
 
@@ -45,6 +47,7 @@ class Kpi:
     unit: str = ""
     consequence: str = ""
     warn_within: float | None = None  # met, but this close to the line: "at risk"
+    follow: Follow | None = None  # the threshold (min, else max) is read from this page; the number is the fallback
 
     def passes(self, value: float) -> bool:
         return (self.min is None or value >= self.min) and (self.max is None or value <= self.max)
@@ -105,6 +108,11 @@ class Rebate:
     claim_opens: date | None = None
     claim_closes: date | None = None
     notes: str = ""
+    # Criteria whose bound is read from a page: (metric, follow). "renewal" in the config shares the KPI's.
+    follows: tuple[tuple[str, Follow], ...] = ()
+
+    def follow_of(self, metric: str) -> Follow | None:
+        return dict(self.follows).get(metric)
 
 
 @dataclass(frozen=True)

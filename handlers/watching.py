@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, tzinfo
 
+from handlers.meaning_view import headline, meaning_blocks
 from handlers.registry import COMMANDS, Context, UsageError, command, record_id, resolve, suggest
 from handlers.reply import (
     Action,
@@ -161,7 +162,7 @@ def changes_command(ctx: Context, args: list[str]) -> Reply:
                 Mono(f"#{row['id']}"),
                 f" {when(row['detected_at'], ctx.tz)} · ",
                 Strong(row["source_name"] or row["source_id"]),
-                f" ({row['topic']}): {row['summary']}",
+                f" ({row['topic']}): {headline(row)}",
                 *((" · 👤 ", Mention(owner, names.get(owner, ""))) if owner else ()),
             )
         )
@@ -238,7 +239,7 @@ def diff_command(ctx: Context, args: list[str]) -> Reply:
     )
     blocks: list[Block] = [
         Heading(f"Change #{row['id']}: {row['source_name'] or row['source_id']}"),
-        para(Strong(row["summary"])),
+        *(meaning_blocks(ctx.db, row) if row.get("facts") or row.get("impacts") else (para(Strong(row["summary"])),)),
         note(source, f" · {row['topic']} · {row['kind']} · detected {when(row['detected_at'], ctx.tz)}"),
         *(Code(chunk) for chunk in pages[page - 1]),
     ]

@@ -12,6 +12,7 @@ from sqlite_utils import Database
 
 from bot.config.loading import Config, ConfigError
 from bot.config.sources import parse_source
+from bot.process.meaning import meaning_facts
 from handlers.registry import Context
 from storage import sources as state
 from storage.db import open_db, transaction
@@ -41,7 +42,9 @@ class Runtime:
 def open_runtime(config: Config, now: datetime) -> Runtime:
     db = open_db(config.database)
     runtime = Runtime(config, db, make_client(config.fetch), HostLimiter(config.fetch.per_host))
-    runtime.extractors = make_extractors(config.partner.name, config.partner.tier)
+    extractors = make_extractors(config.partner.name, config.partner.tier)
+    # After the tier reader (a rename of our tier is an impact), before the deadline reader resyncs the dates.
+    runtime.extractors = [*extractors[:1], meaning_facts(config), *extractors[1:]]
     # Nothing starts until a browser source is polled; its pages obey the same network policy as every fetch.
     runtime.browser = Browser(config.browser, config.fetch.network)
     if config.path is not None:
