@@ -27,8 +27,9 @@ def test_the_configuration_examples_are_valid(tmp_path: Path) -> None:
     data: dict[str, object] = {}
     for block in blocks:
         data.update(tomllib.loads(block))
-    assert set(data) == {"backup", "retention"}
+    assert set(data) == {"backup", "retention", "ops"}
     config = parse_config(data, {}, "whisperer.toml", tmp_path)
+    assert config.ops.listen is not None
     assert config.backup.dir == tmp_path / "backups" and config.backup.keep == 7
     assert (config.retention.snapshots_days, config.retention.alerts_days) == (90, 180)
 

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
+import re
 import sys
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
 from datetime import UTC, datetime, time
 from pathlib import Path
+from time import monotonic
+from typing import Any, TextIO
 
 from dotenv import dotenv_values, load_dotenv
 
@@ -16,10 +21,12 @@ from bot import __version__
 from bot.cli import cookies as cookies_cli
 from bot.cli import data as data_cli
 from bot.cli import deals as deals_cli
+from bot.cli import health as health_cli
 from bot.cli import knowledge as knowledge_cli
 from bot.cli import money as money_cli
 from bot.cli.exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_STORAGE, EXIT_USAGE
 from bot.config.loading import Config, ConfigError, MissingConfig, config_path, default_config, load_config
+from bot.ops.logs import LOG_FORMATS
 from bot.process import digest as digest_cli
 from bot.process.runtime import make_context, open_runtime, poll
 from bot.slack.render import to_text
@@ -59,11 +66,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--http", action="store_true", help="serve POST /slack/events instead of using Socket Mode")
     p.add_argument("--port", metavar="N", type=int, help="HTTP mode port (default 3000; 0 picks one)")
     p.add_argument("--host", metavar="ADDR", help="HTTP mode address (default 127.0.0.1)")
+    p.add_argument(
+        "--log-format", choices=LOG_FORMATS, help="text (default) or json, one object per line ($WHISPERER_LOG_FORMAT)"
+    )
 
     sub.add_parser("doctor", help="check the config, database, Slack token and scopes, and the alerts channel")
 
     p = sub.add_parser("poll", help="poll every source now (or one), record changes, queue alerts")
     p.add_argument("--source", metavar="ID", action="append", help="only this source (repeatable)")
+    p.add_argument("--ping", metavar="URL", help="healthchecks-style pings: URL/start, then URL or URL/fail")
+    p.add_argument("--metrics-file", metavar="FILE", help="write Prometheus metrics here (textfile collector)")
 
     p = sub.add_parser("changes", help="list recorded changes, newest first")
     p.add_argument("--source", metavar="ID")
@@ -85,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     digest_cli.add_command(sub)
     cookies_cli.add_command(sub)
     data_cli.add_commands(sub)
+    health_cli.add_command(sub)
     return parser
 
 
@@ -153,7 +166,8 @@ def run_command(args: argparse.Namespace) -> int:
 
         return print_checks(run_checks(config_path(args.config, os.environ), os.environ, real_now()))
     if command == "run":
-        from bot.process.service import Options, run_bot
+        from bot.ops.logs import log_format as choose_log_format
+        from bot.process.service import Options, leave, run_bot
         from bot.slack.app import slack_settings
 
         if not args.http and (args.port is not None or args.host is not None):
@@ -162,14 +176,20 @@ def run_command(args: argparse.Namespace) -> int:
         port = 3000 if args.port is None else args.port
         if not 0 <= port <= 65535:
             raise UsageProblem(f"--port {port} is not a TCP port; use 1-65535 (or 0 for any free one)")
-        options = Options(args.http, args.host or "127.0.0.1", port)
-        return run_bot(_load(args, required=True), slack_settings(os.environ), options)
+        try:
+            log_format = choose_log_format(args.log_format, os.environ)
+        except ValueError as exc:
+            raise UsageProblem(f"{exc}; set WHISPERER_LOG_FORMAT to text or json") from None
+        options = Options(args.http, args.host or "127.0.0.1", port, log_format)
+        return leave(run_bot(_load(args, required=True), slack_settings(os.environ), options))
     if command == "cookies":  # reads only the file it is given: no config, no database
         return cookies_cli.run(args, real_now())
     if command in data_cli.COMMANDS:  # the database as it is: no sources synced, no migration (but prune)
         return data_cli.run(args, _load(args, required=False), real_now())
     needs_config = command in ("poll", "sources")
     config = _load(args, required=needs_config)
+    if command == "health":  # opens the database read-only itself, never creating or migrating it
+        return health_cli.run(args, config)
     now = parse_as_of(getattr(args, "as_of", None), config)
     runtime = open_runtime(config, now)
     try:
@@ -183,8 +203,11 @@ def run_command(args: argparse.Namespace) -> int:
                         file=sys.stderr,
                     )
                     return EXIT_USAGE
+            started = monotonic()
             outcomes = poll(runtime, now, args.source)
             print_outcomes(outcomes, use_color())
+            if args.metrics_file:
+                _write_metrics(Path(args.metrics_file), runtime, outcomes, monotonic() - started, now)
             # One failing source is recorded state (it alerts after a few tries); nothing polled at all is a failure.
             every_one_failed = bool(outcomes) and all(o.status == "error" for o in outcomes)
             return EXIT_FAILED if every_one_failed else EXIT_OK
@@ -214,6 +237,19 @@ def run_command(args: argparse.Namespace) -> int:
         runtime.close()
 
 
+def _write_metrics(path: Path, runtime: Any, outcomes: Sequence[Outcome], seconds: float, now: datetime) -> None:
+    from bot.ops.metrics import Metrics
+
+    metrics = Metrics(runtime.config.database, lambda: runtime.db)
+    metrics.polled(outcomes, seconds, now)
+    try:
+        metrics.write_textfile(path)
+    except OSError as exc:
+        raise UsageProblem(
+            f"cannot write --metrics-file {path} ({exc.strerror or exc}); point it at a folder you can write to"
+        ) from None
+
+
 def load_env_files(args: argparse.Namespace, cwd: Path) -> None:
     """`.env` beside the config file first, then the current directory's; neither overrides the environment."""
     here = cwd / ".env"
@@ -222,6 +258,23 @@ def load_env_files(args: argparse.Namespace, cwd: Path) -> None:
     for path in dict.fromkeys((beside.resolve(), here.resolve())):
         if path.is_file():
             load_dotenv(path, override=False)
+    load_credentials(os.environ)
+
+
+CREDENTIAL = re.compile(r"(?:env_)?([A-Z][A-Z0-9_]*)")
+
+
+def load_credentials(env: MutableMapping[str, str]) -> None:
+    """systemd's LoadCredential=: each file in $CREDENTIALS_DIRECTORY named NAME (or env_NAME, when a whole
+    folder is loaded) sets the variable NAME, unless the environment already has it."""
+    folder = env.get("CREDENTIALS_DIRECTORY")
+    if not folder or not Path(folder).is_dir():
+        return
+    for path in sorted(Path(folder).iterdir()):
+        match = CREDENTIAL.fullmatch(path.name)
+        if match and path.is_file() and match.group(1) not in env:
+            with contextlib.suppress(OSError, UnicodeDecodeError):
+                env[match.group(1)] = path.read_text(encoding="utf-8").strip()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -230,6 +283,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return EXIT_USAGE
+    if args.command == "poll" and args.ping:
+        return _pinged(args)
+    return _main(args)
+
+
+def _main(args: argparse.Namespace) -> int:
     try:
         load_env_files(args, Path.cwd())
         status = run_command(args)
@@ -254,6 +313,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+
+
+def _pinged(args: argparse.Namespace) -> int:
+    """`poll --ping URL`: URL/start, the poll, then URL (success) or URL/fail with the exit status; the body
+    carries the poll's last lines of output and any error, so the ping service shows what happened."""
+    from bot.ops.ping import ping
+
+    ping(args.ping, "start")
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(_Tee(sys.stdout, out)), contextlib.redirect_stderr(_Tee(sys.stderr, err)):
+        status = _main(args)
+    lines = (out.getvalue() + err.getvalue()).splitlines()[-20:]
+    body = "\n".join([f"exit status {status}", *lines]) + "\n"
+    ping(args.ping, "" if status == EXIT_OK else "fail", body)
+    return status
+
+
+class _Tee(io.TextIOBase):
+    """Write to the real stream and keep a copy (for the ping's body)."""
+
+    def __init__(self, stream: TextIO, copy: io.StringIO) -> None:
+        self.stream, self.copy = stream, copy
+
+    def write(self, text: str) -> int:
+        self.copy.write(text)
+        return self.stream.write(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def isatty(self) -> bool:
+        return bool(self.stream.isatty())
 
 
 if __name__ == "__main__":  # pragma: no cover

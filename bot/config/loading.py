@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.config.meaning import SummarySettings, parse_rules, parse_summary
+from bot.config.ops import OpsSettings, parse_ops
 from bot.config.sources import alert_limit_key, parse_source
 from bot.config.upkeep import BackupSettings, RetentionSettings, parse_backup, parse_retention
 from bot.config.validation import ConfigError, MissingConfig, Table, type_word
@@ -85,6 +86,7 @@ class Config:
     summary: SummarySettings | None = None  # [summary]: off unless configured
     backup: BackupSettings = field(default_factory=BackupSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
+    ops: OpsSettings = field(default_factory=OpsSettings)
 
     @property
     def database(self) -> Path:
@@ -94,7 +96,7 @@ class Config:
         return next((s for s in self.sources if s.id == source_id), None)
 
 
-_KNOWN_SECTIONS = ("bot", "partner", "fetch", "browser", "sources", "digest", "importance", "summary")
+_KNOWN_SECTIONS = ("bot", "partner", "fetch", "browser", "sources", "digest", "importance", "summary", "ops")
 # Sections whose own parsers live with the features that use them; listed so typos are caught here.
 EXTRA_SECTIONS: dict[str, type] = {
     "renewal": dict,
@@ -280,6 +282,7 @@ def parse_config(
         fetch=_fetch(file, data.get("fetch", {})),
         browser=_browser(file, data.get("browser", {}), base),
         digest=_digest(file, data.get("digest", {})),
+        ops=parse_ops(file, data.get("ops", {})),
         sources=tuple(sources),
         sections=sections,
         knowledge=parse_knowledge(file, sections, partner.status_expires, list(seen)),

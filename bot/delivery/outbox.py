@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
@@ -231,10 +232,18 @@ class Delivery:
                 self.fault = self.fault or exc
             self._stopped(exc)
 
-    def close(self, db: Database | None = None) -> None:
-        """Wait for sends in flight (each is bounded by the client's timeout), then write their outcomes."""
+    def close(self, db: Database | None = None, grace: float | None = None) -> None:
+        """Wait for sends in flight (each is bounded by the client's timeout, and all by `grace` seconds when
+        given), then write their outcomes. A send still unanswered after `grace` is handed back: its row stays
+        pending and the next start settles it."""
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            if grace is not None:
+                with self._lock:
+                    pending = list(self._in_flight.values())
+                _, unanswered = futures_wait(pending, timeout=grace)
+                if unanswered:
+                    log.warning("stopping: %d alert send(s) still unanswered are handed back", len(unanswered))
+            self._pool.shutdown(wait=grace is None, cancel_futures=True)
         if db is not None:
             with self._lock:
                 self._collect()
