@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.config.loading import load_config  # noqa: E402
 from bot.process.runtime import open_runtime, poll  # noqa: E402
-from storage.changes import table_counts  # noqa: E402
+from storage.watching.changes import table_counts  # noqa: E402
 from watchers.fetching.network import NetworkPolicy, classify  # noqa: E402
 
 
