@@ -16,8 +16,9 @@ from fakeslack import SECRET, FakeSlack, hang, sign, slash_body
 
 from bot.config.loading import load_config
 from bot.slack.answers import AnswerPool
-from bot.slack.app import BUSY, DUPLICATE_HEADER, quiet_queue_warnings
+from bot.slack.app import BUSY, quiet_queue_warnings
 from bot.slack.gate import MAX_BODY
+from bot.slack.once import DUPLICATE_HEADER
 
 FORM = "application/x-www-form-urlencoded"
 ACK_DEADLINE = 3.0  # Slack shows the user an error when the HTTP answer takes longer than this

@@ -11,7 +11,7 @@ from botserver import ADMIN, BotServer, text_of
 from conftest import NOW
 from fakeslack import sign, slash_body
 
-from bot.slack.app import DUPLICATE_HEADER
+from bot.slack.once import DUPLICATE_HEADER
 from storage import changes as store
 from storage import people
 from storage import sources as state
