@@ -7,6 +7,10 @@ response_url), with 1, 20 and 50 concurrent senders (each waits for its answer b
 does); then the ack with 20 concurrent senders while every response_url hangs (answers stuck, so the answer pool
 fills and later commands are acknowledged with "busy, try again").
 
+The bot runs in a process of its own, as it does in production: the senders and the fake Slack are this process,
+so their work does not compete with the bot's for the interpreter lock. `--in-process` runs the bot beside them
+instead (how the figures before issue 14 were taken; its latencies include the senders' own work).
+
     .venv/bin/python bench/command_latency.py [--changes 100000] [--requests 500] [--senders 1,20,50]
 """
 
@@ -14,13 +18,17 @@ from __future__ import annotations
 
 import argparse
 import logging
+import multiprocessing
 import statistics
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from multiprocessing.connection import Connection, Pipe
 from pathlib import Path
 
 import httpx
@@ -138,6 +146,48 @@ def show(label: str, values: list[float]) -> None:
     )
 
 
+def serve(workdir: Path, token: str, api_url: str, pipe: Connection) -> None:
+    """The bot: the database, the Bolt app and waitress on 127.0.0.1, port 0. Sends its URL, serves until told."""
+    logging.disable(logging.WARNING)  # "busy" and abandoned answers in the hung round: true, and not the figures
+    runtime = open_runtime(load_config(workdir / "whisperer.toml", env={}), datetime.now(UTC))
+    connections = Connections(runtime)
+    answers = AnswerPool()
+    app = build_app(connections, make_web_client(token, api_url), SECRET, pool=answers)
+    server = make_http_server(app, SECRET, "127.0.0.1", 0)
+    host, port = server_address(server)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    pipe.send(f"http://{host}:{port}/slack/events")
+    pipe.recv()  # stop
+    stop_http_server(server)
+    thread.join(10)
+    answers.shutdown()
+    connections.close()
+    runtime.close()
+
+
+@contextmanager
+def bot_at(workdir: Path, fake: FakeSlack, in_process: bool) -> Iterator[str]:
+    """The bot's URL: in a process of its own, as in production, where Slack's requests do not compete with
+    the bot for its interpreter lock; or, with `in_process`, in this one, beside the senders and the fake."""
+    here, there = Pipe()
+    if in_process:
+        worker: threading.Thread | multiprocessing.process.BaseProcess = threading.Thread(
+            target=serve, args=(workdir, fake.token, fake.api_url, there), daemon=True
+        )
+    else:
+        worker = multiprocessing.get_context("spawn").Process(
+            target=serve, args=(workdir, fake.token, fake.api_url, there), daemon=True
+        )
+    worker.start()
+    try:
+        yield str(here.recv())
+    finally:
+        fake.release()  # hung answers return, so the bot can shut its answer pool down
+        here.send("stop")
+        worker.join(30)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--changes", type=int, default=100_000)
@@ -145,9 +195,13 @@ def main() -> int:
     parser.add_argument("--senders", default="1,20,50", help="concurrent senders in each round, comma-separated")
     parser.add_argument("--hung-senders", type=int, default=20, help="concurrent senders while response_url hangs")
     parser.add_argument("--text", default="changes", help="the /whisperer line to send (default: changes)")
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="run the bot in this process, beside the senders (as the figures before issue 14 were)",
+    )
     args = parser.parse_args()
     rounds = [int(n) for n in args.senders.split(",")]
-    # The hung round makes the bot log each "busy" and each abandoned answer: true, and not the figures.
     logging.disable(logging.WARNING)
 
     with tempfile.TemporaryDirectory(prefix="whisperer-bench-") as tmp:
@@ -158,34 +212,22 @@ def main() -> int:
         print(f"stored {args.changes:,} changes in {time.perf_counter() - started:.1f} s")
 
         fake = FakeSlack().start()
-        runtime = open_runtime(load_config(workdir / "whisperer.toml", env={}), datetime.now(UTC))
-        connections = Connections(runtime)
-        answers = AnswerPool()
-        app = build_app(connections, make_web_client(fake.token, fake.api_url), SECRET, pool=answers)
-        server = make_http_server(app, SECRET, "127.0.0.1", 0)
-        host, port = server_address(server)
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        url = f"http://{host}:{port}/slack/events"
         results: dict[int, Round] = {}
         try:
-            for senders in rounds:  # the first 50 of each round warm up caches, threads and connections
-                results[senders] = send_round(url, fake, args.text, senders, args.requests, f"r{senders}", True, 50)
-            sample = fake.responses(f"r{rounds[0]}-{args.requests + 49}")[0]
-            assert sample["blocks"] and "⚠" not in str(sample["blocks"]), sample  # a real answer, not an error
+            with bot_at(workdir, fake, args.in_process) as url:
+                for senders in rounds:  # the first 50 of each round warm up caches, threads and connections
+                    results[senders] = send_round(url, fake, args.text, senders, args.requests, f"r{senders}", True, 50)
+                sample = fake.responses(f"r{rounds[0]}-{args.requests + 49}")[0]
+                assert sample["blocks"] and "⚠" not in str(sample["blocks"]), sample  # a real answer, not an error
 
-            fake.hang_responses()
-            hung = send_round(url, fake, args.text, args.hung_senders, args.requests, "hung", False)
+                fake.hang_responses()
+                hung = send_round(url, fake, args.text, args.hung_senders, args.requests, "hung", False)
         finally:
-            fake.release()
-            stop_http_server(server)
-            thread.join(10)
-            answers.shutdown()
-            connections.close()
-            runtime.close()
             fake.stop()
 
+    where = "in this process, beside the senders" if args.in_process else "in its own process"
     print(f"/whisperer {args.text}: {args.requests} signed requests per round, {args.changes:,} changes stored")
+    print(f"the bot ran {where}")
     for senders, figures in results.items():
         show(f"ack (HTTP 200), {senders} concurrent", figures.acks)
         show(f"answer (response_url), {senders} concurrent", figures.answers)
