@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -42,14 +42,27 @@ def write_config(
 
 
 class BotServer:
-    def __init__(self, config: Config, fake: FakeSlack, pool: AnswerPool | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        fake: FakeSlack,
+        pool: AnswerPool | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self.fake = fake
         self.runtime: Runtime = open_runtime(config, datetime.now(UTC))
         self.connections = Connections(self.runtime, file_identity(config.database))
         self.effects: list[tuple[str, ...]] = []
         self.pool = pool or AnswerPool()
         self.client = make_web_client(fake.token, fake.api_url)
-        self.app = build_app(self.connections, self.client, SECRET, on_effects=self.effects.append, pool=self.pool)
+        self.app = build_app(
+            self.connections,
+            self.client,
+            SECRET,
+            on_effects=self.effects.append,
+            pool=self.pool,
+            clock=clock or (lambda: datetime.now(UTC)),
+        )
         self.server = make_http_server(self.app, SECRET, "127.0.0.1", 0)
         host, port = server_address(self.server)
         self.url = f"http://{host}:{port}/slack/events"
