@@ -164,4 +164,3 @@ def test_url_verification_is_answered(bot: BotServer) -> None:
     response = bot.post(body, "application/json")
     assert response.status_code == 200
     assert "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P" in response.text
-
