@@ -120,7 +120,12 @@ class FakeSlack:
                     self.end_headers()
                     self.wfile.write(body)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            # Slack takes many connections at once; with the default backlog of 5 a burst of answers to
+            # response_urls had connections refused and retried a second later (a delay no real Slack adds).
+            request_queue_size = 128
+
+        self.httpd = Server(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
 
