@@ -132,7 +132,12 @@ def test_a_429_is_tried_again_after_retry_after_counted_from_slacks_answer(
 ) -> None:
     clock = TestClock(datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1))  # `queue` stamps rows now
     fake_slack.clock = clock.monotonic
-    fake_slack.answering = lambda call: clock.advance(1.5)  # Slack takes 1.5 s (on this clock) to answer
+
+    def slow_to_refuse(call: Any) -> None:  # Slack takes 1.5 s (on this clock) to answer the rate-limited channel
+        if call.args.get("channel") == LIMITED:
+            clock.advance(1.5)
+
+    fake_slack.answering = slow_to_refuse
     fake_slack.channel_mode(LIMITED, "429", retry_after=2)
     runtime = open_runtime(load_config(write_config(tmp_path), env={}), clock.now())
     try:
@@ -153,6 +158,7 @@ def test_a_429_is_tried_again_after_retry_after_counted_from_slacks_answer(
         run()
         assert len(calls(fake_slack, LIMITED)) == 1
         assert texts_to(fake_slack, CHANNEL) == ["good 0", "good 1"]
+        assert clock.now() < hold
         clock.advance((hold - clock.now()).total_seconds())
         fake_slack.channel_mode(LIMITED, None)
         run()
