@@ -32,19 +32,27 @@ WAIT = 60.0  # how long a held handler waits for the test before giving up (a gu
 
 
 class HeldClock:
-    """The bot's injected clock, held shut: every handler asks it the time (so does the stored duplicate check),
-    and waits until the test lets go. Each call is recorded in `events` with the thread that made it."""
+    """The bot's injected clock. Once `hold()` is called, every handler that asks it the time (so does the stored
+    duplicate check) waits until the test lets go; each call from then on is recorded in `events`, with the
+    thread that made it."""
 
     def __init__(self, events: list[str] | None = None) -> None:
         self.events = events if events is not None else []
         self.threads: list[str] = []
         self.open = threading.Event()
+        self.open.set()  # the bot asks the time as it starts, on the test's own thread
+        self.watching = False
         self._lock = threading.Lock()
+
+    def hold(self) -> None:
+        self.watching = True
+        self.open.clear()
 
     def __call__(self) -> datetime:
         with self._lock:
-            self.events.append("handler asked the time")
-            self.threads.append(threading.current_thread().name)
+            if self.watching:
+                self.events.append("handler asked the time")
+                self.threads.append(threading.current_thread().name)
         if not self.open.wait(WAIT):
             raise AssertionError("the test never let the clock go")
         return NOW
@@ -62,6 +70,7 @@ def clock() -> HeldClock:
 def held_bot(tmp_path: Path, fake_slack: FakeSlack, clock: HeldClock) -> Iterator[BotServer]:
     """A bot whose handlers cannot finish until the test lets its clock go."""
     bot = BotServer(load_config(write_config(tmp_path, SOURCES), env={}), fake_slack, clock=clock)
+    clock.hold()
     yield bot
     clock.let_go()
     bot.stop()
@@ -114,8 +123,8 @@ def test_nothing_before_the_ack_touches_the_database(bot: BotServer) -> None:
 def test_socket_mode_sends_the_envelope_ack_before_any_handler_runs(tmp_path: Path, fake_slack: FakeSlack) -> None:
     events: list[str] = []
     clock = HeldClock(events)
-    clock.let_go()  # nothing held: this test is about the order of what happens
     bot = BotServer(load_config(write_config(tmp_path), env={}), fake_slack, clock=clock)
+    clock.watching = True  # nothing held: this test is about the order of what happens
     handler = make_socket_handler(bot.app, APP_TOKEN)
 
     class Socket:

@@ -14,7 +14,9 @@ from dotenv import dotenv_values, load_dotenv
 import handlers  # noqa: F401  (registers every /whisperer subcommand)
 from bot import __version__
 from bot.cli import cookies as cookies_cli
+from bot.cli import deals as deals_cli
 from bot.cli import knowledge as knowledge_cli
+from bot.cli import money as money_cli
 from bot.cli.exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_STORAGE, EXIT_USAGE
 from bot.config.loading import Config, ConfigError, MissingConfig, config_path, default_config, load_config
 from bot.process import digest as digest_cli
@@ -77,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--user", metavar="ID", help="ask as this Slack user (admin checks apply)")
     p.add_argument("--as-of", metavar="DATE", help="pretend it is this date (YYYY-MM-DD or ISO time)")
     knowledge_cli.add_commands(sub)
+    money_cli.add_commands(sub)
+    deals_cli.add_commands(sub)
     digest_cli.add_command(sub)
     cookies_cli.add_command(sub)
     return parser
@@ -182,6 +186,10 @@ def run_command(args: argparse.Namespace) -> int:
             return EXIT_FAILED if every_one_failed else EXIT_OK
         if command in knowledge_cli.COMMANDS:
             return knowledge_cli.run(args, runtime, now)
+        if command in money_cli.COMMANDS:
+            return money_cli.run(args, runtime, now)
+        if command in deals_cli.COMMANDS:
+            return deals_cli.run(args, runtime, now)
         if command == "digest":
             return digest_cli.run_cli(args, runtime, now)
         ctx = make_context(runtime, now, user_id=getattr(args, "user", None), operator=not getattr(args, "user", None))
