@@ -7,7 +7,7 @@ from sqlite_utils import Database
 from storage.migrations import _run, migration
 
 
-@migration(19, "opportunity ledger: deals, their steps and checklist ticks")
+@migration(22, "opportunity ledger: deals, their steps and checklist ticks")
 def _deals(db: Database) -> None:
     # origin: partner (PO), huawei (HO) or prereg (customer pre-registration). `state_at` is when the current
     # state began: every deadline of a deal counts from it, so nothing derived is stored.

@@ -7,7 +7,7 @@ from sqlite_utils import Database
 from storage.migrations import _run, migration
 
 
-@migration(18, "money: MDF requests, their steps and evidence; settlement steps; gated-fund ticks")
+@migration(21, "money: MDF requests, their steps and evidence; settlement steps; gated-fund ticks")
 def _money(db: Database) -> None:
     _run(
         db,

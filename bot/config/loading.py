@@ -106,6 +106,7 @@ EXTRA_SECTIONS: dict[str, type] = {
     "mdf": dict,
     "settlements": dict,
     "funds": list,
+    "competencies": list,
 }
 
 

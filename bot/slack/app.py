@@ -239,7 +239,7 @@ class Listeners:
         trigger, user = str(command.get("trigger_id") or ""), str(command.get("user_id") or "")
         if not (reply.form and trigger and self.interactions):
             return False
-        return self.interactions.open_form(client, reply.form, trigger, user, {})
+        return self.interactions.open_form(client, reply.form, trigger, user, dict(reply.form_meta))
 
     def _effects(self, reply: Reply) -> None:
         if reply.effects:
