@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/knowledge.py
 	$(BIN)/python bench/pdf.py
 	$(BIN)/python bench/browser.py
+	$(BIN)/python bench/growth.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

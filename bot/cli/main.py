@@ -14,6 +14,7 @@ from dotenv import dotenv_values, load_dotenv
 import handlers  # noqa: F401  (registers every /whisperer subcommand)
 from bot import __version__
 from bot.cli import cookies as cookies_cli
+from bot.cli import data as data_cli
 from bot.cli import deals as deals_cli
 from bot.cli import knowledge as knowledge_cli
 from bot.cli import money as money_cli
@@ -83,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     deals_cli.add_commands(sub)
     digest_cli.add_command(sub)
     cookies_cli.add_command(sub)
+    data_cli.add_commands(sub)
     return parser
 
 
@@ -164,6 +166,8 @@ def run_command(args: argparse.Namespace) -> int:
         return run_bot(_load(args, required=True), slack_settings(os.environ), options)
     if command == "cookies":  # reads only the file it is given: no config, no database
         return cookies_cli.run(args, real_now())
+    if command in data_cli.COMMANDS:  # the database as it is: no sources synced, no migration (but prune)
+        return data_cli.run(args, _load(args, required=False), real_now())
     needs_config = command in ("poll", "sources")
     config = _load(args, required=needs_config)
     now = parse_as_of(getattr(args, "as_of", None), config)

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.config.meaning import SummarySettings, parse_rules, parse_summary
 from bot.config.sources import alert_limit_key, parse_source
+from bot.config.upkeep import BackupSettings, RetentionSettings, parse_backup, parse_retention
 from bot.config.validation import ConfigError, MissingConfig, Table, type_word
 from handlers.settings import KnowledgeSettings
 from watchers.facts.levels import ImportanceRule
@@ -82,6 +83,8 @@ class Config:
     digest: DigestSettings = field(default_factory=DigestSettings)
     importance: tuple[ImportanceRule, ...] = ()  # [[importance]] rules, in order
     summary: SummarySettings | None = None  # [summary]: off unless configured
+    backup: BackupSettings = field(default_factory=BackupSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
 
     @property
     def database(self) -> Path:
@@ -107,6 +110,8 @@ EXTRA_SECTIONS: dict[str, type] = {
     "settlements": dict,
     "funds": list,
     "competencies": list,
+    "backup": dict,
+    "retention": dict,
 }
 
 
@@ -280,6 +285,8 @@ def parse_config(
         knowledge=parse_knowledge(file, sections, partner.status_expires, list(seen)),
         importance=parse_rules(file, data.get("importance", [])),
         summary=parse_summary(file, data["summary"], env) if "summary" in data else None,
+        backup=parse_backup(file, sections, base),
+        retention=parse_retention(file, sections),
     )
 
 

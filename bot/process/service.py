@@ -29,7 +29,10 @@ from bot.cli.terminal import answer_lines
 from bot.config.loading import Config
 from bot.delivery.sinks import Sink, SlackSink, TerminalSink
 from bot.delivery.threads import ThreadedSink
-from bot.process import digest  # noqa: F401  (registers the weekly digest job)
+from bot.process import (
+    digest,  # noqa: F401  (registers the weekly digest job)
+    upkeep,  # noqa: F401  (registers the nightly backup and retention jobs)
+)
 from bot.process.connections import Connections
 from bot.process.lock import RunLock, RunLockError
 from bot.process.reminders import run_reminder_sweep
