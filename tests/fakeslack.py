@@ -6,9 +6,10 @@ with include_all_metadata), conversations.list, users.lookupByEmail, views.publi
 views.update, views.push and a response_url target.
 Tests script trouble per method (`fail_next`: 429 with Retry-After, 500, a Slack error such as
 not_in_channel, or a hang) or per channel (`refuse`, and `channel_mode`: hang, 429, 500 or a reset
-connection, switchable while a test runs). Each call records when it arrived and when it was answered
-(time.monotonic), so tests can check Retry-After was honoured. Channel mode "accept-hang" keeps a post (it
-shows in the history) but holds the answer back: a bot killed then never hears that Slack has it.
+connection, switchable while a test runs). Each call records when it arrived and when it was answered, on
+`clock` (time.monotonic unless a test gives its own, which `answering` may move while Slack "works"), so tests
+can check Retry-After was honoured. Channel mode "accept-hang" keeps a post (it shows in the history) but holds
+the answer back: a bot killed then never hears that Slack has it.
 Reach it with `WebClient(base_url=fake.api_url)`; slash commands are signed with `sign`.
 """
 
@@ -101,6 +102,8 @@ class FakeSlack:
         self._hang_responses = threading.Event()
         self._ts = itertools.count(1)
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}  # (channel ID, ts) → what it shows now
+        self.clock: Callable[[], float] = time.monotonic  # stamps each call's `at` and `answered`
+        self.answering: Callable[[Call], None] | None = None  # runs before an answer is stamped and sent
         self.posted_at: dict[tuple[str, str], float] = {}  # (channel ID, ts) → time.time() it was posted
         self.channels: dict[str, str] = {}  # name → ID for conversations.list (channel_id() names the rest)
         fake = self
@@ -133,7 +136,12 @@ class FakeSlack:
                     self.end_headers()
                     self.wfile.write(body)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            # Slack takes many connections at once; with the default backlog of 5 a burst of answers to
+            # response_urls had connections refused and retried a second later (a delay no real Slack adds).
+            request_queue_size = 128
+
+        self.httpd = Server(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
 
@@ -214,7 +222,9 @@ class FakeSlack:
 
     def _record(self, call: Call) -> None:
         if call.outcome != "hung":
-            call.answered = time.monotonic()
+            if self.answering is not None:
+                self.answering(call)
+            call.answered = self.clock()
         with self._cond:
             self.calls.append(call)
             self._cond.notify_all()
@@ -230,13 +240,13 @@ class FakeSlack:
             args.update(parse_qsl(raw.decode("utf-8")))
         if parts.path.startswith("/response/"):
             if self._hang_responses.is_set():  # a response_url that never answers (until released)
-                self._record(Call("response_url", parts.path, args, "hung"))
+                self._record(Call("response_url", parts.path, args, "hung", self.clock()))
                 self._release.wait(60)
                 return 500, {}, b"released"
-            self._record(Call("response_url", parts.path, args))
+            self._record(Call("response_url", parts.path, args, at=self.clock()))
             return 200, {"Content-Type": "text/plain"}, b"ok"
         method = parts.path.removeprefix("/api/")
-        call = Call(method, parts.path, args)
+        call = Call(method, parts.path, args, at=self.clock())
         by_mode = self._channel_answer(call)
         if by_mode is not None:
             return by_mode

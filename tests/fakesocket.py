@@ -34,6 +34,7 @@ class Connection:
     silent: bool = False  # a dead connection: frames are read and ignored, pings go unanswered
     closed_at: float | None = None
     pings: int = 0
+    unanswered: int = 0  # pings that arrived after the connection went silent (nobody answered them)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -146,8 +147,10 @@ class SocketServer:
         reader = connection.sock.makefile("rb")
         while True:
             opcode, payload = _read_frame(reader)
-            if connection.silent:
-                continue  # a dead line: nothing reaches the other end any more
+            if connection.silent:  # a dead line: nothing reaches the other end any more
+                if opcode == PING:
+                    connection.unanswered += 1
+                continue
             if opcode == PING:
                 connection.pings += 1
                 self._send(connection, PONG, payload)

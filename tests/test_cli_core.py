@@ -56,7 +56,7 @@ database = "whisperer.db"
 
 [fetch]
 connect_timeout = 2
-read_timeout = 0.5
+read_timeout = 5
 allow_private = ["127.0.0.1"]  # the test server's address, allowed explicitly
 
 [[sources]]

@@ -1,7 +1,8 @@
 """Slack and disk faults during delivery: channels stay independent, nothing is posted twice, work resumes.
 
-These run the real scheduler on the real clock against the fake Slack; assertions are about counts, order
-and the fake's recorded times (a 429's answer vs the next call), never about how long something took.
+The scheduler tests run the real scheduler on the real clock against the fake Slack, and assert counts and
+order only. When a held channel may be tried again is asserted on a clock the test moves (`TestClock`), which
+the bot and the fake Slack both read: never on how long something took.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from fakeslack import FakeSlack
 from smalldisk import SmallDisk, small_disk  # noqa: F401  (the fixture)
 
 from bot.config.loading import load_config
-from bot.delivery.outbox import Pacer, deliver_alerts
+from bot.delivery.outbox import Delivery, Pacer, deliver_alerts
 from bot.delivery.sinks import SlackSink
 from bot.process.connections import Connections
 from bot.process.runtime import Runtime, open_runtime
@@ -87,16 +88,12 @@ def test_a_hung_and_a_rate_limited_channel_hold_only_their_own_alerts(
             lambda: len(fake_slack.calls_to("chat.postMessage")) and len(calls(fake_slack, LIMITED)) >= 2
         )
 
-    # The good channel drained in order, at its own pace (never faster than ~1/s), while the others were stuck.
+    # The good channel drained in order while the others were stuck (its pace, and when a 429'd channel is tried
+    # again, are asserted on a test clock below and in test_slack_delivery.py).
     assert texts_to(fake_slack, CHANNEL) == good
-    arrivals = [c.at for c in calls(fake_slack, CHANNEL)]
-    assert all(later - earlier >= 0.5 for earlier, later in itertools.pairwise(arrivals))  # no bursts
     assert [c.outcome for c in calls(fake_slack, HUNG)] == ["hung"]  # one call in flight; nothing piled up behind it
     limited = calls(fake_slack, LIMITED)
     assert {c.outcome for c in limited} == {"http:429"}
-    for answered, following in itertools.pairwise(limited):
-        assert answered.answered is not None
-        assert following.at - answered.answered >= 2.0, "a call came sooner than Retry-After after the 429"
     assert {c.args["text"] for c in limited} == {"limited 0"}  # its later alert waits behind the first
     assert "maximum number of running instances" not in caplog.text
 
@@ -109,6 +106,88 @@ def test_a_hung_and_a_rate_limited_channel_hold_only_their_own_alerts(
 
 def calls(fake: FakeSlack, channel: str) -> list[Any]:
     return [c for c in fake.calls_to("chat.postMessage") if c.args.get("channel") == channel]
+
+
+class TestClock:
+    """Wall-clock time and monotonic seconds that move only when the test (or the fake Slack) moves them."""
+
+    __test__ = False  # not a test class
+
+    def __init__(self, start: datetime) -> None:
+        self.start = start
+        self.seconds = 0.0
+
+    def now(self) -> datetime:
+        return self.start + timedelta(seconds=self.seconds)
+
+    def monotonic(self) -> float:
+        return self.seconds
+
+    def advance(self, seconds: float) -> None:
+        self.seconds += seconds
+
+
+def test_a_429_is_tried_again_after_retry_after_counted_from_slacks_answer(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    clock = TestClock(datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1))  # `queue` stamps rows now
+    fake_slack.clock = clock.monotonic
+
+    def slow_to_refuse(call: Any) -> None:  # Slack takes 1.5 s (on this clock) to answer the rate-limited channel
+        if call.args.get("channel") == LIMITED:
+            clock.advance(1.5)
+
+    fake_slack.answering = slow_to_refuse
+    fake_slack.channel_mode(LIMITED, "429", retry_after=2)
+    runtime = open_runtime(load_config(write_config(tmp_path), env={}), clock.now())
+    try:
+        queue(runtime.db, {LIMITED: ["limited 0", "limited 1"], None: ["good 0", "good 1"]})
+        delivery = Delivery(delivery_sink(fake_slack), monotonic=clock.monotonic)
+
+        def run() -> None:
+            delivery.run(runtime.db, clock.now(), tz=UTC, default_channel=CHANNEL)
+
+        run()
+        [asked] = calls(fake_slack, LIMITED)
+        assert (asked.outcome, asked.at, asked.answered) == ("http:429", 0.0, 1.5)
+        hold = delivery.pacer.hold_until(LIMITED)
+        assert hold is not None and hold >= clock.start + timedelta(seconds=1.5 + 2)  # from the answer
+        # Retry-After has passed since the question, not since the answer: still held. The good channel,
+        # paced on its own, goes on meanwhile.
+        clock.advance(3.4 - clock.seconds)
+        run()
+        assert len(calls(fake_slack, LIMITED)) == 1
+        assert texts_to(fake_slack, CHANNEL) == ["good 0", "good 1"]
+        assert clock.now() < hold
+        clock.advance((hold - clock.now()).total_seconds())
+        fake_slack.channel_mode(LIMITED, None)
+        run()
+        first, second = calls(fake_slack, LIMITED)
+        assert first.answered is not None and second.at >= first.answered + 2
+        assert second.args["text"] == "limited 0" and second.outcome == "ok"  # the held one first
+    finally:
+        runtime.close()
+
+
+def test_posts_to_a_channel_are_paced_on_the_clock_they_are_given(tmp_path: Path, fake_slack: FakeSlack) -> None:
+    clock = TestClock(datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1))  # `queue` stamps rows now
+    fake_slack.clock = clock.monotonic
+    runtime = open_runtime(load_config(write_config(tmp_path), env={}), clock.now())
+    try:
+        queue(runtime.db, {None: [f"good {i}" for i in range(3)]})
+        delivery = Delivery(delivery_sink(fake_slack), monotonic=clock.monotonic)
+        for _ in range(3):  # however often the loop runs, one post per channel per second of the clock
+            delivery.run(runtime.db, clock.now(), tz=UTC, default_channel=CHANNEL)
+        assert texts_to(fake_slack, CHANNEL) == ["good 0"]
+        clock.advance(1)
+        delivery.run(runtime.db, clock.now(), tz=UTC, default_channel=CHANNEL)
+        clock.advance(1)
+        delivery.run(runtime.db, clock.now(), tz=UTC, default_channel=CHANNEL)
+        assert texts_to(fake_slack, CHANNEL) == ["good 0", "good 1", "good 2"]
+        arrivals = [c.at for c in calls(fake_slack, CHANNEL)]
+        assert all(later - earlier >= 0.9 for earlier, later in itertools.pairwise(arrivals))  # no bursts
+    finally:
+        runtime.close()
 
 
 @pytest.mark.parametrize("mode", ["500", "reset"])

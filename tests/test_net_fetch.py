@@ -123,7 +123,7 @@ def test_max_redirects_still_holds(server: FixtureServer, clients: Callable[...,
 
 
 def test_a_dripping_body_is_ended_by_total_timeout(server: FixtureServer, clients: Callable[..., Client]) -> None:
-    # One byte every 0.2 s never trips the 0.5 s read timeout; only the deadline for the whole fetch ends it.
+    # One byte every 0.2 s never trips the 5 s read timeout; only the deadline for the whole fetch ends it.
     server.routes["/drip"] = Response(body=PAGE * 10, headers=HTML, drip=0.2)
     with pytest.raises(FetchError, match=r"total_timeout \(1\.5 s\).*raise total_timeout"):
         get(clients("127.0.0.1", total_timeout=1.5), server.url("/drip"))

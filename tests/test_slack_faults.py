@@ -16,15 +16,18 @@ from fakeslack import SECRET, FakeSlack, hang, sign, slash_body
 
 from bot.config.loading import load_config
 from bot.slack.answers import AnswerPool
-from bot.slack.app import BUSY, DUPLICATE_HEADER, quiet_queue_warnings
+from bot.slack.app import BUSY, quiet_queue_warnings
 from bot.slack.gate import MAX_BODY
+from bot.slack.once import DUPLICATE_HEADER
 
 FORM = "application/x-www-form-urlencoded"
-ACK_DEADLINE = 3.0  # Slack shows the user an error when the HTTP answer takes longer than this
+# Only so that an ack that never comes fails the test instead of hanging it: these tests assert that acks do not
+# wait for hung answers (cause), not how soon they come (bench/command_latency.py measures that).
+HANG_GUARD = 60.0
 
 
 def send(bot: BotServer, body: bytes, headers: dict[str, str]) -> httpx.Response:
-    with httpx.Client(timeout=ACK_DEADLINE) as client:  # a timeout here is a missed Slack deadline
+    with httpx.Client(timeout=HANG_GUARD) as client:
         return client.post(bot.url, content=body, headers=headers)
 
 
@@ -48,8 +51,10 @@ def test_24_concurrent_commands_are_acknowledged_while_response_url_hangs(bot: B
 
     with ThreadPoolExecutor(max_workers=24) as senders:
         statuses = list(senders.map(command, range(24)))
-    assert statuses == [200] * 24  # every one acknowledged before Slack's deadline (no client timeout)
-    assert bot.fake.calls_to("response_url")  # the answers really were stuck on the hung response_url
+    # Every one acknowledged while the answers were stuck on the hung response_url (none was answered yet).
+    assert statuses == [200] * 24
+    stuck = bot.fake.calls_to("response_url")
+    assert stuck and {call.outcome for call in stuck} == {"hung"}
     bot.fake.hang_responses(False)
     bot.fake.release()
     assert "/whisperer changes" in text_of(bot.ask("help"))  # and the pool recovers once Slack answers again
@@ -73,7 +78,7 @@ def test_a_full_answer_pool_acknowledges_with_busy(tmp_path: Path, fake_slack: F
         third, third_trigger = bot.command("help")
         assert (first.status_code, second.status_code, third.status_code) == (200, 200, 200)
         assert (first.text, second.text) == ("", "")
-        assert BUSY in third.text  # told at once, within the deadline, instead of never
+        assert BUSY in third.text  # told at once, while the other two are stuck, instead of never
         fake_slack.hang_responses(False)
         fake_slack.release()
         bot.answer(second_trigger)  # the backlog drains once Slack answers again

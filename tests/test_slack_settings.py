@@ -10,7 +10,8 @@ from fakeslack import APP_TOKEN, SECRET, TOKEN
 
 from bot.config.loading import ConfigError
 from bot.process.service import Redact
-from bot.slack.app import DEFAULT_API_URL, make_web_client, request_key, response_for, slack_settings
+from bot.slack.app import DEFAULT_API_URL, make_web_client, response_for, slack_settings
+from bot.slack.once import request_key
 from handlers.registry import split_share
 from handlers.reply import error, para, reply
 

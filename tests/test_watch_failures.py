@@ -65,7 +65,7 @@ def test_failures_are_recorded_while_the_other_sources_poll(
     server.routes["/feed"] = Response(body=(DATA / "feeds" / "atom-v2.xml").read_bytes(), headers={})
     saved.write_text("Elite: 7%\n", encoding="utf-8")
     server.routes["/500"] = Response(500, b"Traceback (most recent call last): ...")
-    server.routes["/slow"] = Response(body=b"<p>too late</p>", headers=HTML, delay=30)  # read_timeout is 0.5 s
+    server.routes["/slow"] = Response(body=b"<p>too late</p>", headers=HTML, delay=30)  # read_timeout is 5 s
     server.routes["/loop"] = Response(302, headers={"Location": "/loop"})
     server.routes["/big"] = Response(body=BIG, headers=HTML)
     server.routes["/stream"] = Response(body=BIG, headers=HTML, chunked=True)

@@ -194,8 +194,10 @@ class Delivery:
         pacer: Pacer | None = None,
         workers: int = 0,
         worker_db: Callable[[], Database] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.sink = sink
+        self.monotonic = monotonic  # times Slack's answers from `now` (tests pass their own clock)
         self.pacer = pacer or Pacer()
         self.worker_db = worker_db
         self.fault: StorageUnavailable | None = None
@@ -209,7 +211,7 @@ class Delivery:
         self, db: Database, now: datetime, *, tz: tzinfo, default_channel: str | None, limit: int = 500
     ) -> DeliveryReport:
         """Record what finished, then start the due rows whose target is free; returns what happened."""
-        started = time.monotonic()  # `now` is this moment: answers are timed from here, never from later
+        started = self.monotonic()  # `now` is this moment: answers are timed from here, never from later
         report = DeliveryReport()
         with self._lock:
             self._collect()
@@ -382,7 +384,7 @@ class Delivery:
                 log.exception("alert #%s to %s: unexpected error while sending", alert["id"], key)
                 problem = Transient(f"unexpected error while sending: {exc!r}")
             ts = None
-        answered = now + timedelta(seconds=time.monotonic() - started)
+        answered = now + timedelta(seconds=self.monotonic() - started)
         if isinstance(problem, RateLimited):
             self.pacer.hold(key, rate_limited_until(answered, problem.retry_after))
         unsure = unsure or isinstance(problem, Transient)  # a timeout or a 5xx may hide a post that landed
@@ -489,7 +491,9 @@ def deliver_alerts(
     default_channel: str | None,
     pacer: Pacer | None = None,
     limit: int = 500,
+    monotonic: Callable[[], float] = time.monotonic,
 ) -> DeliveryReport:
     """One synchronous delivery run (terminal mode, tests): every due row whose target is free, sent and
     recorded before it returns. Call it again to continue."""
-    return Delivery(sink, pacer=pacer).run(db, now, tz=tz, default_channel=default_channel, limit=limit)
+    delivery = Delivery(sink, pacer=pacer, monotonic=monotonic)
+    return delivery.run(db, now, tz=tz, default_channel=default_channel, limit=limit)

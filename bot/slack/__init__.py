@@ -1,1 +1,1 @@
-"""Slack: the Bolt app, the request gate, clicks and modals, Block Kit rendering and its limits, the manifest."""
+"""Slack: the Bolt app, request gate and ack-first path, clicks, modals, Block Kit and its limits, the manifest."""

@@ -26,11 +26,17 @@ class AnswerPool:
 
     def __init__(self, threads: int = ANSWER_THREADS, backlog: int = ANSWER_BACKLOG) -> None:
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="answer")
-        self._slots = threading.BoundedSemaphore(threads + backlog)
+        self._limit = threads + backlog
+        self._taken = 0
+        self._lock = threading.Lock()
 
     def reserve(self) -> bool:
         """Take a slot without waiting; False when the pool and its backlog are full."""
-        return self._slots.acquire(blocking=False)
+        with self._lock:
+            if self._taken >= self._limit:
+                return False
+            self._taken += 1
+            return True
 
     def run(self, work: Callable[[], None]) -> None:
         """Run `work` in a slot taken with `reserve()`; the slot is given back when it ends, however it ends."""
@@ -41,12 +47,12 @@ class AnswerPool:
             except Exception:
                 log.exception("a Slack follow-up failed")
             finally:
-                self._slots.release()
+                self._give_back()
 
         try:
             self._executor.submit(guarded)
         except RuntimeError:  # shut down while a request was in flight: nothing will answer it
-            self._slots.release()
+            self._give_back()
 
     def submit(self, work: Callable[[], None]) -> bool:
         """`reserve()` and `run()` in one; False (and nothing run) when full."""
@@ -54,6 +60,17 @@ class AnswerPool:
             return False
         self.run(work)
         return True
+
+    def push(self, work: Callable[[], None]) -> None:
+        """Queue `work` even when full (a click: one person's deliberate act, with no "busy" to show them);
+        it takes a slot all the same, so commands arriving behind it are told "busy" sooner."""
+        with self._lock:
+            self._taken += 1
+        self.run(work)
+
+    def _give_back(self) -> None:
+        with self._lock:
+            self._taken -= 1
 
     def shutdown(self) -> None:
         """Drop what has not started and wait for what has (each Slack call has its own deadline); call this

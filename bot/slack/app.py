@@ -7,8 +7,6 @@ Nothing here connects at import time; `build_app` calls auth.test once, when the
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import re
 import time
@@ -19,7 +17,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from slack_bolt import Ack, App, BoltRequest, BoltResponse
+from slack_bolt import Ack, App, BoltContext
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
@@ -29,18 +27,18 @@ from waitress import wasyncore
 from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
 from bot.config.loading import ConfigError
-from bot.ops.logs import log_context
 from bot.process.connections import Connections
 from bot.process.runtime import make_context
+from bot.slack.ackfirst import AckFirst, AckFirstSocketModeHandler, after_ack, favour_acks
 from bot.slack.answers import AnswerPool, post_response
 from bot.slack.gate import MAX_BODY, RequestGate
 from bot.slack.interactions import Interactions, register_interactions
+from bot.slack.once import Once, first_time
 from bot.slack.render import fallback_text, to_blocks
 from handlers.overview.home import home
 from handlers.registry import dispatch, split_share
 from handlers.reply import Reply, error, storage_reply
 from storage.db import StorageUnavailable
-from storage.outbox.requests import remember_request
 
 if TYPE_CHECKING:
     from wsgiref.types import WSGIApplication
@@ -50,9 +48,8 @@ log = logging.getLogger("whisperer.slack")
 DEFAULT_API_URL = "https://slack.com/api/"
 COMMAND = "/whisperer"
 EVENTS_PATH = "/slack/events"
-DUPLICATE_HEADER = "x-whisperer-duplicate"  # set on the answer to a retried request that was not acted on
 BUSY = "I'm answering a lot of questions at once right now; try again in a few seconds."
-HTTP_THREADS = 16  # waitress workers: each only verifies, records the request key and waits for the ack
+HTTP_THREADS = 16  # waitress workers: each verifies a request and writes its ack (the work runs elsewhere)
 
 
 @dataclass(frozen=True)
@@ -164,36 +161,15 @@ def home_view(reply: Reply) -> dict[str, Any]:
     return {"type": "home", "blocks": to_blocks(reply, "home")}
 
 
-def request_key(body: Mapping[str, Any], raw_body: str = "", timestamp: str = "") -> str:
-    """What identifies one user action across Slack's retries: the event id, or the command's trigger id.
-
-    A request with neither (Slack always sends one; a hand-made request may not) is keyed on its signed
-    timestamp and body, so replaying the very same request is still refused.
-    """
-    if body.get("event_id"):
-        return f"event:{body['event_id']}"
-    if body.get("trigger_id"):
-        return f"trigger:{body['trigger_id']}"
-    digest = hashlib.sha256(f"{timestamp}:{raw_body}".encode()).hexdigest()
-    return f"body:{digest}"
-
-
-def slack_event_id(body: Mapping[str, Any]) -> str | None:
-    """Slack's own id for a request: the event id, else the command's or the click's trigger id."""
-    for key in ("event_id", "trigger_id"):
-        value = body.get(key)
-        if isinstance(value, str) and value:
-            return value
-    return None
-
-
 def real_now() -> datetime:
     return datetime.now(UTC)
 
 
 class Listeners:
-    """What the Bolt app does with a request. Each method runs on a Bolt listener thread and returns at once;
-    the slow part (the answer to response_url, views.publish) goes to the answer pool."""
+    """What the Bolt app does with a request. Each method runs on the thread that answers Slack: it acknowledges
+    and returns, and the work (the answer to response_url, views.publish) starts on the answer pool once the
+    acknowledgement is written (see bot/slack/ackfirst.py). Nothing before the ack reads the database: a
+    retry is recognised in memory (bot/slack/once.py), and checked against the stored keys by the work."""
 
     def __init__(
         self,
@@ -208,59 +184,44 @@ class Listeners:
         self.pool = pool
         self.interactions: Interactions | None = None  # set by build_app; opens the forms
 
-    def once(self, body: dict[str, Any], request: BoltRequest, next_: Callable[[], BoltResponse]) -> BoltResponse:
-        """Middleware: a request seen before (a Slack retry, X-Slack-Retry-Num) is acknowledged and dropped."""
-        timestamp = (request.headers.get("x-slack-request-timestamp") or [""])[0]
-        raw = request.raw_body or json.dumps(body, sort_keys=True, default=str)  # Socket Mode has no raw body
-        key = request_key(body, raw, timestamp)
-        try:
-            fresh = remember_request(self.connections.db(), key, self.clock())
-        except StorageUnavailable as exc:
-            # Reading commands still answer on a full disk; a repeat may then be answered twice, never acted on
-            # twice (any write it needs fails the same way).
-            log.warning("could not remember Slack request %s (%s); answering it anyway", key, exc.problem)
-            fresh = True
-        # Log lines while this request is handled carry Slack's id for it (JSON logs: "event").
-        with log_context(event=slack_event_id(body) or key):
-            if not fresh:
-                retry = (request.headers.get("x-slack-retry-num") or ["?"])[0]
-                log.info("ignored a repeated Slack request %s (retry %s); it was handled the first time", key, retry)
-                return BoltResponse(status=200, body="", headers={DUPLICATE_HEADER: "1"})
-            return next_()
+    def first_time(self, context: BoltContext) -> bool:
+        return first_time(self.connections, context, self.clock)
 
-    def later(self, work: Callable[[], None]) -> bool:
-        """Run slow follow-up work on the answer pool; False (nothing run) when the pool is full."""
-        return self.pool.submit(work)
+    def command(self, ack: Ack, command: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+        """`/whisperer …`: acknowledge, then answer through response_url from the answer pool.
 
-    def command(self, ack: Ack, command: dict[str, Any], client: WebClient) -> None:
-        """`/whisperer …`: acknowledge at once, then answer through response_url from the answer pool.
-
-        Without a response_url the answer goes in the acknowledgement itself; when the pool is full the
-        acknowledgement says "busy, try again" rather than leaving Slack to time out. A command that has a
+        When the pool is full the acknowledgement says "busy, try again" rather than leaving Slack to time out.
+        Without a response_url (Slack always sends one; a hand-made request may not) the answer can only go in
+        the acknowledgement itself, so that one is answered before it is acknowledged. A command that has a
         form (`cert add` alone) opens it instead of answering.
         """
-        text, share = split_share(plain_command_text(str(command.get("text") or "")))
-        user = command.get("user_id")
         url = str(command.get("response_url") or "")
         if not url:
-            reply = self.answer(text, user)
+            text, share = split_share(plain_command_text(str(command.get("text") or "")))
+            if not self.first_time(context):
+                ack()
+                return
+            reply = self.answer(text, command.get("user_id"))
             ack(**response_for(reply, share))
             self._effects(reply)
             return
         if not self.pool.reserve():
-            log.warning("answer pool full: told %s to try /whisperer %s again", user or "someone", text)
+            log.warning("answer pool full: told %s to try /whisperer again", command.get("user_id") or "someone")
             ack(text=BUSY)
             return
         ack()
 
         def respond() -> None:
-            reply = self.answer(text, user)
+            if not self.first_time(context):
+                return
+            text, share = split_share(plain_command_text(str(command.get("text") or "")))
+            reply = self.answer(text, command.get("user_id"))
             if self.open_form(client, reply, command):
                 return
             post_response(url, response_for(reply, share))
             self._effects(reply)
 
-        self.pool.run(respond)
+        after_ack(lambda: self.pool.run(respond))
 
     def answer(self, text: str, user: str | None) -> Reply:
         """The reply to `/whisperer text` for `user`; a failure becomes a polite error, never silence."""
@@ -289,18 +250,22 @@ class Listeners:
             if self.interactions is not None:  # a typed `ack` or `mute` redraws the alerts, as a click does
                 self.interactions.redraw_others(None, reply)
 
-    def home_opened(self, event: dict[str, Any], client: WebClient) -> None:
+    def home_opened(self, event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         """`app_home_opened` → views.publish of the latest changes and source health (from the answer pool)."""
         if event.get("tab", "home") != "home":
             return
         user = str(event["user"])
 
         def publish() -> None:
+            if not self.first_time(context):
+                return
             ctx = make_context(self.connections.runtime(), self.clock(), user_id=user)
             client.views_publish(user_id=user, view=home_view(home(ctx)))
 
-        if not self.later(publish):
+        if not self.pool.reserve():
             log.warning("answer pool full: the Home tab of %s was not refreshed this time", user)
+            return
+        after_ack(lambda: self.pool.run(publish))
 
 
 class _ClientTokenNote(logging.Filter):
@@ -325,8 +290,9 @@ def build_app(
 
     With `token_verification` the token is checked with auth.test now, so a bad token fails at start-up with
     Slack's own error code (SlackApiError). Request signature verification is always on (HTTP mode); Socket
-    Mode requests carry no signature. Slow follow-ups run on `pool`: the caller owns it and shuts it down
-    before closing `connections`.
+    Mode requests carry no signature. Listeners run on the thread that answers Slack
+    (`process_before_response`): each acknowledges at once and hands its work to `pool` (the caller owns it
+    and shuts it down before closing `connections`), which starts it after the ack is written.
     """
     if token_verification:
         client.auth_test()
@@ -337,16 +303,19 @@ def build_app(
         name="whisperer",
         client=client,
         signing_secret=signing_secret,
-        token_verification_enabled=False,  # done above; Bolt caches its own auth.test on the first request
-        process_before_response=False,
+        # Bolt keeps its own auth.test result for every request: fetched now, not by the first request's ack.
+        token_verification_enabled=token_verification,
+        # The listener runs on the request's own thread and its ack() is the answer: no hand-over to
+        # another thread and no polling for the ack (Bolt's default checks every 10 ms).
+        process_before_response=True,
         listener_executor=ThreadPoolExecutor(max_workers=threads, thread_name_prefix="slack"),
         logger=bolt_logger,
     )
     listeners = Listeners(connections, clock, on_effects, pool or AnswerPool())
-    app.use(listeners.once)
+    app.use(Once().middleware)
     app.command(COMMAND)(listeners.command)
     app.event("app_home_opened")(listeners.home_opened)
-    listeners.interactions = register_interactions(app, connections, clock, on_effects)
+    listeners.interactions = register_interactions(app, connections, clock, on_effects, listeners.pool)
     return app
 
 
@@ -359,7 +328,8 @@ SOCKET_WORKERS = 10  # envelopes handled at once; each only waits for its ack (s
 
 def make_socket_handler(app: App, app_token: str) -> SocketModeHandler:
     """Socket Mode for `app` over slack_sdk's built-in client, tuned to notice a dead connection in < 10 s."""
-    return SocketModeHandler(app, app_token=app_token, ping_interval=PING_INTERVAL, concurrency=SOCKET_WORKERS)
+    favour_acks()
+    return AckFirstSocketModeHandler(app, app_token=app_token, ping_interval=PING_INTERVAL, concurrency=SOCKET_WORKERS)
 
 
 HttpServer = BaseWSGIServer | MultiSocketServer
@@ -404,7 +374,10 @@ def make_http_server(
     waitress refuses bodies over MAX_BODY itself (413) before reading them; the gate does the rest.
     """
     quiet_queue_warnings()
-    wsgi_app: WSGIApplication = RequestGate(SlackRequestHandler(app, path=EVENTS_PATH), signing_secret, EVENTS_PATH)
+    favour_acks()
+    wsgi_app: WSGIApplication = RequestGate(
+        AckFirst(SlackRequestHandler(app, path=EVENTS_PATH)), signing_secret, EVENTS_PATH
+    )
     if outer is not None:
         wsgi_app = outer(wsgi_app)
     return create_server(

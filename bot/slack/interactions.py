@@ -4,7 +4,9 @@ A button's value is its /whisperer command, so a click runs the same handler, wi
 as the typed line (as the person who clicked). What only Slack can do lives here: opening and paging modals,
 reading forms back, and redrawing the clicked message in place (chat.update) when what it shows has changed.
 Payloads reach us signed (HTTP; Bolt verifies) or over the Socket Mode websocket; a retried payload is dropped
-by bot/slack/app.py's `once` middleware, and each action is idempotent, so a double click does one thing.
+(bot/slack/once.py), and each action is idempotent, so a double click does one thing. A click and a shortcut are
+acknowledged at once and handled on the answer pool after the ack is written; a form's submission is answered
+in its ack (Slack shows field errors and the result only from there), and only its redraw waits for later.
 """
 
 from __future__ import annotations
@@ -17,12 +19,15 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.process.connections import Connections
 from bot.process.runtime import make_context
+from bot.slack.ackfirst import after_ack
+from bot.slack.answers import AnswerPool
+from bot.slack.once import first_time
 from bot.slack.render import fallback_text, split_action_id, to_blocks
 from bot.slack.views import DIFF_VIEW, FORM_PREFIX, FORMS, command_error, diff_view, form_view, read_form, result_view
 from handlers.alerting.compose import compose_alert
@@ -49,10 +54,12 @@ class Interactions:
         connections: Connections,
         clock: Callable[[], datetime],
         on_effects: Callable[[tuple[str, ...]], None],
+        pool: AnswerPool,
     ) -> None:
         self.connections = connections
         self.clock = clock
         self.on_effects = on_effects
+        self.pool = pool
         self._dead: set[tuple[str, str]] = set()  # (channel, ts) that chat.update can no longer reach
         self._lock = threading.Lock()
         self.client: WebClient | None = None
@@ -79,11 +86,30 @@ class Interactions:
             self.on_effects(reply.effects)
         return reply
 
+    def later(self, context: BoltContext, work: Callable[[], None]) -> None:
+        """Run `work` on the answer pool once the ack is written, unless the request was handled before."""
+
+        def once() -> None:
+            if first_time(self.connections, context, self.clock):
+                work()
+
+        after_ack(lambda: self.pool.push(once))
+
     # ── block_actions ──
     def action(
-        self, ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond
+        self,
+        ack: Ack,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: WebClient,
+        respond: Respond,
+        context: BoltContext,
     ) -> None:
         ack()
+        self.later(context, lambda: self.clicked(body, action, client, respond))
+
+    def clicked(self, body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        """What a button does (on the answer pool): run its command, redraw what it changed, say what happened."""
         intent, value = split_action_id(str(action.get("action_id", "")))
         user = str(body["user"]["id"])
         container = body.get("container") or {}
@@ -167,10 +193,15 @@ class Interactions:
             return False
         return True
 
-    def submit(self, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
-        """A form sent: field errors go back onto the fields, else the command runs and the modal shows its answer."""
+    def submit(
+        self, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, context: BoltContext
+    ) -> None:
+        """A form sent: field errors go back onto the fields, else the command runs and the modal shows its answer.
+
+        Slack reads both only from the ack, so this one runs its handler before acknowledging (Slack allows 3 s).
+        """
         form = str(view.get("callback_id", "")).removeprefix(FORM_PREFIX)
-        if form not in FORMS:
+        if form not in FORMS or not first_time(self.connections, context, self.clock):
             ack()
             return
         user = str(body["user"]["id"])
@@ -187,12 +218,18 @@ class Interactions:
         ack(response_action="update", view=result_view(FORMS[form].title, reply))
         meta = read_meta(metadata)
         if REFRESH in reply.effects and meta.get("channel") and meta.get("ts"):
-            self.redraw(client, str(meta["channel"]), str(meta["ts"]), reply, None)
+            channel, ts = str(meta["channel"]), str(meta["ts"])
+            after_ack(lambda: self.pool.push(lambda: self.redraw(client, channel, ts, reply, None)))
 
-    def shortcut(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+    def shortcut(self, ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         """The global shortcut "Add a deadline": the same form as `/whisperer deadline add`."""
         ack()
-        self.open_form(client, "deadline-add", str(body["trigger_id"]), str(body["user"]["id"]), {})
+        trigger, user = str(body["trigger_id"]), str(body["user"]["id"])
+
+        def open_it() -> None:
+            self.open_form(client, "deadline-add", trigger, user, {})
+
+        self.later(context, open_it)
 
     # ── redrawing messages and the Home tab ──
     def redraw_others(self, client: WebClient | None, reply: Reply, skip: tuple[str, str] | None = None) -> None:
@@ -277,8 +314,10 @@ def register_interactions(
     connections: Connections,
     clock: Callable[[], datetime],
     on_effects: Callable[[tuple[str, ...]], None],
+    pool: AnswerPool,
 ) -> Interactions:
-    """Add the interactive listeners to a Bolt app (bot/slack/app.py build_app calls this once)."""
-    interactions = Interactions(connections, clock, on_effects)
+    """Add the interactive listeners to a Bolt app (bot/slack/app.py build_app calls this once); their work runs
+    on `pool`, the answer pool of the slash commands."""
+    interactions = Interactions(connections, clock, on_effects, pool)
     interactions.register(app)
     return interactions
