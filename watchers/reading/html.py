@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from bs4 import BeautifulSoup
-from bs4.element import CData, NavigableString, PageElement, Tag
-from soupsieve import SelectorSyntaxError
-from soupsieve import compile as compile_css
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # BeautifulSoup and soupsieve are imported when a page is read, not when this module is
+    from bs4.element import PageElement, Tag
 
 _DROP = ("script", "style", "noscript", "template", "svg", "iframe", "head")
 _BLOCK = {
@@ -21,8 +22,12 @@ class SelectorError(ValueError):
     """The CSS selector is invalid, or matched nothing on the page."""
 
 
+@lru_cache(maxsize=1024)
 def check_selector(selector: str) -> None:
-    """Raise SelectorError if the CSS selector does not parse."""
+    """Raise SelectorError if the CSS selector does not parse (each distinct selector is compiled once)."""
+    from soupsieve import SelectorSyntaxError
+    from soupsieve import compile as compile_css
+
     try:
         compile_css(selector)
     except SelectorSyntaxError as exc:
@@ -35,6 +40,8 @@ def _text_lines(root: Tag) -> list[str]:
     One iterative walk over the tree (no find_all, no mutation): pages can be deep, and this runs
     for every changed page on every poll.
     """
+    from bs4.element import CData, NavigableString, Tag
+
     lines: list[str] = []
     buf: list[str] = []
 
@@ -72,6 +79,9 @@ def _text_lines(root: Tag) -> list[str]:
 
 def parse_html(text: str, selector: str | None = None) -> list[str]:
     """Extract text lines, scripts/styles/comments dropped; several selector matches kept in order."""
+    from bs4 import BeautifulSoup
+    from soupsieve import SelectorSyntaxError
+
     soup = BeautifulSoup(text, "lxml")
     if not selector:
         root = soup.body or soup
