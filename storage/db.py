@@ -20,6 +20,7 @@ from sqlite_utils import Database
 
 from storage import (
     knowledge_migrations,  # noqa: F401  (registers migrations 5 and up)
+    sync_migrations,  # noqa: F401  (registers migration 17)
     thread_migrations,  # noqa: F401  (registers migration 16)
 )
 from storage.migrations import migrate
