@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -87,3 +88,34 @@ def test_poll_imports_only_the_parsers_of_the_kinds_it_polls(tmp_path: Path) -> 
     status, loaded = run(tmp_path, "--config", str(with_html), "poll")
     assert status == 0
     assert loaded & PARSERS == {"bs4"}
+
+
+def test_a_config_of_simple_selectors_is_checked_without_a_css_parser(tmp_path: Path) -> None:
+    lines = ['[bot]\ndatabase = "guard.db"\n']
+    for i, selector in enumerate(["main", "div.notice > table", "#rates td, h2"]):
+        lines.append(f'[[sources]]\nid = "s{i}"\nkind = "html"\nurl = "https://partner.example/{i}"\n')
+        lines.append(f'selector = "{selector}"\n')
+    (tmp_path / "whisperer.toml").write_text("\n".join(lines), encoding="utf-8")
+    status, loaded = run(tmp_path, "--config", str(tmp_path / "whisperer.toml"), "sources")
+    assert status == 0
+    assert loaded & {"soupsieve", "bs4"} == set()
+
+
+@pytest.mark.parametrize(
+    "selector", ["main", "div.notice > table", "#rates td", "table.a.b", "*", "h1, h2", "ul li + li", ".x", "#a.b"]
+)
+def test_the_selectors_checked_without_soupsieve_are_ones_soupsieve_accepts(selector: str) -> None:
+    import soupsieve
+
+    from watchers.reading.html import _SIMPLE_SELECTOR
+
+    assert re.fullmatch(_SIMPLE_SELECTOR, selector)
+    soupsieve.compile(selector)
+
+
+@pytest.mark.parametrize("selector", ["div.", "#1a", ">a", "a >", "a,", "a[", "p::"])
+def test_a_broken_selector_still_fails_with_the_css_parsers_reason(selector: str) -> None:
+    from watchers.reading.html import SelectorError, check_selector
+
+    with pytest.raises(SelectorError):
+        check_selector(selector)

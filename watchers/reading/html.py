@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -22,9 +23,19 @@ class SelectorError(ValueError):
     """The CSS selector is invalid, or matched nothing on the page."""
 
 
+# Type, class and id selectors joined by combinators or commas ("main", "div.notice > table", "#rates td"): valid CSS
+# whatever soupsieve's version, so checking them needs no CSS parser. Anything else is compiled by soupsieve.
+_IDENT = r"[A-Za-z_][A-Za-z0-9_-]*"
+_COMPOUND = rf"(?:(?:[A-Za-z][A-Za-z0-9-]*|\*)(?:[.#]{_IDENT})*|(?:[.#]{_IDENT})+)"
+_COMPLEX = rf"{_COMPOUND}(?:\s*[>+~]\s*{_COMPOUND}|\s+{_COMPOUND})*"
+_SIMPLE_SELECTOR = rf"\s*{_COMPLEX}(?:\s*,\s*{_COMPLEX})*\s*"  # compiled by re at its first use, then cached
+
+
 @lru_cache(maxsize=1024)
 def check_selector(selector: str) -> None:
-    """Raise SelectorError if the CSS selector does not parse (each distinct selector is compiled once)."""
+    """Raise SelectorError if the CSS selector does not parse (each distinct selector is checked once)."""
+    if re.fullmatch(_SIMPLE_SELECTOR, selector):
+        return
     from soupsieve import SelectorSyntaxError
     from soupsieve import compile as compile_css
 
