@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 NEVER_FOR_LIGHT = {"slack_sdk", "slack_bolt", "playwright", "pypdfium2", "jsonpath", "icalendar", "apscheduler"}
 # The parsers, the database layer and the HTTP client, besides: `--help` and `--version` need none of them.
 NEVER_FOR_HELP = NEVER_FOR_LIGHT | {"bs4", "soupsieve", "lxml", "feedparser", "sqlite_utils", "urllib3", "yaml"}
-PARSERS = {"bs4", "feedparser", "jsonpath", "pypdfium2"}
+PARSERS = {"bs4", "lxml", "feedparser", "jsonpath", "pypdfium2"}
 OURS = {"handlers", "storage", "watchers"}
 
 PROBE = """
@@ -87,7 +87,7 @@ def test_poll_imports_only_the_parsers_of_the_kinds_it_polls(tmp_path: Path) -> 
     with_html = write_config(tmp_path, ("notes", "file", "notes.txt"), ("page", "file", "page.html"))
     status, loaded = run(tmp_path, "--config", str(with_html), "poll")
     assert status == 0
-    assert loaded & PARSERS == {"bs4"}
+    assert loaded & PARSERS == {"lxml"}  # a page with a simple selector (or none) is read by lxml alone
 
 
 def test_a_config_of_simple_selectors_is_checked_without_a_css_parser(tmp_path: Path) -> None:

@@ -90,6 +90,29 @@ def _text_lines(root: Tag) -> list[str]:
 
 def parse_html(text: str, selector: str | None = None) -> list[str]:
     """Extract text lines, scripts/styles/comments dropped; several selector matches kept in order."""
+    from watchers.reading import fasthtml
+
+    xpath = fasthtml.selector_xpath(selector) if selector else None
+    root = fasthtml.parse_document(text) if xpath is not None or not selector else None
+    if root is None:
+        return parse_html_soup(text, selector)
+    if xpath is None:
+        body = next(root.iter("body"), None)  # soup.body: the first <body> in document order
+        return fasthtml.text_lines(root if body is None else body)
+    matches = xpath(root)
+    if not matches:
+        raise SelectorError(f"selector {selector!r} matched nothing on the page")
+    lines = []
+    matched = {id(m) for m in matches}
+    for match in matches:
+        if any(id(parent) in matched for parent in match.iterancestors()):  # outermost matches only, as below
+            continue
+        lines.extend(fasthtml.text_lines(match))
+    return lines
+
+
+def parse_html_soup(text: str, selector: str | None = None) -> list[str]:
+    """parse_html with BeautifulSoup and soupsieve: for the selectors fasthtml does not turn into XPath."""
     from bs4 import BeautifulSoup
     from soupsieve import SelectorSyntaxError
 
