@@ -1,6 +1,6 @@
 """Benchmark: start-up, and `whisperer poll` over N pages beside urlwatch, cold and warm, as whole processes.
 
-    python bench/poll.py [--sizes 200,2000,20000] [--no-peer] [--server nginx|python] [--workdir DIR]
+    python bench/poll.py [--sizes 200,2000,20000] [--no-peer] [--server nginx|python] [--per-host N] [--workdir DIR]
 
 Pages are static files served by nginx on 127.0.0.1 (a generated config on a free port in a temporary folder);
 without nginx, the bundled Python page server (bench/pageserver.py) serves them, and the bench says so.
@@ -154,9 +154,11 @@ class Server:
 # --- the two pollers ------------------------------------------------------------------------------------------
 
 
-def run_whisperer(base: str, pages: int, workdir: Path) -> dict[str, Run]:
-    # Default [fetch] settings (8 workers, 2 requests at a time per host), plus the loopback address.
-    lines = ['[bot]\ndatabase = "bench.db"\n\n[fetch]\nallow_private = ["127.0.0.1"]\n']
+def run_whisperer(base: str, pages: int, workdir: Path, per_host: int | None = None) -> dict[str, Run]:
+    # Default [fetch] settings (8 workers, 2 requests at a time per host), plus the loopback address; --per-host
+    # raises per_host as the configuration docs allow for a server you run yourself (this nginx is one).
+    fetch = f"per_host = {per_host}\n" if per_host else ""
+    lines = [f'[bot]\ndatabase = "bench.db"\n\n[fetch]\nallow_private = ["127.0.0.1"]\n{fetch}']
     for i in range(pages):
         lines.append(f'[[sources]]\nid = "p{i}"\nkind = "html"\nurl = "{base}/p/{i}.html"\nselector = "main"\n')
     config = workdir / "whisperer.toml"
@@ -195,7 +197,7 @@ def run_urlwatch(exe: Path, base: str, pages: int, workdir: Path) -> dict[str, R
 def show(tool: str, pages: int, runs: dict[str, Run]) -> None:
     for name, run in runs.items():
         print(
-            f"  {tool:<9} {name:<4} {run.wall:7.2f} s  {run.wall / pages * 1e6:6.0f} µs/source  "
+            f"  {tool:<11} {name:<4} {run.wall:7.2f} s  {run.wall / pages * 1e6:6.0f} µs/source  "
             f"peak RSS {run.rss_mb:6.1f} MB  {run.summary[:90]}"
         )
 
@@ -206,6 +208,9 @@ def main() -> None:
     parser.add_argument("--no-peer", action="store_true", help="skip urlwatch")
     parser.add_argument("--server", choices=["nginx", "python"], help="default: nginx when installed")
     parser.add_argument("--startup-runs", type=int, default=15)
+    parser.add_argument(
+        "--per-host", type=int, help="also run whisperer with this [fetch] per_host (loopback is your own server)"
+    )
     parser.add_argument("--workdir", default=str(ROOT / ".bench"), help="where urlwatch's venv is kept")
     args = parser.parse_args()
     workdir = Path(args.workdir)
@@ -227,12 +232,20 @@ def main() -> None:
                 ours_dir.mkdir()
                 ours = run_whisperer(server.base, pages, ours_dir)
                 show("whisperer", pages, ours)
+                if args.per_host:
+                    raised_dir = Path(tmp) / f"whisperer-per-host-{args.per_host}"
+                    raised_dir.mkdir()
+                    raised = run_whisperer(server.base, pages, raised_dir, args.per_host)
+                    show(f"per_host={args.per_host}", pages, raised)
                 if exe is not None:
                     theirs_dir.mkdir()
                     theirs = run_urlwatch(exe, server.base, pages, theirs_dir)
                     show("urlwatch", pages, theirs)
                     ratios = "  ".join(f"{n} {theirs[n].wall / ours[n].wall:4.1f}×" for n in PASSES)
                     print(f"  urlwatch / whisperer: {ratios}")
+                    if args.per_host:
+                        ratios = "  ".join(f"{n} {theirs[n].wall / raised[n].wall:4.1f}×" for n in PASSES)
+                        print(f"  urlwatch / whisperer (per_host = {args.per_host}): {ratios}")
             finally:
                 server.stop()
 
