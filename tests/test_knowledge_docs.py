@@ -1,4 +1,4 @@
-"""The README documents every partner-knowledge subcommand, and its configuration example is valid."""
+"""docs/knowledge.md documents every partner-knowledge subcommand, and its configuration example is valid."""
 
 from __future__ import annotations
 
@@ -15,12 +15,11 @@ from bot.slack.render import to_text
 from handlers.registry import COMMANDS, Context, dispatch
 from storage.db import open_db
 
-README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
-SECTION = README[README.index("## Partner knowledge") :]
+SECTION = (Path(__file__).parent.parent / "docs" / "knowledge.md").read_text(encoding="utf-8")
 KNOWLEDGE = sorted(c.name for c in COMMANDS.values() if c.group in ("partner", "people"))
 
 
-def test_every_knowledge_subcommand_is_in_help_and_in_the_readme(tmp_path: Path) -> None:
+def test_every_knowledge_subcommand_is_in_help_and_in_its_docs_page(tmp_path: Path) -> None:
     assert {"tiers", "tier", "policy", "deadlines", "deadline", "dealreg", "renewal", "metric", "rebate"} <= set(
         KNOWLEDGE
     )
@@ -42,7 +41,7 @@ def test_cli_subcommands_are_documented_and_exist(command: str) -> None:
 
 
 def test_the_configuration_example_is_valid(tmp_path: Path) -> None:
-    block = re.search(r"### Configuration.*?```toml\n(.*?)```", SECTION, re.S)
+    block = re.search(r"## Configuration.*?```toml\n(.*?)```", SECTION, re.S)
     assert block is not None
     config = parse_config(tomllib.loads(block.group(1)), {}, "whisperer.toml", tmp_path)
     knowledge = config.knowledge
