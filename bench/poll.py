@@ -71,6 +71,26 @@ def startup(runs: int) -> None:
     print(f"start-up: python -c pass {b * 1000:6.1f} ms, whisperer --help {h * 1000:6.1f} ms  ({h / b:4.1f}×)")
 
 
+def policy_cost(rounds: int = 20000) -> None:
+    """The network policy's own cost: each new connection resolves and checks its host; each redirect hop is also
+    checked before connecting (kept-alive connections were checked when they opened)."""
+    sys.path.insert(0, str(ROOT))
+    from watchers.fetching.network import NetworkPolicy, classify
+
+    policy = NetworkPolicy.from_entries(["127.0.0.1", "10.20.0.0/16", "wiki.corp.example"])
+    cases = {
+        "check_target(url), per redirect hop": lambda: policy.check_target("http://127.0.0.1:8080/p/1.html"),
+        "resolve(ip literal), per new connection": lambda: policy.resolve("127.0.0.1", 8080),
+        "check_address(public), per address": lambda: policy.check_address("portal.example", "93.184.216.34"),
+        "classify(uncached)": lambda: (classify.cache_clear(), classify("93.184.216.34")),
+    }
+    for name, call in cases.items():
+        start = time.perf_counter()
+        for _ in range(rounds):
+            call()
+        print(f"  policy {name:>40}: {(time.perf_counter() - start) / rounds * 1e6:6.2f} µs")
+
+
 # --- page servers ---------------------------------------------------------------------------------------------
 
 
@@ -221,6 +241,7 @@ def main() -> None:
     sizes = [int(n) for n in args.sizes.split(",")]
     print(f"bench/poll.py: {os.cpu_count()} cores, pages served by {server_kind}, sizes {sizes}")
     startup(args.startup_runs)
+    policy_cost()
     exe = None if args.no_peer else urlwatch_bin(workdir)
     for pages in sizes:
         print(f"N = {pages}")
