@@ -87,7 +87,9 @@ class SourceSpec:
 
     def public_dict(self) -> dict[str, object]:
         """The definition without header values (they may hold cookies): safe to store and show."""
-        data = {k: v for k, v in asdict(self).items() if k != "headers"}
+        # Field by field rather than asdict(): only the metric watches are dataclasses, the rest are plain values.
+        data: dict[str, object] = {name: getattr(self, name) for name in _DIGEST_FIELDS}
+        data["metrics"] = tuple(asdict(metric) for metric in self.metrics)
         data["header_names"] = [name for name, _ in self.headers]
         data["ignore"] = list(self.ignore)
         return data
