@@ -9,6 +9,7 @@ from handlers import (  # noqa: F401  (importing registers the subcommands)
     digest,
     glossary,
     home,
+    importance,
     knowledge,
     ownership,
     people,
@@ -16,3 +17,4 @@ from handlers import (  # noqa: F401  (importing registers the subcommands)
     renewal,
     watching,
 )
+from handlers.money import deals, funds, mdf, settlements, workdays_command  # noqa: F401

@@ -176,7 +176,7 @@ def _topic(ctx: Context, args: list[str], verb: str) -> str:
 @command(
     "subscribe",
     "subscribe TOPIC",
-    "Get a DM whenever a source on this topic changes (tiers, policy, certification, rebate, …).",
+    "Get a DM whenever a source on this topic changes urgently (tiers, policy, certification, rebate, …).",
     "subscribe policy",
     "subscribe tiers",
 )
@@ -199,7 +199,7 @@ def subscribe_command(ctx: Context, args: list[str]) -> Reply:
     if not added:
         return reply(para("You are already subscribed to ", Strong(topic), "."))
     return reply(
-        para("🔔 Subscribed: you will get a DM when a ", Strong(topic), " source changes."),
+        para("🔔 Subscribed: you will get a DM when a ", Strong(topic), " source changes urgently."),
         note("Stop with ", Mono(f"/whisperer unsubscribe {topic}"), "."),
     )
 

@@ -7,6 +7,9 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from handlers.events import event_line
+from handlers.levels import change_level_line, kind_level_line, summary_line
+from handlers.meaning_view import meaning_blocks
 from handlers.notices import compose_notice, emphasis
 from handlers.ownership import change_actions, change_status
 from handlers.reply import (
@@ -61,6 +64,7 @@ def compose_alert(db: Database, alert: dict[str, Any], tz: tzinfo, now: datetime
         return message
     more = note(f"🧵 {replies} more in thread")
     blocks = list(message.blocks)
+    blocks[:0] = event_line(db, alert)  # the head of one event seen by several sources says so first
     blocks.insert(len(blocks) - 1 if blocks and isinstance(blocks[-1], Actions) else len(blocks), more)  # above buttons
     return Reply(tuple(blocks), message.ephemeral, message.error, message.effects)
 
@@ -74,10 +78,18 @@ def _compose(db: Database, alert: dict[str, Any], tz: tzinfo, now: datetime | No
             return None
         dm = bool(payload.get("subscription"))
         acted = acted_on(db, change, tz, now, channel=not dm)
-        return reply(*change_blocks(change, tz), *_why(payload), *acted, ephemeral=False)
+        return reply(
+            *change_blocks(change, tz, db),
+            *summary_line(db, change),
+            *change_level_line(change),
+            *_why(payload),
+            *acted,
+            ephemeral=False,
+        )
     source = state.get_source(db, str(alert.get("source_id") or payload.get("source_id")))
     if kind in WATCH_KINDS:
-        return compose_watch_alert(kind, payload, source, tz)
+        watch = compose_watch_alert(kind, payload, source, tz)
+        return reply(*watch.blocks, *kind_level_line(kind, payload), ephemeral=False) if watch else None
     if kind == "source-failing":
         name: Inline = _source_link(source) if source else str(payload.get("source_id"))
         return reply(
@@ -103,7 +115,15 @@ def _compose(db: Database, alert: dict[str, Any], tz: tzinfo, now: datetime | No
         # A tier rename or policy version replaces the page-diff alert of its change: say both in one message.
         notice = compose_notice({k: v for k, v in payload.items() if k not in ("excerpt", "note")})
         tail = (note(*emphasis(str(payload["note"]))),) if payload.get("note") else ()
-        return reply(*notice.blocks, *change_blocks(change, tz), *tail, *acted_on(db, change, tz, now), ephemeral=False)
+        return reply(
+            *notice.blocks,
+            *change_blocks(change, tz, db, ("tier",)),
+            *tail,
+            *summary_line(db, change),
+            *change_level_line(change),
+            *acted_on(db, change, tz, now),
+            ephemeral=False,
+        )
     return None
 
 
@@ -154,13 +174,16 @@ def acted_on(
     return (*change_status(db, owner, mute, tz), actions(*found))
 
 
-def change_blocks(change: dict[str, Any], tz: tzinfo) -> tuple[Block, ...]:
-    """What changed: source and topic, the summary, a diff excerpt, the link and the change id (the whole diff
-    is one of the alert's actions)."""
+def change_blocks(
+    change: dict[str, Any], tz: tzinfo, db: Database | None = None, skip: tuple[str, ...] = ()
+) -> tuple[Block, ...]:
+    """What changed: source and topic, the facts and what they mean for us (else the summary), a diff excerpt,
+    the link and the change id (the whole diff is one of the alert's actions)."""
     icon = TOPIC_ICONS.get(change["topic"], "🔔")
+    meaning = meaning_blocks(db, change, skip) if db is not None else (para(change["summary"]),)
     return (
         para(f"{icon} ", Strong(change["source_name"] or change["source_id"]), f" changed ({change['topic']})"),
-        para(change["summary"]),
+        *meaning,
         code_excerpt(change["diff"], max_lines=15, max_chars=1800),
         note(_source_link(change), f" · change #{change['id']} · {when(change['detected_at'], tz)}"),
     )

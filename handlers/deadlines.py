@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -26,6 +27,17 @@ class Deadline:
     key: str  # stable, for calendar UIDs
     at: datetime | None = None  # a moment, for deadlines with a time of day
     ref: int | None = None  # stored deadlines: the id `deadline remove` takes
+
+
+DeadlineSource = Callable[[Context, date, date], list[Deadline]]
+# Features that keep deadlines of their own (MDF requests, settlements, …) register a source here.
+DEADLINE_SOURCES: list[DeadlineSource] = []
+
+
+def deadline_source(fn: DeadlineSource) -> DeadlineSource:
+    """Register `fn(ctx, first, last)`: its deadlines from `first` to `last` join every deadline list."""
+    DEADLINE_SOURCES.append(fn)
+    return fn
 
 
 def when_left(due: date, today: date) -> str:
@@ -88,6 +100,8 @@ def collect_deadlines(ctx: Context, days: int) -> list[Deadline]:
                 int(row["id"]),
             )
         )
+    for more in DEADLINE_SOURCES:
+        found.extend(more(ctx, today, last))
     upcoming = [d for d in found if today <= d.due <= last and (d.at is None or d.at >= ctx.now.astimezone(ctx.tz))]
     return sorted(upcoming, key=lambda d: (d.due, d.at.time() if d.at else datetime.min.time(), d.title))
 

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from handlers.alerts import TOPIC_ICONS
 from handlers.certificates import days_left, first_name, status_text
 from handlers.deadlines import collect_deadlines, when_left
+from handlers.meaning_view import headline
 from handlers.registry import Context, UsageError, command
 from handlers.renewal import KpiResult, evaluate_kpi, number
 from handlers.reply import Block, Heading, Inline, Mono, Reply, Strong, bullets, note, para, reply
@@ -82,7 +83,7 @@ def _changes(ctx: Context, window: DigestWindow) -> list[Block]:
     for topic in order:
         items = by_topic[topic]
         lines: list[tuple[Inline, ...]] = [
-            (Mono(f"#{row['id']}"), " ", Strong(str(row["source_name"] or row["source_id"])), f": {row['summary']}")
+            (Mono(f"#{row['id']}"), " ", Strong(str(row["source_name"] or row["source_id"])), f": {headline(row)}")
             for row in items[: window.per_topic]
         ]
         if len(items) > window.per_topic:

@@ -9,6 +9,7 @@ from handlers.certificates import days_left, status_text
 from handlers.deadlines import collect_deadlines, when_left
 from handlers.digest import kpi_line
 from handlers.knowledge import partner_tier
+from handlers.meaning_view import headline
 from handlers.ownership import change_actions, mention
 from handlers.people import find_person_loose
 from handlers.registry import Context, UsageError, command
@@ -169,7 +170,7 @@ def _changes(ctx: Context, limit: int) -> list[Block]:
                 Mono(f"#{row['id']}"),
                 f" {TOPIC_ICONS.get(str(row['topic']), '🔔')} ",
                 Strong(str(row["source_name"] or row["source_id"])),
-                f": {row['summary']} · {when(row['detected_at'], ctx.tz)}",
+                f": {headline(row)} · {when(row['detected_at'], ctx.tz)}",
                 *((" · 👤 ", owner) if owner else (" · nobody on it yet",)),
             )
         )

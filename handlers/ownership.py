@@ -56,6 +56,8 @@ def change_actions(
         if not muted:
             source = str(change["source_id"])
             found.append(Action("Mute this source 24 h (admins)", "mute", source, f"mute {source} {DEFAULT_MUTE}"))
+        if change.get("level") != "low":  # teaches a rule: such changes of this source become low
+            found.append(Action("Not important (admins)", "ignore", change_id, f"ignore {change_id}"))
     return tuple(found)
 
 

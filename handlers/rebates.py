@@ -11,6 +11,7 @@ from handlers.registry import Context, UsageError, admin_refusal, command, did_y
 from handlers.renewal import certified_holders, difference, number
 from handlers.reply import Block, Heading, Inline, Mono, Reply, Strong, bullets, error, note, para, reply
 from handlers.settings import Rebate
+from handlers.thresholds import in_force
 from handlers.watching import when
 from storage import changes as changes_store
 from storage import metrics as store
@@ -25,6 +26,7 @@ class Criterion:
     actual: str
     required: str
     gap: str = ""
+    origin: str = ""  # where a followed threshold came from and when it was read
 
 
 def _tier(ctx: Context, rebate: Rebate) -> Criterion:
@@ -59,10 +61,14 @@ def evaluate_rebate(ctx: Context, rebate: Rebate) -> list[Criterion]:
     ]:
         metric = ctx.knowledge.metric(name)
         label, unit = (metric.label, metric.unit) if metric else (name, "")
+        found = in_force(ctx.db, rebate.follow_of(name), bound, ctx.now)
+        origin = found.provenance(ctx.tz, bound)
+        bound = found.value
         required = f"{'≥' if at_least else '≤'} {number(bound, unit)}"
         row = values.get(name)
         if row is None:
-            out.append(Criterion(None, label, "not set", required, f"record it: /whisperer metric set {name} VALUE"))
+            gap = f"record it: /whisperer metric set {name} VALUE"
+            out.append(Criterion(None, label, "not set", required, gap, origin))
             continue
         value = float(row["value"])
         ok = value >= bound if at_least else value <= bound
@@ -75,7 +81,7 @@ def evaluate_rebate(ctx: Context, rebate: Rebate) -> list[Criterion]:
                 else f"bring it down to {number(bound, unit)}"
             )
         )
-        out.append(Criterion(ok, label, number(value, unit), required, gap))
+        out.append(Criterion(ok, label, number(value, unit), required, gap, origin))
     settings = ctx.knowledge.certifications
     for group, needed in rebate.min_certified:
         count = len(certified_holders(ctx.db, settings, group, today))
@@ -148,7 +154,13 @@ def _answer(ctx: Context, rebate: Rebate) -> list[Block]:
     for c in criteria:
         mark = "✓" if c.ok else ("✗" if c.ok is False else "?")
         items.append(
-            (f"{mark} ", Strong(c.label), f": {c.actual}; needs {c.required}", *((f" — {c.gap}",) if c.gap else ()))
+            (
+                f"{mark} ",
+                Strong(c.label),
+                f": {c.actual}; needs {c.required}",
+                *((f" — {c.gap}",) if c.gap else ()),
+                *((f" (threshold {c.origin})",) if c.origin else ()),
+            )
         )
     blocks: list[Block] = [*_stale(ctx, rebate), para(Strong(rebate.name), head), bullets(*items)]
     if rebate.notes:

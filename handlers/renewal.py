@@ -15,6 +15,7 @@ from handlers.metric_view import metric_watches, sparkline, watch_def, zone_text
 from handlers.registry import Context, UsageError, admin_refusal, command, did_you_mean
 from handlers.reply import Block, Heading, Inline, Mono, Reply, Strong, bullets, error, note, para, reply
 from handlers.settings import CertificationSettings, Kpi, MetricDef
+from handlers.thresholds import kpi_in_force
 from storage import certifications as certs
 from storage import metrics as store
 from storage.db import transaction
@@ -128,9 +129,10 @@ def renewal_command(ctx: Context, args: list[str]) -> Reply:
     tier = partner_tier(ctx)
     who = str(ctx.partner.get("name") or "Your company") + (f", {tier}" if tier else "")
     heading = f"Renewal on {renewal} ({when_left(renewal, today)}) — {who}" if renewal else f"Renewal — {who}"
-    results = [evaluate_kpi(ctx, kpi, renewal) for kpi in settings.kpis]
+    in_force = [kpi_in_force(ctx.db, kpi, ctx.now) for kpi in settings.kpis]
+    results = [evaluate_kpi(ctx, kpi, renewal) for kpi, _ in in_force]
     items: list[tuple[Inline, ...]] = []
-    for r in results:
+    for r, (original, found) in zip(results, in_force, strict=True):
         actual = "not set" if r.actual is None else number(r.actual, r.kpi.unit)
         line: list[Inline] = [
             f"{_MARK[r.status]} ",
@@ -144,6 +146,9 @@ def renewal_command(ctx: Context, args: list[str]) -> Reply:
         if r.status == "missed" and r.kpi.consequence:
             line.append(f". Missing it means: {r.kpi.consequence}")
         line.append(".")
+        configured = original.min if original.min is not None else (original.max or 0.0)
+        if found.follow is not None:
+            line.append(f" Threshold {found.provenance(ctx.tz, configured)}.")
         items.append(tuple(line))
     missed = [r for r in results if r.status == "missed"]
     risky = [r for r in results if r.status in ("at risk", "unknown")]

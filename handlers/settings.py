@@ -8,6 +8,10 @@ import fnmatch
 from dataclasses import dataclass, field
 from datetime import date, time
 
+from handlers.money.settings import MoneySettings
+from handlers.workdays import Calendars, CalendarSettings
+from watchers.facts.follow import Follow
+
 LEVELS = ("HCIA", "HCIP", "HCIE", "HCCDA", "HCCDP", "HCCDE")
 
 
@@ -45,6 +49,7 @@ class Kpi:
     unit: str = ""
     consequence: str = ""
     warn_within: float | None = None  # met, but this close to the line: "at risk"
+    follow: Follow | None = None  # the threshold (min, else max) is read from this page; the number is the fallback
 
     def passes(self, value: float) -> bool:
         return (self.min is None or value >= self.min) and (self.max is None or value <= self.max)
@@ -105,6 +110,13 @@ class Rebate:
     claim_opens: date | None = None
     claim_closes: date | None = None
     notes: str = ""
+    period: str | None = None  # "monthly" | "quarterly" | "yearly": its settlements are tracked (settlements)
+    finance_owner: str = ""  # Slack user ID reminded before auto-confirmation ([settlements] finance_owner else)
+    # Criteria whose bound is read from a page: (metric, follow). "renewal" in the config shares the KPI's.
+    follows: tuple[tuple[str, Follow], ...] = ()
+
+    def follow_of(self, metric: str) -> Follow | None:
+        return dict(self.follows).get(metric)
 
 
 @dataclass(frozen=True)
@@ -150,6 +162,25 @@ DEFAULT_CHECKLIST = (
 )
 
 
+# Where each opportunity rule comes from (DOMAIN.md, "Money and deadlines"): the Partner Center guide's Partner
+# Customer Engagement pages (China site). None is baked in: [deals] changes every number.
+PCE_SOURCE = "Partner Center guide, Partner Customer Engagement (China site)"
+
+
+@dataclass(frozen=True)
+class DealSettings:
+    """[deals]: the opportunity ledger's clocks. Working days count in both calendars of [calendar]."""
+
+    validation_days: int = 10  # Huawei validates a partner-originated opportunity or it is rejected by default
+    validation_warn_days: int = 2  # warn this many working days before that
+    accept_days: int = 3  # a Huawei-originated opportunity must be accepted within (working days)
+    prereg_days: int = 15  # a customer pre-registration is exclusive for (calendar days)
+    prereg_remind_days: int = 3  # remind this many days before a pre-registration lapses
+    prereg_limit: int = 100  # pending pre-registrations Huawei allows at once
+    prereg_warn: int = 90  # warn from this many
+    source: str = PCE_SOURCE
+
+
 @dataclass(frozen=True)
 class DealRegSettings:
     hours_before: int = 72
@@ -164,8 +195,16 @@ class KnowledgeSettings:
     certifications: CertificationSettings = field(default_factory=CertificationSettings)
     reminders: ReminderSettings = field(default_factory=ReminderSettings)
     dealreg: DealRegSettings = field(default_factory=DealRegSettings)
+    deals: DealSettings = field(default_factory=DealSettings)  # [deals]: the opportunity ledger
     glossary: tuple[tuple[str, str], ...] = ()  # extra terms: (term, meaning)
     metrics: tuple[MetricDef, ...] = DEFAULT_METRICS
+    calendar: CalendarSettings = field(default_factory=CalendarSettings)  # [calendar]: working days
+    money: MoneySettings = field(default_factory=MoneySettings)  # [mdf], [settlements], [[funds]]
+
+    @property
+    def calendars(self) -> Calendars:
+        """The partner's and Huawei's working-day calendars: every rule counting working days goes through it."""
+        return Calendars(self.calendar)
 
     def metric(self, name: str) -> MetricDef | None:
         return next((m for m in self.metrics if m.name == name), None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, tzinfo
 
+from handlers.meaning_view import headline, meaning_blocks
 from handlers.registry import COMMANDS, Context, UsageError, command, record_id, resolve, suggest
 from handlers.reply import (
     Action,
@@ -25,7 +26,7 @@ from handlers.reply import (
 )
 from handlers.timeparse import parse_since
 from storage import changes as store
-from storage import delivery, ownership, people
+from storage import delivery, levels, ownership, people
 from storage import sources as state
 from storage.db import parse_stamp
 
@@ -35,6 +36,7 @@ GROUPS = {
     "admin": "Admin",
     "partner": "Partner knowledge",
     "people": "People and certifications",
+    "money": "Money: MDF, settlements, funds, deals, working days",
 }
 
 
@@ -161,7 +163,7 @@ def changes_command(ctx: Context, args: list[str]) -> Reply:
                 Mono(f"#{row['id']}"),
                 f" {when(row['detected_at'], ctx.tz)} · ",
                 Strong(row["source_name"] or row["source_id"]),
-                f" ({row['topic']}): {row['summary']}",
+                f" ({row['topic']}): {headline(row)}",
                 *((" · 👤 ", Mention(owner, names.get(owner, ""))) if owner else ()),
             )
         )
@@ -238,7 +240,7 @@ def diff_command(ctx: Context, args: list[str]) -> Reply:
     )
     blocks: list[Block] = [
         Heading(f"Change #{row['id']}: {row['source_name'] or row['source_id']}"),
-        para(Strong(row["summary"])),
+        *(meaning_blocks(ctx.db, row) if row.get("facts") or row.get("impacts") else (para(Strong(row["summary"])),)),
         note(source, f" · {row['topic']} · {row['kind']} · detected {when(row['detected_at'], ctx.tz)}"),
         *(Code(chunk) for chunk in pages[page - 1]),
     ]
@@ -299,7 +301,18 @@ def sources_command(ctx: Context, args: list[str]) -> Reply:
     warned = sum(bool(row["warning"]) for row in rows)
     if warned:
         summary += f" ({warned} with a warning)"
-    return reply(Heading("Sources"), para(summary), bullets(*items), *_delivery_problems(ctx))
+    return reply(Heading("Sources"), para(summary), bullets(*items), *_taught_rules(ctx), *_delivery_problems(ctx))
+
+
+def _taught_rules(ctx: Context) -> tuple[Block, ...]:
+    """The rules Not important taught: which changes of which source are low (see /whisperer ignore list)."""
+    rules = levels.list_rules(ctx.db)
+    if not rules:
+        return ()
+    items: list[tuple[Inline, ...]] = [
+        (Strong(f"#{row['id']} {row['source_id']}"), f" → {row['level']}: ", Mono(str(row["pattern"]))) for row in rules
+    ]
+    return (para(Strong("⚪ Importance rules"), " (", Mono("/whisperer ignore list"), ")"), bullets(*items))
 
 
 def _delivery_problems(ctx: Context) -> tuple[Block, ...]:

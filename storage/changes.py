@@ -51,7 +51,7 @@ def add_change(
 
 
 _CHANGE_COLUMNS = """c.id, c.source_id, c.detected_at, c.kind, c.entry_key, c.added, c.removed, c.summary,
-    s.name AS source_name, s.topic, s.url"""
+    c.facts, c.impacts, c.glosses, c.level, c.level_why, s.name AS source_name, s.topic, s.url"""
 
 
 def list_changes(

@@ -19,8 +19,12 @@ from typing import Any
 from sqlite_utils import Database
 
 from storage import (
+    deal_migrations,  # noqa: F401  (registers migration 22)
     knowledge_migrations,  # noqa: F401  (registers migrations 5 and up)
-    sync_migrations,  # noqa: F401  (registers migration 17)
+    level_migrations,  # noqa: F401  (registers migrations 18 to 20)
+    meaning_migrations,  # noqa: F401  (registers migration 17)
+    money_migrations,  # noqa: F401  (registers migration 21)
+    sync_migrations,  # noqa: F401  (registers migration 23)
     thread_migrations,  # noqa: F401  (registers migration 16)
 )
 from storage.migrations import migrate

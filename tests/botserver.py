@@ -6,8 +6,8 @@ from __future__ import annotations
 import itertools
 import json
 import threading
-from collections.abc import Iterator
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -21,7 +21,14 @@ from bot.config.loading import Config, load_config
 from bot.process.connections import Connections
 from bot.process.runtime import Runtime, open_runtime
 from bot.slack.answers import AnswerPool
-from bot.slack.app import build_app, make_http_server, make_web_client, server_address, stop_http_server
+from bot.slack.app import (
+    build_app,
+    make_http_server,
+    make_web_client,
+    real_now,
+    server_address,
+    stop_http_server,
+)
 from storage.db import file_identity
 
 ADMIN = "U0ADMIN"
@@ -42,14 +49,23 @@ def write_config(
 
 
 class BotServer:
-    def __init__(self, config: Config, fake: FakeSlack, pool: AnswerPool | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        fake: FakeSlack,
+        pool: AnswerPool | None = None,
+        clock: Callable[[], datetime] = real_now,
+    ) -> None:
         self.fake = fake
-        self.runtime: Runtime = open_runtime(config, datetime.now(UTC))
+        self.clock = clock
+        self.runtime: Runtime = open_runtime(config, clock())
         self.connections = Connections(self.runtime, file_identity(config.database))
         self.effects: list[tuple[str, ...]] = []
         self.pool = pool or AnswerPool()
         self.client = make_web_client(fake.token, fake.api_url)
-        self.app = build_app(self.connections, self.client, SECRET, on_effects=self.effects.append, pool=self.pool)
+        self.app = build_app(
+            self.connections, self.client, SECRET, on_effects=self.effects.append, pool=self.pool, clock=clock
+        )
         self.server = make_http_server(self.app, SECRET, "127.0.0.1", 0)
         host, port = server_address(self.server)
         self.url = f"http://{host}:{port}/slack/events"

@@ -197,8 +197,9 @@ def test_changes_filters_by_source_since_and_limit(history: Site, capsys: pytest
     assert "Latest changes (tiers · since 2026-11-01)" in out
     items = [line for line in lines_of(out) if line.startswith("  • ")]
     assert items == [
-        "  • #3 2026-11-20 08:00 · Partner tiers (tiers): 1 line added, 1 removed: 'Advanced | 96 hours | 4%'",
-        "  • #2 2026-11-10 08:00 · Partner tiers (tiers): 1 line added, 1 removed: 'Advanced | 88 hours | 4%'",
+        # The facts that moved are the headline; the line counts are detail, shown by `diff`.
+        "  • #3 2026-11-20 08:00 · Partner tiers (tiers): Advanced | … | 4%: 88 hours → 96 hours",
+        "  • #2 2026-11-10 08:00 · Partner tiers (tiers): Advanced | … | 4%: 80 hours → 88 hours",
     ]
 
     assert history.run("changes", "--source", "tiers", "--since", "2026-11-01", "--limit", "1") == 0
@@ -224,7 +225,8 @@ def test_diff_shows_one_change_in_full(history: Site, capsys: pytest.CaptureFixt
 
     out = lines_of(capsys.readouterr().out)
     assert out[0] == "Change #2: Partner tiers"
-    assert "1 line added, 1 removed: 'Advanced | 88 hours | 4%'" in out
+    assert "  • 📊 Advanced | … | 4%: 80 hours → 88 hours" in out
+    assert "  1 line added, 1 removed: 'Advanced | 88 hours | 4%'" in out  # the line counts become detail
     assert "    --- tiers (before)" in out
     assert "    -Advanced | 80 hours | 4%" in out
     assert "    +Advanced | 88 hours | 4%" in out

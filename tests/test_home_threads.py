@@ -180,7 +180,9 @@ def test_thread_hours_zero_never_threads(tmp_path: Path, server: FixtureServer, 
         rt.close()
 
 
-def test_subscriber_dms_are_never_threaded(runtime: Runtime, server: FixtureServer, fake_slack: FakeSlack) -> None:
+def test_subscriber_dms_are_never_threaded(tmp_path: Path, server: FixtureServer, fake_slack: FakeSlack) -> None:
+    # Only urgent changes are DMed to subscribers: a rule makes these urgent.
+    runtime = make_runtime(tmp_path, server, extra="[[importance]]\nwhen = 'v'\nlevel = 'urgent'\n")
     with transaction(runtime.db):
         people.subscribe(runtime.db, "U0DEWI", "announcement", NOW)
     sink = slack_sink(runtime, fake_slack)
@@ -191,6 +193,7 @@ def test_subscriber_dms_are_never_threaded(runtime: Runtime, server: FixtureServ
     dms = fake_slack.posts("DU0DEWI")
     assert len(dms) == 2 and all("thread_ts" not in p for p in dms)
     assert "thread_ts" in fake_slack.posts(CHANNEL)[-1]
+    runtime.close()
 
 
 def test_the_terminal_shows_threads_too(runtime: Runtime, server: FixtureServer) -> None:

@@ -21,12 +21,25 @@ def test_the_demo_shows_every_partner_knowledge_answer(tmp_path: Path) -> None:
         "2026-12-07 00:00 (in 11 days) — Register the deal with PT Nusantara Logistics",
         "2027-01-01 (in 36 days) — Cross-cloud policy v3.3.0 takes effect on 2027-01-01",
         "certified architects would drop to 2 (< 3)",
-        "Cross-cloud growth rebate — not eligible (1 of 5 criteria not met)",
+        # The rebate criterion follows the renewal KPI's threshold, read from the policy page: 25%, not 30%.
+        "Cross-cloud growth rebate — eligible",
+        "You are at 27%: still met, margin down from 7 to 2 points.",
+        "云消费同比增长不低于: 20% → 25%",
+        "Term gloss, not a translation",
+        "👉 Claims for Q4 2026 must be filed 16 days later: 2027-01-31.",  # a deadline on /whisperer deadlines
+        "👉 That is your tier: Premier is now called Certified Plus.",  # `diff 1`: the impact of the tier change
         "⚠ These rules may be stale",
         "ROMA Connect",
         "[alert → DM U0DEWI]",
         "[alert → DM Chen Wei (by email chen@acme.example)]",
         "Renewal at risk",
+        # The money scene: an MDF request whose 10 working days run across Christmas and New Year.
+        "Apply for the MDF by Tue 2026-12-22 (in 26 days) — 10 working days before the start on 2027-01-08",
+        "2026-12-25 Fri: Christmas Day",
+        "China (CN): Thursday 2026-12-24 provisional",
+        "[DM U0BUDI, 2026-12-15 09:00]",
     ):
         assert expected in out, expected
+    # The same impact sentence in the alert, `changes`, the digest and Home.
+    assert out.count("You are at 27%: still met, margin down from 7 to 2 points.") >= 3
     assert (tmp_path / "demo" / "team-certs.csv").exists()

@@ -133,7 +133,8 @@ def policy_bot(make_bot: Any) -> BotServer:
 def test_a_change_alert_carries_its_actions_and_the_terminal_shows_them_as_commands(policy_bot: BotServer) -> None:
     change_id, message = posted_change(policy_bot)
     found = buttons(message)
-    assert set(found) == {"diff", "ack", "subscribe", "mute"}
+    assert set(found) == {"diff", "ack", "subscribe", "mute", "ignore"}
+    assert found["ignore"]["value"] == f"ignore {change_id}"  # Not important (admins)
     assert found["ack"]["value"] == f"ack {change_id}" and found["ack"]["action_id"] == f"ack|{change_id}"
     assert found["mute"]["value"] == "mute cross-cloud-policy 24h"
     alert = outbox.list_alerts(policy_bot.db, "sent", limit=1)[0]

@@ -58,7 +58,9 @@ alert_limit = 2
 def runtime(tmp_path: Path, server: FixtureServer) -> Iterator[Runtime]:
     server.routes["/feed.xml"] = Response(200, feed(3), RSS)
     server.routes["/quiet.xml"] = Response(200, feed(3), RSS)
-    config = load_config(write_config(tmp_path, SOURCES.format(url=server.url(""))), env={})
+    # Subscribers are DMed urgent changes only: a rule makes every change here urgent.
+    urgent = "[[importance]]\nwhen = '.'\nlevel = 'urgent'\n"
+    config = load_config(write_config(tmp_path, SOURCES.format(url=server.url("")), extra=urgent), env={})
     rt = open_runtime(config, NOW)
     assert {o.status for o in poll(rt, NOW)} == {"new"}
     yield rt

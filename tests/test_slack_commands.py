@@ -116,7 +116,7 @@ def test_pause_resume_and_remove(db: Database) -> None:
 def test_subscribe_and_unsubscribe(db: Database) -> None:
     user = "U0ALICE"
     reply, text = say(db, "subscribe Policy", user=user)
-    assert not reply.error and "you will get a DM when a policy source changes" in text
+    assert not reply.error and "you will get a DM when a policy source changes urgently" in text
     assert "already subscribed" in say(db, "subscribe policy", user=user)[1]
     say(db, "subscribe tiers", user=user)
     listing = say(db, "subscribe", user=user)[1]

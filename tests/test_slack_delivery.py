@@ -46,11 +46,15 @@ every = "1h"
 """
 
 
+URGENT = "[[importance]]\nwhen = '.'\nlevel = 'urgent'\n"
+
+
 @pytest.fixture
 def runtime(tmp_path: Path, server: FixtureServer) -> Iterator[Runtime]:
     for path in ("/tiers.html", "/policy.html"):
         server.routes[path] = Response(200, PAGE.format(tier="Premier").encode(), {"Content-Type": "text/html"})
-    config = load_config(write_config(tmp_path, SOURCES.format(url=server.url(""))), env={})
+    # Subscribers are DMed urgent changes only: here a rule makes every change urgent.
+    config = load_config(write_config(tmp_path, SOURCES.format(url=server.url("")), extra=URGENT), env={})
     rt = open_runtime(config, NOW)
     poll(rt, NOW)  # first snapshots
     yield rt

@@ -39,10 +39,21 @@ def by_name(checks: list[Check]) -> dict[str, Check]:
 
 
 def test_all_good(config: Path, fake_slack: FakeSlack) -> None:
-    checks = run_checks(config, env_for(fake_slack), NOW)
+    midyear = datetime(2026, 6, 1, 3, 0, tzinfo=UTC)  # in November, China's next year of 调休 is not yet known
+    checks = run_checks(config, env_for(fake_slack), midyear)
     status, text = report(checks)
     assert status == 0, text
-    assert [c.name for c in checks] == ["config", "database", "slack", "token", "scopes", "alerts channel", "manifest"]
+    assert [c.name for c in checks] == [
+        "config",
+        "database",
+        "calendar",
+        "slack",
+        "token",
+        "scopes",
+        "alerts channel",
+        "manifest",
+    ]
+    assert "working days in Indonesia (ID) and China (CN), python-holidays " in text
     assert "auth.test: the bot is @whisperer in Acme Cloud" in text
     assert f"{CHANNEL}: the bot can post (a private note went to {ADMIN})" in text
     [note] = fake_slack.calls_to("chat.postEphemeral")

@@ -166,7 +166,8 @@ def test_killed_between_change_and_delivery_then_restarted_delivers_exactly_once
     body = slash_body("changes", ADMIN, fake_slack.response_url("t-1"), "t-1")
     headers = {**sign(body), "Content-Type": "application/x-www-form-urlencoded"}
     assert httpx.post(url, content=body, headers=headers, timeout=10).status_code == 200
-    assert "Cross-cloud policy v3.3.0" in text_of(fake_slack.wait_for(lambda: fake_slack.responses("t-1"))[0])
+    listed = text_of(fake_slack.wait_for(lambda: fake_slack.responses("t-1"))[0])
+    assert "Cross-cloud policy: v3.2.1 → v3.3.0" in listed
 
     # One `whisperer run` per database.
     refused = subprocess.run(

@@ -80,6 +80,7 @@ class SourceSpec:
     timeout: float = 30.0  # kind = "browser": seconds for the page to render
     confirm_empty: bool = True  # an empty result after content is held until a second check sees it too
     alert_limit: int | None = None  # change alerts per poll before one summary; None: [bot] alert_limit
+    importance: str | None = None  # "urgent" | "normal" | "low": its changes' level when nothing says otherwise
 
     @property
     def title(self) -> str:

@@ -60,6 +60,7 @@ def run_checks(
     _check_network(config, checks)
     _check_browser(config, env, checks)
     _check_database(config, now, checks)
+    _check_calendar(config, now, checks)
     settings = _check_tokens(env, checks)
     if settings is not None and settings.bot_token:
         client = make_client(settings.bot_token, settings.api_url)
@@ -204,6 +205,37 @@ def _check_database(config: Config, now: datetime, checks: list[Check]) -> None:
             checks.append(Check("delivery", "fail", f"alerts to {row['target']} held: {row['error']}", row["fix"]))
     finally:
         db.conn.close()
+
+
+def _check_calendar(config: Config, now: datetime, checks: list[Check]) -> None:
+    """Which calendars count working days, the holiday library's version, and years it does not know yet."""
+    from handlers.workdays import CalendarError, library_version
+
+    calendars = config.knowledge.calendars
+    try:
+        partner, huawei = calendars.partner.label, calendars.huawei.label
+        today = now.astimezone(config.bot.tz).date()
+        # This year, and next year once deadlines counted today can reach it (the last quarter).
+        unknown = [
+            (c, y) for c, y in calendars.provisional_years(today, ahead=1) if y == today.year or today.month >= 10
+        ]
+    except (CalendarError, ImportError) as exc:
+        checks.append(Check("calendar", "fail", str(exc), "check [calendar] in whisperer.toml; reinstall the package"))
+        return
+    detail = f"working days in {partner} and {huawei}, python-holidays {library_version()}"
+    if not unknown:
+        checks.append(Check("calendar", "ok", detail))
+        return
+    years = "; ".join(f"{label} {year}" for label, year in unknown)
+    checks.append(
+        Check(
+            "calendar",
+            "warn",
+            f"{detail}; not yet known: {years}, so deadlines in them are provisional",
+            "upgrade python-holidays when the year's holidays are published (China's each November): "
+            "pip install --upgrade holidays",
+        )
+    )
 
 
 def _check_tokens(env: Mapping[str, str], checks: list[Check]) -> SlackSettings | None:

@@ -21,6 +21,7 @@ from handlers.deadlines import DEFAULT_DAYS, Deadline, collect_deadlines
 from handlers.notices import compose_notice
 from handlers.registry import dispatch_args
 from handlers.reply import plain_text
+from handlers.reply_codec import decode_reply
 
 
 def add_arguments(command: str, parser: argparse.ArgumentParser) -> None:
@@ -82,7 +83,8 @@ def _reminders(runtime: Runtime, now: datetime, dry_run: bool, out: Callable[[st
             when += f"{p.deliver_at:%H:%M} {zone}, " if zone and zone != runtime.config.bot.timezone else ""
             when += "their working hours)"
         out(f"\n→ {p.to}, {when}:")
-        out(textwrap.indent(to_text(compose_notice(p.payload)), "    "))
+        message = decode_reply(p.payload["reply"]) if "reply" in p.payload else compose_notice(p.payload)
+        out(textwrap.indent(to_text(message), "    "))
     verb = "would be sent" if dry_run else "queued"
     if not planned:
         out("\nNothing to send today. Every certificate is either fine or already nagged about.")

@@ -40,6 +40,8 @@ COMMANDS: dict[str, Command] = {
     ),
     "deadlines": Command("bot.cli.knowledge", "every deadline in the next N days; --ics writes a calendar to stdout"),
     "reminders": Command("bot.cli.knowledge", "run the daily reminder sweep now: certification DMs, summaries, lag"),
+    "mdf": Command("bot.cli.money", "MDF requests as CSV: `mdf export > mdf.csv`, `mdf import mdf.csv`"),
+    "deals": Command("bot.cli.deals", "the opportunity ledger: `deals import FILE.csv`, `deals export [FILE.csv]`"),
     "digest": Command(
         "bot.cli.digest", "the weekly digest: --dry-run prints it; without, queues it for the channel now"
     ),

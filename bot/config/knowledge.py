@@ -8,6 +8,8 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time
 from typing import Any
 
+from bot.config.deals import parse_deals
+from bot.config.money import parse_calendar, parse_money
 from bot.config.validation import ConfigError, Table
 from handlers.settings import (
     DEFAULT_METRICS,
@@ -21,6 +23,7 @@ from handlers.settings import (
     ReminderSettings,
     RenewalSettings,
 )
+from watchers.facts.follow import Follow, check_pattern
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
@@ -34,8 +37,8 @@ def parse_knowledge(
     metrics = _metrics(file, sections.get("metrics", {}))
     certifications = _certifications(file, sections.get("certifications", {}))
     groups = [name for name, _ in certifications.groups]
-    renewal = _renewal(file, sections.get("renewal", {}), status_expires, groups)
-    rebates = _rebates(file, sections.get("rebates", []), source_ids, groups)
+    renewal = _renewal(file, sections.get("renewal", {}), status_expires, groups, source_ids)
+    rebates = _rebates(file, sections.get("rebates", []), source_ids, groups, renewal)
     # A metric named by a KPI or a rebate but not described in [metrics] still works, labelled by its name.
     known = {m.name for m in metrics}
     named = [k.metric for k in renewal.kpis if k.metric]
@@ -50,8 +53,11 @@ def parse_knowledge(
         certifications=certifications,
         reminders=_reminders(file, sections.get("reminders", {})),
         dealreg=_dealreg(file, sections.get("dealreg", {})),
+        deals=parse_deals(file, sections.get("deals", {})),
         glossary=_glossary(file, sections.get("glossary", {})),
         metrics=metrics + extra,
+        calendar=parse_calendar(file, sections.get("calendar", {})),
+        money=parse_money(file, sections),
     )
 
 
@@ -123,7 +129,9 @@ def _certifications(file: str, data: Any) -> CertificationSettings:
     return CertificationSettings(years, tuple(by_level), tuple(groups.items()))
 
 
-def _kpi(file: str, where: str, data: Any, default_consequence: str, groups: list[str]) -> Kpi:
+def _kpi(
+    file: str, where: str, data: Any, default_consequence: str, groups: list[str], source_ids: Sequence[str] = ()
+) -> Kpi:
     t = Table(file, where, data)
     kpi_id = _name(t, "id", t.need("id", str, 'give it an id such as "cloud_growth"'), "KPI")
     metric = t.get("metric", str, "") or None
@@ -146,6 +154,7 @@ def _kpi(file: str, where: str, data: Any, default_consequence: str, groups: lis
     if low is None and high is None:
         raise ConfigError(t.key("min"), "a KPI needs a threshold", "set min = 25 (at least) or max = 0 (at most)")
     warn = _number(t, "warn_within")
+    follow = _follow(file, t, t.get("follow", dict, {}), source_ids) if "follow" in t.data else None
     kpi = Kpi(
         id=kpi_id,
         label=t.get("label", str, kpi_id.replace("_", " ").capitalize()),
@@ -156,18 +165,35 @@ def _kpi(file: str, where: str, data: Any, default_consequence: str, groups: lis
         unit=t.get("unit", str, ""),
         consequence=t.get("consequence", str, default_consequence),
         warn_within=warn,
+        follow=follow,
     )
     t.done()
     return kpi
 
 
-def _renewal(file: str, data: Any, status_expires: date | None, groups: list[str]) -> RenewalSettings:
+def _follow(file: str, owner: Table, data: Any, source_ids: Sequence[str]) -> Follow:
+    """follow = { source = "cross-cloud-policy", pattern = 'at least (\\d+)% year on year' }"""
+    t = Table(file, owner.key("follow").split(": ", 1)[-1], data)
+    source = t.need("source", str, "name the [[sources]] id of the page that sets this threshold")
+    if source not in source_ids:
+        raise ConfigError(t.key("source"), f"no source has id {source!r}", f"use one of: {', '.join(source_ids)}")
+    pattern = t.need("pattern", str, "a regular expression whose first group is the number, e.g. 'at least (\\d+)%'")
+    problem = check_pattern(pattern)
+    if problem:
+        raise ConfigError(t.key("pattern"), problem, "write it as 'at least (\\d+)% year on year' (single quotes)")
+    t.done()
+    return Follow(source, pattern)
+
+
+def _renewal(
+    file: str, data: Any, status_expires: date | None, groups: list[str], source_ids: Sequence[str] = ()
+) -> RenewalSettings:
     t = Table(file, "renewal", data)
     defaults = RenewalSettings()
     day = _date(t, "date") or status_expires
     consequence = t.get("consequence", str, defaults.consequence)
     raw = t.get("kpis", list, [])
-    kpis = tuple(_kpi(file, f"renewal.kpis[{i}]", k, consequence, groups) for i, k in enumerate(raw))
+    kpis = tuple(_kpi(file, f"renewal.kpis[{i}]", k, consequence, groups, source_ids) for i, k in enumerate(raw))
     if not raw:
         kpis = tuple(
             Kpi(k.id, k.label, k.metric, k.certified, k.min, k.max, k.unit, consequence, k.warn_within)
@@ -199,7 +225,56 @@ def _pairs(file: str, where: str, data: Any, kind: type[float] | type[int]) -> t
     return tuple(out)
 
 
-def _rebates(file: str, data: Any, source_ids: Sequence[str], groups: list[str]) -> tuple[Rebate, ...]:
+def _criteria(
+    file: str, where: str, data: Any, source_ids: Sequence[str], renewal: RenewalSettings
+) -> tuple[tuple[tuple[str, float], ...], list[tuple[str, Follow]]]:
+    """min_metrics / max_metrics: { name = 30 }, or { name = { value = 30, follow = {…} } }, or
+    { name = { follow = "renewal" } } to share the renewal KPI's followed threshold (one number, not two)."""
+    t = Table(file, where, data)
+    pairs: list[tuple[str, float]] = []
+    follows: list[tuple[str, Follow]] = []
+    for name in list(t.data):
+        _name(t, name, name, "metric")
+        raw = t.get(name, object, 0)
+        if not isinstance(raw, dict):
+            pairs.append((name, float(t.get(name, float, 0))))
+            continue
+        c = Table(file, f"{where}.{name}", raw)
+        shared = c.get("follow", object, None)
+        if shared == "renewal":
+            kpi = next((k for k in renewal.kpis if k.metric == name and k.follow), None)
+            if kpi is None:
+                raise ConfigError(
+                    c.key("follow"),
+                    f"no [[renewal.kpis]] entry on metric {name!r} has a follow",
+                    f"add follow = {{ source = …, pattern = … }} to the KPI on {name}, or give one here",
+                )
+            follows.append((name, kpi.follow))  # type: ignore[arg-type]  # checked just above
+            fallback = kpi.min if kpi.min is not None else kpi.max
+        elif isinstance(shared, dict):
+            follows.append((name, _follow(file, c, shared, source_ids)))
+            fallback = None
+        elif shared is not None:
+            raise ConfigError(
+                c.key("follow"), f'expected a table or "renewal", found {shared!r}', 'write follow = "renewal"'
+            )
+        else:
+            fallback = None
+        value = _number(c, "value")
+        if value is None:
+            value = fallback
+        if value is None:
+            raise ConfigError(c.key("value"), "needs a number to use until the page is read", "set value = 25")
+        pairs.append((name, value))
+        c.done()
+    t.done()
+    return tuple(pairs), follows
+
+
+def _rebates(
+    file: str, data: Any, source_ids: Sequence[str], groups: list[str], renewal: RenewalSettings | None = None
+) -> tuple[Rebate, ...]:
+    renewal = renewal or RenewalSettings()
     if not isinstance(data, list):
         raise ConfigError(f"{file}: rebates", "expected [[rebates]] tables", "write each programme as [[rebates]]")
     rebates: list[Rebate] = []
@@ -225,6 +300,12 @@ def _rebates(file: str, data: Any, source_ids: Sequence[str], groups: list[str])
                     f"no certification group {group!r}",
                     f"use one of: {', '.join(groups)}, or define it under [certifications.groups]",
                 )
+        at_least, follows = _criteria(
+            file, f"rebates[{i}].min_metrics", t.get("min_metrics", dict, {}), source_ids, renewal
+        )
+        at_most, more = _criteria(
+            file, f"rebates[{i}].max_metrics", t.get("max_metrics", dict, {}), source_ids, renewal
+        )
         opens, closes = _date(t, "claim_opens"), _date(t, "claim_closes")
         if opens and closes and closes < opens:
             raise ConfigError(t.key("claim_closes"), "is before claim_opens", "swap the two dates")
@@ -234,17 +315,36 @@ def _rebates(file: str, data: Any, source_ids: Sequence[str], groups: list[str])
                 name=t.get("name", str, rebate_id),
                 source=source,
                 min_tier=t.get("min_tier", str, "") or None,
-                min_metrics=_pairs(file, f"rebates[{i}].min_metrics", t.get("min_metrics", dict, {}), float),
-                max_metrics=_pairs(file, f"rebates[{i}].max_metrics", t.get("max_metrics", dict, {}), float),
+                min_metrics=at_least,
+                max_metrics=at_most,
                 min_certified=min_certified,
                 no_overdue_bills=t.get("no_overdue_bills", bool, False),
                 claim_opens=opens,
                 claim_closes=closes,
                 notes=t.get("notes", str, ""),
+                period=_period(t),
+                finance_owner=_finance_owner(t),
+                follows=tuple(follows + more),
             )
         )
         t.done()
     return tuple(rebates)
+
+
+def _period(t: Table) -> str | None:
+    period = t.get("period", str, "").strip().lower() or None
+    if period is not None and period not in ("monthly", "quarterly", "yearly"):
+        raise ConfigError(
+            t.key("period"), f"{period!r} is not a settlement period", 'use "monthly", "quarterly" or "yearly"'
+        )
+    return period
+
+
+def _finance_owner(t: Table) -> str:
+    owner = t.get("finance_owner", str, "").strip()
+    if owner and not re.match(r"^[UW][A-Z0-9]{2,}$", owner):
+        raise ConfigError(t.key("finance_owner"), f"{owner!r} is not a Slack user ID", "write the ID, e.g. U0123ABC")
+    return owner
 
 
 def _clock(t: Table, name: str, value: Any) -> time:

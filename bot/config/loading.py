@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.config.meaning import SummarySettings, parse_rules, parse_summary
 from bot.config.sources import alert_limit_key, parse_source
 from bot.config.validation import ConfigError, MissingConfig, Table, type_word
 from handlers.settings import KnowledgeSettings
+from watchers.facts.levels import ImportanceRule
 from watchers.fetching.browser import BrowserSettings
 from watchers.fetching.http import FetchSettings
 from watchers.fetching.network import EntryError, NetworkPolicy
@@ -78,6 +80,8 @@ class Config:
     sections: Mapping[str, Any] = field(default_factory=dict)  # later sections ([renewal], [[rebates]], …)
     knowledge: KnowledgeSettings = field(default_factory=KnowledgeSettings)  # those sections, validated
     digest: DigestSettings = field(default_factory=DigestSettings)
+    importance: tuple[ImportanceRule, ...] = ()  # [[importance]] rules, in order
+    summary: SummarySettings | None = None  # [summary]: off unless configured
 
     @property
     def database(self) -> Path:
@@ -87,7 +91,7 @@ class Config:
         return next((s for s in self.sources if s.id == source_id), None)
 
 
-_KNOWN_SECTIONS = ("bot", "partner", "fetch", "browser", "sources", "digest")
+_KNOWN_SECTIONS = ("bot", "partner", "fetch", "browser", "sources", "digest", "importance", "summary")
 # Sections whose own parsers live with the features that use them; listed so typos are caught here.
 EXTRA_SECTIONS: dict[str, type] = {
     "renewal": dict,
@@ -95,8 +99,13 @@ EXTRA_SECTIONS: dict[str, type] = {
     "certifications": dict,
     "reminders": dict,
     "dealreg": dict,
+    "deals": dict,
     "glossary": dict,
     "metrics": dict,
+    "calendar": dict,
+    "mdf": dict,
+    "settlements": dict,
+    "funds": list,
 }
 
 
@@ -268,6 +277,8 @@ def parse_config(
         sources=tuple(sources),
         sections=sections,
         knowledge=parse_knowledge(file, sections, partner.status_expires, list(seen)),
+        importance=parse_rules(file, data.get("importance", [])),
+        summary=parse_summary(file, data["summary"], env) if "summary" in data else None,
     )
 
 

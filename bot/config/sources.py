@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from bot.config.meaning import importance_key
 from bot.config.validation import ConfigError, Table, expand
 from bot.config.watch import watch_keys
 from watchers.reading.html import SelectorError, check_selector
@@ -112,6 +113,7 @@ def parse_source(file: str, where: str, data: Any, env: Mapping[str, str], base:
         timeout=timeout,
         confirm_empty=t.get("confirm_empty", bool, True),
         alert_limit=alert_limit_key(t),
+        importance=importance_key(t),
         **watch_keys(t, kind, base),
     )
     t.done()

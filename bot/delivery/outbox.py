@@ -36,7 +36,7 @@ from handlers.reply import Reply
 from storage import alerts as outbox
 from storage import changes as store
 from storage import delivery as blocks
-from storage import ownership, people
+from storage import levels, ownership, people
 from storage.db import StorageUnavailable, parse_stamp, transaction
 
 log = logging.getLogger("whisperer.delivery")
@@ -114,8 +114,8 @@ def backoff(attempts: int) -> timedelta:
 
 
 def fan_out(db: Database, alert: dict[str, Any], now: datetime) -> int:
-    """Queue a DM per subscriber of the topic of a channel alert about a change (the page diff, or the tier or
-    policy alert that replaced it); keyed by change and user, so repeating it adds nothing."""
+    """Queue a DM per subscriber of the topic of a channel alert about an urgent change (the page diff, or the
+    tier or policy alert that replaced it); keyed by change and user, so repeating it adds nothing."""
     payload = alert["payload"]
     change_id = alert.get("change_id") or payload.get("change_id")
     if alert["kind"] == "alert-summary" and not is_dm(alert):
@@ -123,8 +123,8 @@ def fan_out(db: Database, alert: dict[str, Any], now: datetime) -> int:
     if is_dm(alert) or not change_id:
         return 0
     change = store.get_change(db, int(change_id))
-    if change is None:
-        return 0
+    if change is None or change.get("level") not in (None, "urgent"):
+        return 0  # normal changes go to the channel only; a change from before levels existed DMs as it used to
     subscribers = people.subscribers(db, change["topic"])
     if not subscribers:
         return 0  # the usual case: no write lock taken
@@ -155,6 +155,8 @@ def _fan_out_summary(db: Database, alert: dict[str, Any], now: datetime) -> int:
     subscribers = people.subscribers(db, str(payload.get("topic")))
     if not subscribers:
         return 0
+    if alert.get("source_id") and not levels.urgent_in_poll(db, str(alert["source_id"]), str(alert["created_at"])):
+        return 0  # as for each change: subscribers hear of urgent ones only
     added = 0
     with transaction(db):
         for user in subscribers:

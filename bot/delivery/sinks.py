@@ -181,5 +181,7 @@ class TerminalSink:
     def update(self, db: Database, alert: dict[str, Any], message: Reply) -> bool:
         """The terminal cannot edit what it printed: it says what the message now says, in one line."""
         notes = [b for b in message.blocks if isinstance(b, Note)]
-        self.out(f"  [alert #{alert['id']} updated: {plain_text(notes[-1].parts) if notes else 'see above'}]")
+        event = [plain_text(b.parts) for b in notes if plain_text(b.parts).startswith("📌")]  # one event's head
+        said = "; ".join([*event[:1], plain_text(notes[-1].parts) if notes else "see above"])
+        self.out(f"  [alert #{alert['id']} updated: {said}]")
         return True

@@ -18,13 +18,17 @@ from sqlite_utils import Database
 from bot.delivery.errors import PostedUnrecorded, Undeliverable, classify
 from bot.delivery.sinks import UpdatingSink, is_dm
 from handlers.alerts import compose_alert
+from handlers.events import shared_event
 from handlers.reply import Reply
 from storage import threads
 from storage.db import parse_stamp
 
 log = logging.getLogger("whisperer.delivery")
 
-THREADED_KINDS = ("change",)  # tier renames and policy versions always post top-level
+THREADED_KINDS = ("change",)  # tier renames and policy versions post top-level, unless they join an event
+EVENT_KINDS = ("change", "policy-version")  # and tier-*, metric-*: alerts that may join an event's post
+# "One poll": alerts of one event are written within this time of each other (per-source jobs drift apart a little).
+EVENT_WINDOW = timedelta(minutes=10)
 
 
 class ThreadedSink:
@@ -37,12 +41,29 @@ class ThreadedSink:
         self.terminal = inner.terminal  # terminal threads are ours alone (never sent to Slack)
 
     def parent_for(self, db: Database, alert: dict[str, Any]) -> dict[str, Any] | None:
-        if self.window <= timedelta(0) or alert.get("kind") not in THREADED_KINDS or is_dm(alert):
+        if is_dm(alert):
+            return None
+        event = self.event_parent(db, alert)
+        if event is not None:
+            return event
+        if self.window <= timedelta(0) or alert.get("kind") not in THREADED_KINDS:
             return None
         if not alert.get("source_id"):
             return None
         since = parse_stamp(str(alert["created_at"])) - self.window
         return threads.thread_parent(db, alert, since, terminal=self.terminal)
+
+    def event_parent(self, db: Database, alert: dict[str, Any]) -> dict[str, Any] | None:
+        """The post of the same event (same value transition, same poll) this alert joins, naming it on both."""
+        if alert.get("kind") not in EVENT_KINDS and not str(alert.get("kind", "")).startswith(("tier-", "metric-")):
+            return None
+        since = parse_stamp(str(alert["created_at"])) - EVENT_WINDOW
+        found = shared_event(db, alert, threads.event_heads(db, alert, since, terminal=self.terminal))
+        if found is None:
+            return None
+        head, event = found
+        threads.mark_event(db, [int(head["id"]), int(alert["id"])], event)  # the head keeps its first name
+        return {**head, "event": head.get("event") or event}
 
     def send(self, db: Database, alert: dict[str, Any], message: Reply, target: str | None) -> str | None:
         parent = self.parent_for(db, alert)

@@ -14,7 +14,9 @@ from pathlib import Path
 from bot.cli.terminal import print_alerts
 from bot.config.loading import load_config
 from bot.demo.dashboard import follow_up_thread, home_tab, weekly_digest
+from bot.demo.deals import deal_scene
 from bot.demo.loggedin import COOKIES_FILE, LOGGED_IN_TOML, edit_logged_in, session_scene, write_cookies
+from bot.demo.money import money_scene
 from bot.demo.portal import Portal
 from bot.demo.team import KNOWLEDGE_TOML, ask_around, reminder_sweep, seed_team
 from bot.process.runtime import Runtime, make_context, open_runtime, poll
@@ -233,6 +235,11 @@ def run_demo(keep: str | None = None, out: Callable[[str], None] = print, start:
                 _print_outcomes(n, outcomes)
 
                 n.title("The alerts, as the channel would get them (terminal mode: printed here)")
+                n.say(
+                    "Each alert says how much it matters and why (urgent, normal or low). The tier rename, the "
+                    "status JSON and the EMI metric (and the dashboard, where a browser is installed) saw one "
+                    "event: it is one post, with the others in its thread, and the first post says so."
+                )
                 print_alerts(runtime, now, out)
 
                 n.title("What people ask the bot")
@@ -244,8 +251,14 @@ def run_demo(keep: str | None = None, out: Callable[[str], None] = print, start:
                 now = session_scene(n.say, n.out, portal.area, portal.lock, runtime, workdir, now)
                 n.command(runtime, now, "metric emi")
 
+                n.title("Money: an opportunity nearing Huawei's validation deadline")
+                deal_scene(n, runtime, now)
+
                 n.title("The daily reminder sweep: DMs before certificates expire, and what the channel hears")
                 reminder_sweep(n, runtime, now)
+
+                n.title("Money in working days: an MDF request around the year-end holidays")
+                money_scene(n, runtime, now)
 
                 n.title("Two hours later, a correction to the notice: it goes in the first alert's thread")
                 now = follow_up_thread(n, portal, runtime, now)

@@ -16,7 +16,28 @@ from handlers.certificates import import_certs, import_reply, parse_cert_csv
 
 KNOWLEDGE_TOML = """
 [renewal]
-consequence = "Provisional until Q3"   # the KPIs keep their defaults: growth >= 25%, >= 3 architects, 0 escalations
+consequence = "Provisional until Q3"
+
+# The growth threshold follows the cross-cloud policy page: 25 is only the fallback until the page is read.
+[[renewal.kpis]]
+id = "cloud_growth"
+label = "Cloud consumption growth (YoY)"
+metric = "cloud_growth"
+min = 25
+unit = "%"
+follow = { source = "cross-cloud-policy", pattern = 'at least (\\d+)% year on year' }
+
+[[renewal.kpis]]
+id = "certified_architects"
+label = "Certified architects"
+certified = "architects"
+min = 3
+
+[[renewal.kpis]]
+id = "licence_escalations"
+label = "Licence-misuse escalations"
+metric = "licence_escalations"
+max = 0
 
 [[rebates]]
 id = "cross-cloud"
@@ -24,7 +45,7 @@ name = "Cross-cloud growth rebate"
 source = "cross-cloud-policy"
 min_tier = "Advanced"
 no_overdue_bills = true
-min_metrics = { cloud_growth = 30 }
+min_metrics = { cloud_growth = { follow = "renewal" } }   # the renewal KPI's threshold: one number, read once
 min_certified = { architects = 3 }
 claim_opens = 2027-01-01
 claim_closes = 2027-03-31

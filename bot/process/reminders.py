@@ -19,6 +19,7 @@ from handlers.cert_followups import action_payload, cert_actions
 from handlers.certificates import first_name
 from handlers.deadlines import when_left
 from handlers.renewal import evaluate_kpi
+from handlers.reply_codec import encode
 from handlers.settings import ReminderSettings
 from storage import alerts as outbox
 from storage import certifications as certs
@@ -285,8 +286,31 @@ def renewal_risk(runtime: Runtime, now: datetime) -> list[Planned]:
     return planned
 
 
-def plan_sweep(runtime: Runtime, now: datetime) -> list[Planned]:
+def deal_reminders(runtime: Runtime, now: datetime) -> list[Planned]:
+    """The opportunity ledger's warnings (handlers/money/deals.py): a DM to the deal's owner, else the channel."""
+    from handlers.money.deals import deal_reminders as plan
+
+    at = working_moment(now, runtime.config.bot.tz, runtime.config.knowledge.reminders)
+    channel = runtime.config.bot.alerts_channel or "alerts channel"
     return [
+        Planned(
+            r.key,
+            "deal-reminder",
+            {"reply": encode(r.message)},
+            f"DM {r.owner}" if r.owner else channel,
+            at,
+            user_id=r.owner,
+        )
+        for r in plan(make_context(runtime, now, operator=True))
+    ]
+
+
+def plan_sweep(runtime: Runtime, now: datetime) -> list[Planned]:
+    from bot.process.money_reminders import money_reminders  # it builds on Planned, defined here
+
+    return [
+        *deal_reminders(runtime, now),
+        *money_reminders(runtime, now),
         *certification_reminders(runtime, now),
         *weekly_summary(runtime, now),
         *renewal_risk(runtime, now),

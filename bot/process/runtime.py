@@ -12,6 +12,7 @@ from sqlite_utils import Database
 
 from bot.config.loading import Config, ConfigError
 from bot.config.sources import parse_source
+from bot.process.meaning import meaning_facts
 from handlers.registry import Context
 from storage import sources as state
 from storage.db import open_db, transaction
@@ -19,6 +20,7 @@ from watchers.facts.extractors import make_extractors
 from watchers.fetching.browser import Browser
 from watchers.fetching.http import Client, HostLimiter, make_client
 from watchers.poll import Extractor, Outcome, poll_sources
+from watchers.recording.levels import ChangeLevels
 from watchers.sources import SourceSpec, format_every
 
 
@@ -41,7 +43,15 @@ class Runtime:
 def open_runtime(config: Config, now: datetime) -> Runtime:
     db = open_db(config.database)
     runtime = Runtime(config, db, make_client(config.fetch), HostLimiter(config.fetch.per_host))
-    runtime.extractors = make_extractors(config.partner.name, config.partner.tier)
+    extractors = make_extractors(config.partner.name, config.partner.tier)
+    # Meaning after the tier reader (a rename of our tier is an impact), before the deadline reader resyncs the
+    # dates; levels come last: they read what every other reader found in the same poll.
+    runtime.extractors = [
+        *extractors[:1],
+        meaning_facts(config),
+        *extractors[1:],
+        ChangeLevels(config.importance, config.partner.tier),
+    ]
     # Nothing starts until a browser source is polled; its pages obey the same network policy as every fetch.
     runtime.browser = Browser(config.browser, config.fetch.network)
     if config.path is not None:

@@ -26,6 +26,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.config.loading import Config, ConfigError, load_config
 from bot.delivery.outbox import Delivery
 from bot.delivery.sinks import Sink
+from bot.delivery.summaries import Summariser
+from bot.delivery.threads import ThreadedSink
 from bot.process.connections import Connections
 from bot.process.lock import RunLock, RunLockError
 from bot.process.runtime import Runtime, active_sources, poll, sync_config_sources
@@ -41,6 +43,7 @@ log = logging.getLogger("whisperer.scheduler")
 DELIVERY_EVERY = 1.0  # seconds; with one post per channel per run this paces posts to ~1/s per channel
 DELIVERY_WORKERS = 4  # Slack calls in flight at once, each to a different target
 HOUSEKEEPING_EVERY = 60
+SUMMARY_EVERY = 2.0  # seconds between looks for new diffs to summarise ([summary] only)
 REQUEST_MEMORY = timedelta(days=1)  # Slack retries within minutes; a day of request keys is plenty
 
 
@@ -110,6 +113,7 @@ class Scheduler:
         self.delivery = Delivery(sink, workers=delivery_workers, worker_db=connections.db)
         self.database = database  # the file opened at start; jobs stop if it is deleted or replaced
         self.lost: StorageUnavailable | None = None
+        self.summariser: Summariser | None = None  # [summary], started with the scheduler
         self._fault: str | None = None  # the storage problem last logged by a job, so it is said once
         self._every: dict[str, int] = {}
         self._sync_lock = threading.Lock()
@@ -131,6 +135,12 @@ class Scheduler:
             self.housekeeping_job, IntervalTrigger(seconds=HOUSEKEEPING_EVERY), id="housekeeping", misfire_grace_time=60
         )
         _mute_skipped_ticks()
+        config = self.connections.base.config
+        if config.summary is not None:  # its own job: a slow endpoint never holds up delivery
+            self.summariser = Summariser(config.summary, config.fetch.network)
+            self._scheduler.add_job(
+                self.summary_job, IntervalTrigger(seconds=SUMMARY_EVERY), id="summaries", misfire_grace_time=10
+            )
         self._add_extra_jobs(self.connections.base.config)
         self.sync_jobs()
         self._scheduler.start()
@@ -139,6 +149,8 @@ class Scheduler:
     def shutdown(self) -> None:
         if self._scheduler.running:
             self._scheduler.shutdown(wait=True)
+        if self.summariser is not None:
+            self.summariser.close()
         # sends in flight end within the client's timeout; what Slack said is written down before we go
         db: Any = None
         if self.lost is None:
@@ -213,6 +225,15 @@ class Scheduler:
         self.delivery.run(
             runtime.db, self.clock(), tz=runtime.config.bot.tz, default_channel=runtime.config.bot.alerts_channel
         )
+
+    def summary_job(self) -> None:
+        self._guarded(self._summarise)
+
+    def _summarise(self) -> None:
+        if self.summariser is None:
+            return
+        updater = self.sink if isinstance(self.sink, ThreadedSink) else None
+        self.summariser.run(self.connections.db(), self.clock(), updater)
 
     def housekeeping_job(self) -> None:
         self._guarded(self._housekeeping)

@@ -209,7 +209,34 @@ def _renewed_read(values: Values, meta: Mapping[str, Any], today: date) -> tuple
     return ["cert", "renewed", str(meta.get("cert", "")), expires, *([number] if number else [])], errors
 
 
+def _mdf_blocks(user_id: str, meta: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [
+        _input("name", "Activity", _plain(placeholder="Jakarta Cloud Summit")),
+        _input("start", "Starts on", _date()),
+        _input("end", "Ends on", _date(), optional=True, hint="Left empty: a one-day activity."),
+        _input("amount", "Amount", _plain(max_length=20, placeholder="5000"), optional=True),
+        _input("currency", "Currency", _plain(max_length=3, placeholder="USD"), optional=True),
+    ]
+
+
+def _mdf_read(values: Values, meta: Mapping[str, Any], today: date) -> tuple[list[str], dict[str, str]]:
+    name, start, end = value_of(values, "name"), value_of(values, "start"), value_of(values, "end")
+    amount, currency = value_of(values, "amount"), value_of(values, "currency").upper()
+    errors: dict[str, str] = {}
+    if not name:
+        errors["name"] = "Name the activity, e.g. Jakarta Cloud Summit."
+    if start and date.fromisoformat(start) < today:
+        errors["start"] = f"That date has passed (today is {today}); MDF is for an activity still to come."
+    if start and end and date.fromisoformat(end) < date.fromisoformat(start):
+        errors["end"] = "The end comes after the start."
+    if currency and not amount:
+        errors["amount"] = f"{currency} of how much? Give the amount."
+    command = ["mdf", "add", name, start, *([end] if end else []), *([amount] if amount else [])]
+    return command + ([currency] if currency else []), errors
+
+
 FORMS: dict[str, Form] = {
+    "mdf-add": Form("Plan an MDF request", "Add", _mdf_blocks, _mdf_read, "name"),
     "cert-add": Form("Add a certification", "Add", _cert_add_blocks, _cert_add_read, "certification"),
     "deadline-add": Form("Add a deadline", "Add", _deadline_blocks, _deadline_read, "text"),
     "source-add": Form("Watch a source", "Watch it", _source_blocks, _source_read, "id"),

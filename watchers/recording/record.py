@@ -11,8 +11,10 @@ from sqlite_utils import Database
 
 from storage import alerts as outbox
 from storage import changes as store
+from storage import facts as kept
 from storage import sources as state
 from storage.db import savepoint, transaction
+from watchers.facts.changes import fact_changes
 from watchers.reading.feeds import diff_entries, entries_from_snapshot, is_feed_snapshot
 from watchers.reading.inert import inert
 from watchers.reading.jsondoc import summarise_leaves
@@ -77,7 +79,15 @@ def _page_changes(
         added=len(diff.added),
         removed=len(diff.removed),
     )
+    _keep_facts(db, change_id, diff.removed, diff.added)
     return [(change_id, summary)]
+
+
+def _keep_facts(db: Database, change_id: int, removed: Sequence[str], added: Sequence[str]) -> None:
+    """The values that changed, kept with the change: the headline of its alert, `diff`, the digest and Home."""
+    facts = fact_changes(removed, added)
+    if facts:
+        kept.set_facts(db, change_id, [f.as_dict() for f in facts])
 
 
 _ENTRY_VERBS = {"added": "New entry", "changed": "Entry changed", "removed": "Entry removed"}
@@ -111,6 +121,7 @@ def _feed_changes(
             added=len(diff.added),
             removed=len(diff.removed),
         )
+        _keep_facts(db, change_id, diff.removed, diff.added)
         out.append((change_id, summary))
     return out
 
