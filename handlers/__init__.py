@@ -11,10 +11,14 @@ from handlers import (  # noqa: F401  (importing registers the subcommands)
     home,
     importance,
     knowledge,
+    leavers,
+    matrix,
     ownership,
     people,
+    plan_view,
     rebates,
     renewal,
     watching,
+    whatif,
 )
 from handlers.money import deals, funds, mdf, settlements, workdays_command  # noqa: F401

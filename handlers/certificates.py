@@ -14,7 +14,7 @@ from sqlite_utils import Database
 from handlers.reply import Block, Reply, Strong, bullets, error, para
 from handlers.settings import LEVELS, CertificationSettings, level_of
 from storage import certifications as certs
-from storage import people
+from storage import departures, people
 from storage.db import transaction
 from watchers.facts.dates import parse_day
 
@@ -62,7 +62,10 @@ _COLUMNS = {
     "number": ("number", "cert number", "certificate number", "certification number", "no"),
     "passed": ("passed", "passed on", "date passed", "issued", "issued on", "lab exam date"),
     "expires": ("expires", "expiry", "expires on", "expiry date", "valid until"),
+    "bound": ("bound", "huawei id bound", "id bound", "binding"),
 }
+_YES = ("yes", "y", "true", "1", "bound")
+_NO = ("no", "n", "false", "0", "unbound")
 _REQUIRED = ("name", "certification")
 
 
@@ -79,6 +82,7 @@ class CertRow:
     passed: date | None
     expires: date
     expires_given: bool
+    bound: bool | None = None  # the `bound` column: HUAWEI ID bound to the partner account; None = not given
 
 
 @dataclass
@@ -100,7 +104,7 @@ def _column(header: str) -> str | None:
     return None
 
 
-COLUMN_NAMES = "name, email, slack_id, tz, certification, level, number, passed, expires"
+COLUMN_NAMES = "name, email, slack_id, tz, certification, level, number, passed, expires, bound"
 
 
 def parse_cert_csv(text: str, settings: CertificationSettings, today: date | None = None) -> CsvImport:
@@ -168,6 +172,9 @@ def cert_row(line: int, v: dict[str, str], settings: CertificationSettings, toda
         raise ValueError(f"passed {passed} is in the future (today is {today}); give the day the exam was passed")
     if passed and expires and expires <= passed:
         raise ValueError(f"expires {expires} is not after passed {passed}; check the two dates")
+    bound_text = (v.get("bound") or "").strip().lower()
+    if bound_text and bound_text not in (*_YES, *_NO):
+        raise ValueError(f"bound {v.get('bound')!r} is not yes or no; write yes (HUAWEI ID bound) or no")
     if expires is not None:
         computed = expires
     elif passed is not None:
@@ -186,6 +193,7 @@ def cert_row(line: int, v: dict[str, str], settings: CertificationSettings, toda
         passed,
         computed,
         expires is not None,
+        (bound_text in _YES) if bound_text else None,
     )
 
 
@@ -210,7 +218,8 @@ def person_for(
     if found is None and not slack_id and not email:
         found = people.find_person(db, name)
     if found is not None:
-        people.upsert_person(db, name, now, email=email, slack_id=slack_id or found["slack_id"], tz=tz)
+        # By id: a person found by name alone (no Slack ID, no email) would otherwise be created a second time.
+        people.update_person(db, int(found["id"]), name, email=email, slack_id=slack_id, tz=tz)
         return int(found["id"]), False
     return people.upsert_person(db, name, now, email=email, slack_id=slack_id, tz=tz), True
 
@@ -221,6 +230,8 @@ def import_certs(db: Database, parsed: CsvImport, now: datetime) -> CsvImport:
         for row in parsed.rows:
             person_id, new_person = person_for(db, row.name, now, row.email, row.slack_id, row.tz)
             parsed.people_added += new_person
+            if row.bound is not None:
+                departures.set_bound(db, person_id, row.bound)
             _id, added = certs.upsert_certification(
                 db,
                 person_id,

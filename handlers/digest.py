@@ -152,9 +152,13 @@ def _renewal(ctx: Context) -> list[Block]:
     when_text = f" on {renewal} ({when_left(renewal, today)})" if renewal else ""
     results = [evaluate_kpi(ctx, kpi, renewal) for kpi in settings.kpis]
     met = sum(r.status == "met" for r in results)
+    from handlers.plan_view import plan_line, unbound_warning
+
     return [
         para(Strong(f"📈 Renewal{when_text}: {met} of {len(results)} KPIs met")),
         bullets(*(kpi_line(r) for r in results)),
+        *unbound_warning(ctx),
+        *plan_line(ctx),
     ]
 
 

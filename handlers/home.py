@@ -88,13 +88,17 @@ def _renewal(ctx: Context, limit: int) -> list[Block]:
         f" · {met} of {len(results)} KPIs met" if results else "",
     )
     trouble = [r for r in results if r.status != "met"]
+    from handlers.plan_view import plan_line, unbound_warning
+
+    people = [*unbound_warning(ctx), *(plan_line(ctx) if ctx.is_admin else [])]
     if not results:
-        return [head]
+        return [head, *people]
     if not trouble:
-        return [head, para("All met. Quietly renew, and tell nobody how easy it was.")]
+        return [head, para("All met. Quietly renew, and tell nobody how easy it was."), *people]
     return [
         head,
         bullets(*(kpi_line(r, fix=True) for r in trouble)),
+        *people,
         actions(Action("Renewal details", "show", "renewal", "renewal")),
     ]
 

@@ -51,14 +51,20 @@ def _cert_item(row: dict[str, Any], today: date, horizon: int, show_person: bool
 
 @command(
     "certs",
-    "certs [mine|@user|expiring]",
-    "Certifications and when they expire: everyone's, yours, one person's, or those expiring soon.",
+    "certs [mine|@user|expiring|matrix [csv]]",
+    "Certifications and when they expire: everyone's, yours, one person's, those expiring soon, or the matrix "
+    "of people × certification groups (expiring and unbound cells marked; csv to export).",
     "certs",
     "certs mine",
     "certs expiring",
+    "certs matrix",
     group="people",
 )
 def certs_command(ctx: Context, args: list[str]) -> Reply:
+    if args and args[0].lower() == "matrix":
+        from handlers.matrix import matrix_reply  # the matrix builds on the plan's horizon: keep `certs` light
+
+        return matrix_reply(ctx, args[1:])
     today = ctx.local_now.date()
     horizon = ctx.knowledge.reminders.horizon
     what = " ".join(args).strip()

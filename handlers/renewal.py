@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -29,6 +31,7 @@ class Holder:
     person: str
     certification: str
     expires: date
+    leaves: date | None = None  # a leaver: the day their certificates stop counting
 
 
 def certified_holders(db: Database, settings: CertificationSettings, group: str, on: date) -> dict[int, Holder]:
@@ -36,12 +39,22 @@ def certified_holders(db: Database, settings: CertificationSettings, group: str,
     holders: dict[int, Holder] = {}
     for cert in certs.list_certifications(db):
         expires = date.fromisoformat(cert["expires"])
-        if expires <= on or not settings.in_group(group, cert["name"]):
+        if expires <= on or not settings.in_group(group, cert["name"]) or not counts_on(cert, settings, on):
             continue
         person_id = int(cert["person_id"])
         if person_id not in holders or expires > holders[person_id].expires:
-            holders[person_id] = Holder(person_id, cert["person"], cert["name"], expires)
+            left = cert.get("left_on")
+            gone = date.fromisoformat(str(left)) + timedelta(days=settings.counts_days()) if left else None
+            holders[person_id] = Holder(person_id, cert["person"], cert["name"], expires, gone)
     return holders
+
+
+def counts_on(cert: Mapping[str, Any], settings: CertificationSettings, on: date) -> bool:
+    """The holder is bound and has not left (or left within the grace days) on `on`."""
+    if not cert.get("bound", 1):
+        return False
+    left = cert.get("left_on")
+    return not left or on < date.fromisoformat(str(left)) + timedelta(days=settings.counts_days())
 
 
 def number(value: float, unit: str = "") -> str:
@@ -80,14 +93,22 @@ def evaluate_kpi(ctx: Context, kpi: Kpi, renewal: date | None) -> KpiResult:
             if not kpi.passes(float(len(then))):
                 leaving = sorted((h for p, h in now_holders.items() if p not in then), key=lambda h: h.expires)
                 lapses = " and ".join(
-                    f"{first_name(h.person)}'s {h.certification} expires on {h.expires}" for h in leaving
+                    f"{first_name(h.person)} leaves (stops counting on {h.leaves})"
+                    if h.leaves and h.leaves < h.expires
+                    else f"{first_name(h.person)}'s {h.certification} expires on {h.expires}"
+                    for h in leaving
                 )
                 bound = f"< {number(kpi.min)}" if kpi.min is not None else f"> {number(kpi.max or 0)}"
                 why = (
                     f"{lapses}, before your renewal on {renewal}: {kpi.label.lower()} would drop to "
                     f"{len(then)} ({bound})"
                 )
-                names = " or ".join(f"{first_name(h.person)} recertifies before {h.expires}" for h in leaving)
+                names = " or ".join(
+                    f"someone replaces {first_name(h.person)} before {h.leaves}"
+                    if h.leaves and h.leaves < h.expires
+                    else f"{first_name(h.person)} recertifies before {h.expires}"
+                    for h in leaving
+                )
                 return KpiResult(kpi, count, "at risk", why, f"{names}, or one more person passes {who}")
         return KpiResult(kpi, count, "met", "", "")
     assert kpi.metric is not None
@@ -158,7 +179,9 @@ def renewal_command(ctx: Context, args: list[str]) -> Reply:
         verdict = f"On track today, but {len(risky)} KPI{'s are' if len(risky) != 1 else ' is'} at risk or unknown."
     else:
         verdict = "All KPIs met. Quietly renew, and tell nobody how easy it was."
-    blocks: list[Block] = [Heading(heading), para(verdict), bullets(*items)]
+    from handlers.plan_view import unbound_warning  # the people model builds on this module
+
+    blocks: list[Block] = [Heading(heading), para(verdict), bullets(*items), *unbound_warning(ctx)]
     if renewal is None:
         blocks.append(note("No renewal date: set [partner] status_expires (or [renewal] date) in whisperer.toml."))
     elif renewal < today:

@@ -108,6 +108,8 @@ class Reply:
     # A form that asks for the arguments instead ("cert-add", "deadline-add", "source-add"): Slack opens it as a
     # modal; the terminal shows the reply's blocks, which say what to type.
     form: str = ""
+    # What the form opens with (e.g. the person and date `person leave` was typed with), as (field, value) pairs.
+    form_meta: tuple[tuple[str, str], ...] = ()
 
 
 def para(*parts: Inline) -> Para:

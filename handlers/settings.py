@@ -5,6 +5,7 @@ changed in whisperer.toml (bot/config/knowledge.py reads it)."""
 from __future__ import annotations
 
 import fnmatch
+import functools
 from dataclasses import dataclass, field
 from datetime import date, time
 
@@ -125,6 +126,14 @@ class CertificationSettings:
     validity_by_level: tuple[tuple[str, int], ...] = ()
     # Which certifications count for what; shell-style patterns, case-insensitive.
     groups: tuple[tuple[str, tuple[str, ...]], ...] = ((ARCHITECTS, ("HCIE-Cloud*", "HCIE-CSSA*", "HCCDE*")),)
+    # Leavers. Huawei Cloud publishes no grace period: a leaver's certificates stop counting when they leave
+    # (DOMAIN.md, People). "enterprise" is Huawei's enterprise-channel rule (e.huawei.com, apply-for-
+    # specialization/renew): report the leaver within 30 days, a replacement passes within 90 — the leaver
+    # counts until the replacement deadline.
+    leaver_grace_days: int = 0
+    leaver_rule: str = "drop"  # "drop" (after the grace days) | "enterprise"
+    leaver_report_days: int = 30
+    leaver_replace_days: int = 90
 
     def years_for(self, level: str) -> int:
         return dict(self.validity_by_level).get(level, self.validity_years)
@@ -138,8 +147,31 @@ class CertificationSettings:
         return " or ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
 
     def in_group(self, group: str, certification: str) -> bool:
-        name = certification.casefold()
-        return any(fnmatch.fnmatchcase(name, p.casefold()) for p in self.patterns(group))
+        return _matches(self.patterns(group), certification)
+
+    def groups_of(self, certification: str) -> list[str]:
+        return [g for g, patterns in self.groups if _matches(patterns, certification)]
+
+    def counts_days(self) -> int:
+        """Days after the leaving day that a leaver's certificates still count."""
+        return self.leaver_replace_days if self.leaver_rule == "enterprise" else self.leaver_grace_days
+
+
+@functools.lru_cache(maxsize=65536)
+def _matches(patterns: tuple[str, ...], certification: str) -> bool:
+    name = certification.casefold()
+    return any(fnmatch.fnmatchcase(name, p.casefold()) for p in patterns)
+
+
+@dataclass(frozen=True)
+class Competency:
+    """A competency's people requirements: at least N holders of each certification group."""
+
+    id: str
+    name: str
+    requires: tuple[tuple[str, int], ...]
+    source: str | None = None  # the page the requirements were read from
+    consequence: str = ""  # what losing it means
 
 
 @dataclass(frozen=True)
@@ -198,6 +230,7 @@ class KnowledgeSettings:
     deals: DealSettings = field(default_factory=DealSettings)  # [deals]: the opportunity ledger
     glossary: tuple[tuple[str, str], ...] = ()  # extra terms: (term, meaning)
     metrics: tuple[MetricDef, ...] = DEFAULT_METRICS
+    competencies: tuple[Competency, ...] = ()
     calendar: CalendarSettings = field(default_factory=CalendarSettings)  # [calendar]: working days
     money: MoneySettings = field(default_factory=MoneySettings)  # [mdf], [settlements], [[funds]]
 

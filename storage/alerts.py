@@ -73,16 +73,25 @@ def list_alerts(db: Database, status: str | None = None, limit: int = 100) -> li
     return _decode(rows)
 
 
+# An attempt is counted when it begins (storage/attempts.py); one recorded without that is counted here.
+_ANSWERED = "attempts = attempts + (attempt_started_at IS NULL), attempt_started_at = NULL"
+
+
 def mark_sent(db: Database, alert_id: int, now: datetime, ts: str | None = None) -> None:
     db.execute(
-        "UPDATE alerts SET status = 'sent', sent_at = ?, ts = ?, attempts = attempts + 1 WHERE id = ?",
+        f"UPDATE alerts SET status = 'sent', sent_at = ?, ts = ?, {_ANSWERED} WHERE id = ?",
         [stamp(now), ts, alert_id],
     )
 
 
-def mark_retry(db: Database, alert_id: int, now: datetime, delay: timedelta, error: str) -> None:
+def mark_retry(
+    db: Database, alert_id: int, now: datetime, delay: timedelta, error: str, *, answered: bool = True
+) -> None:
+    """Try again after `delay`. `answered` = False when Slack gave no clear answer (a timeout, a reset, a
+    5xx): the post may have landed, so the row stays marked for a look in the channel before the next post."""
+    counted = _ANSWERED if answered else "attempts = attempts + (attempt_started_at IS NULL)"
     db.execute(
-        """UPDATE alerts SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?
+        f"""UPDATE alerts SET {counted}, last_error = ?, next_attempt_at = ?
            WHERE id = ?""",
         [error, stamp(now + delay), alert_id],
     )
@@ -91,7 +100,7 @@ def mark_retry(db: Database, alert_id: int, now: datetime, delay: timedelta, err
 def mark_failed(db: Database, alert_id: int, now: datetime, error: str) -> None:
     """Give up on an alert that cannot succeed (channel gone, bot not invited): visible, not retried."""
     db.execute(
-        """UPDATE alerts SET status = 'failed', attempts = attempts + 1, last_error = ?, sent_at = ?
+        f"""UPDATE alerts SET status = 'failed', {_ANSWERED}, last_error = ?, sent_at = ?
            WHERE id = ?""",
         [error, stamp(now), alert_id],
     )

@@ -9,7 +9,10 @@ from sqlite_utils import Database
 from storage.db import stamp
 from storage.sources import Row, _rows
 
-_SELECT = """SELECT c.*, p.name AS person, p.email, p.slack_id, p.tz
+# Every row says whether its holder is bound, and the day they leave (or left) if a departure is recorded.
+_SELECT = """SELECT c.*, p.name AS person, p.email, p.slack_id, p.tz, p.bound,
+                    (SELECT d.left_on FROM people_departures d WHERE d.person_id = p.id AND d.returned_at IS NULL
+                     ORDER BY d.id DESC LIMIT 1) AS left_on
              FROM certifications c JOIN people p ON p.id = c.person_id"""
 
 

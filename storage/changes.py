@@ -17,14 +17,19 @@ def save_snapshot(db: Database, content_hash: str, text: str, now: datetime) -> 
         "INSERT OR IGNORE INTO snapshots (hash, text, size, created_at) VALUES (?, ?, ?, ?)",
         [content_hash, text, len(text.encode("utf-8")), stamp(now)],
     )
+    if cursor.rowcount == 0:  # seen before; if retention pruned its body, this content is current again
+        db.execute(
+            "UPDATE snapshots SET text = ?, pruned_at = NULL, created_at = ? WHERE hash = ? AND pruned_at IS NOT NULL",
+            [text, stamp(now), content_hash],
+        )
     return cursor.rowcount > 0
 
 
 def get_snapshot(db: Database, content_hash: str | None) -> str | None:
     if not content_hash:
         return None
-    row = db.execute("SELECT text FROM snapshots WHERE hash = ?", [content_hash]).fetchone()
-    return str(row[0]) if row else None
+    row = db.execute("SELECT text FROM snapshots WHERE hash = ? AND pruned_at IS NULL", [content_hash]).fetchone()
+    return str(row[0]) if row else None  # a body retention pruned is gone: None, as if never stored
 
 
 def add_change(

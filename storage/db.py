@@ -24,10 +24,12 @@ from storage import (
     level_migrations,  # noqa: F401  (registers migrations 18 to 20)
     meaning_migrations,  # noqa: F401  (registers migration 17)
     money_migrations,  # noqa: F401  (registers migration 21)
-    sync_migrations,  # noqa: F401  (registers migration 23)
+    ops_migrations,  # noqa: F401  (registers migrations 24 and 25)
+    people_migrations,  # noqa: F401  (registers migration 23)
+    sync_migrations,  # noqa: F401  (registers migration 26)
     thread_migrations,  # noqa: F401  (registers migration 16)
 )
-from storage.migrations import migrate
+from storage.migrations import SchemaTooNew, migrate, pending_migrations, refuse_newer
 
 # SQLite's primary result codes for "the storage, not the statement, is the problem".
 _READONLY, _IOERR, _FULL, _CANTOPEN = 8, 10, 13, 14
@@ -211,17 +213,59 @@ def open_db(path: str | Path, *, upgrade: bool = True, create: bool = True) -> D
     assert isinstance(conn, _Connection)
     conn.path = str(path)
     try:
+        conn.execute("PRAGMA busy_timeout = 30000")
+        if conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0] == 0:
+            # A new file: freed pages can be given back a few at a time (`whisperer prune`). An existing file
+            # keeps its mode; switching needs one full VACUUM, which only `whisperer prune --vacuum` does.
+            conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
-        conn.execute("PRAGMA busy_timeout = 30000")
         db = Database(conn)
+        try:
+            refuse_newer(db, str(path))
+        except SchemaTooNew as exc:
+            raise NewerDatabase(path, exc.problem, exc.fix) from exc
         if upgrade:
+            if not memory:
+                backup_before_migrating(db, path)
             migrate(db)
     except BaseException:
         conn.close()
         raise
     return db
+
+
+class NewerDatabase(StorageUnavailable):
+    """The database was written by a newer release (see storage.migrations.SchemaTooNew): refused untouched."""
+
+
+def backup_before_migrating(db: Database, path: str | Path) -> Path | None:
+    """A copy of a database that has migrations pending, taken before any runs (the newest 3 are kept in
+    `backups/` beside it); None when there is nothing to migrate or the database is new."""
+    from storage.backups import BEFORE_MIGRATING, MIGRATION_KEEP, BackupError, backup_database, migration_folder
+    from storage.migrations import applied_migrations
+
+    pending = pending_migrations(db)
+    if not pending or not applied_migrations(db):
+        return None
+    try:
+        copy = backup_database(
+            path,
+            migration_folder(path),
+            datetime.now(UTC),  # a file name, not logic: the wall clock is fine here
+            keep=MIGRATION_KEEP,
+            kind=BEFORE_MIGRATING,
+            version=max(applied_migrations(db)),
+        )
+    except BackupError as exc:
+        raise StorageUnavailable(
+            path,
+            f"migrations {pending[0][0]}–{pending[-1][0]} are pending, and the copy taken before them failed: "
+            f"{exc.problem}",
+            exc.fix,
+        ) from exc
+    return copy.path
 
 
 def _cannot_open(path: str | Path, exc: BaseException) -> StorageUnavailable:

@@ -120,27 +120,122 @@ def schema_version(db: Database) -> int:
     return int(db.execute("PRAGMA user_version").fetchone()[0])
 
 
-def migrate(db: Database, target: int | None = None) -> list[int]:
-    """Apply every migration above the database's user_version (up to `target`); return those applied."""
+class SchemaTooNew(Exception):
+    """The database was written by a newer release: this code does not know its schema and must not touch it."""
+
+    def __init__(self, path: str, version: int, unknown: list[tuple[int, str]]) -> None:
+        self.path, self.version, self.unknown = path, version, unknown
+        known = latest_version()
+        which = ", ".join(f"{n} ({name})" if name else str(n) for n, name in unknown) or str(version)
+        self.problem = (
+            f"the database has schema version {version} (migrations this release does not know: {which}); "
+            f"this release of whisperer knows up to version {known}, so a newer release wrote it"
+        )
+        self.fix = (
+            "run the newer release again (pip install --upgrade huawei-whisperer, or the newer image), or put back "
+            "the copy taken before that upgrade with `whisperer restore FILE` (see `whisperer db status`)"
+        )
+        super().__init__(f"{path}: {self.problem}")
+
+    def __str__(self) -> str:
+        return f"cannot use the database {self.path}: {self.problem}. Fix: {self.fix}"
+
+
+# Migrations are recorded one by one: a row per migration applied (user_version is kept in step, as the
+# largest applied, for releases that only read that). This bookkeeping table is not a migration itself: it
+# must exist before migration 1 can be recorded.
+_BOOKKEEPING = """CREATE TABLE IF NOT EXISTS schema_migrations (
+    number INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    applied_at TEXT
+)"""
+
+
+def _has_bookkeeping(db: Database) -> bool:
+    row = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").fetchone()
+    return row is not None
+
+
+def applied_migrations(db: Database) -> dict[int, tuple[str, str | None]]:
+    """number → (name, when) of every migration the database records; a database from before the table
+    existed counts every known migration up to its user_version."""
+    if _has_bookkeeping(db):
+        rows = db.execute("SELECT number, name, applied_at FROM schema_migrations").fetchall()
+        return {int(n): (str(name), when) for n, name, when in rows}
+    version = schema_version(db)
+    return {number: (name, None) for number, name, _fn in MIGRATIONS if number <= version}
+
+
+def pending_migrations(db: Database) -> list[tuple[int, str]]:
+    applied = applied_migrations(db)
+    return [(number, name) for number, name, _fn in MIGRATIONS if number not in applied]
+
+
+def refuse_newer(db: Database, path: str) -> None:
+    """SchemaTooNew if the database records a migration this code does not have (or a larger user_version)."""
+    known = {number for number, _name, _fn in MIGRATIONS}
+    applied = applied_migrations(db)
+    unknown = sorted((n, name) for n, (name, _when) in applied.items() if n not in known)
+    version = schema_version(db)
+    if unknown or version > latest_version():
+        raise SchemaTooNew(path, max([version, *applied]), unknown)
+
+
+def _record_existing(db: Database) -> None:
+    """Create the bookkeeping table; a database migrated before it existed gets a row per migration up to
+    its user_version (when unknown), so nothing is applied twice."""
+    if _has_bookkeeping(db):
+        return
+    version = schema_version(db)
+    db.execute(_BOOKKEEPING)
+    for number, name, _fn in MIGRATIONS:
+        if number <= version:
+            db.execute("INSERT INTO schema_migrations (number, name) VALUES (?, ?)", [number, name])
+
+
+def migrate(db: Database, target: int | None = None, now: str | None = None) -> list[int]:
+    """Apply every registered migration the database does not record (up to `target`), each in its own
+    transaction, recorded one by one; return those applied. SchemaTooNew for a database from a newer release."""
+    conn = db.conn
+    path = str(getattr(conn, "path", "?"))
+    refuse_newer(db, path)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        _record_existing(db)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
     applied = []
-    for number, _name, fn in MIGRATIONS:
+    for number, name, fn in MIGRATIONS:
         if target is not None and number > target:
             break
-        conn = db.conn
         conn.execute("BEGIN IMMEDIATE")
         try:
             # Re-read inside the lock: another process may have migrated meanwhile.
-            if number <= schema_version(db):
+            if db.execute("SELECT 1 FROM schema_migrations WHERE number = ?", [number]).fetchone():
                 conn.execute("ROLLBACK")
                 continue
             fn(db)
-            conn.execute(f"PRAGMA user_version = {int(number)}")
+            db.execute(
+                "INSERT INTO schema_migrations (number, name, applied_at) VALUES (?, ?, ?)",
+                [number, name, now or _utc_now()],
+            )
+            version = int(db.execute("SELECT MAX(number) FROM schema_migrations").fetchone()[0])
+            conn.execute(f"PRAGMA user_version = {version}")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
         applied.append(number)
     return applied
+
+
+def _utc_now() -> str:
+    """When a migration ran: bookkeeping for people, not logic, so the wall clock is read here."""
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def latest_version() -> int:

@@ -31,12 +31,19 @@ def upsert_person(
             [name, email, slack_id, tz, stamp(now)],
         )
         return int(cursor.lastrowid or 0)
+    update_person(db, int(row["id"]), name, email=email, slack_id=slack_id, tz=tz)
+    return int(row["id"])
+
+
+def update_person(
+    db: Database, person_id: int, name: str, *, email: str | None, slack_id: str | None, tz: str | None
+) -> None:
+    """Fill in what is new about a known person (None keeps what is there)."""
     db.execute(
         """UPDATE people SET name = COALESCE(NULLIF(?, ''), name), email = COALESCE(?, email),
            slack_id = COALESCE(?, slack_id), tz = COALESCE(?, tz) WHERE id = ?""",
-        [name, email, slack_id, tz, row["id"]],
+        [name, email, slack_id, tz, person_id],
     )
-    return int(row["id"])
 
 
 def _first(db: Database, sql: str, params: list[object]) -> Row | None:

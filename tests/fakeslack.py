@@ -1,11 +1,14 @@
 """A local fake of the Slack Web API: a real HTTP server on 127.0.0.1, port 0, that records every call.
 
 It implements auth.test, chat.postMessage, chat.update, chat.postEphemeral, conversations.open,
-users.lookupByEmail, views.publish, views.open, views.update, views.push and a response_url target.
+conversations.history and conversations.replies (with the message metadata each post carried, when asked
+with include_all_metadata), conversations.list, users.lookupByEmail, views.publish, views.open,
+views.update, views.push and a response_url target.
 Tests script trouble per method (`fail_next`: 429 with Retry-After, 500, a Slack error such as
 not_in_channel, or a hang) or per channel (`refuse`, and `channel_mode`: hang, 429, 500 or a reset
 connection, switchable while a test runs). Each call records when it arrived and when it was answered
-(time.monotonic), so tests can check Retry-After was honoured.
+(time.monotonic), so tests can check Retry-After was honoured. Channel mode "accept-hang" keeps a post (it
+shows in the history) but holds the answer back: a bot killed then never hears that Slack has it.
 Reach it with `WebClient(base_url=fake.api_url)`; slash commands are signed with `sign`.
 """
 
@@ -32,7 +35,18 @@ import pytest
 TOKEN = "xoxb-1111-2222-fake-bot-token"
 APP_TOKEN = "xapp-1-A111-fake-app-token"
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
-SCOPES = ("commands", "chat:write", "im:write", "users:read", "users:read.email")
+SCOPES = (
+    "commands",
+    "chat:write",
+    "im:write",
+    "users:read",
+    "users:read.email",
+    "channels:read",
+    "groups:read",
+    "channels:history",
+    "groups:history",
+    "im:history",
+)
 T = TypeVar("T")
 RESET = -1  # an internal status: drop the connection instead of answering
 
@@ -87,6 +101,8 @@ class FakeSlack:
         self._hang_responses = threading.Event()
         self._ts = itertools.count(1)
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}  # (channel ID, ts) → what it shows now
+        self.posted_at: dict[tuple[str, str], float] = {}  # (channel ID, ts) → time.time() it was posted
+        self.channels: dict[str, str] = {}  # name → ID for conversations.list (channel_id() names the rest)
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -260,7 +276,7 @@ class FakeSlack:
     def channel_mode(self, channel: str, mode: str | None, retry_after: int = 1) -> None:
         """From now on every chat.postMessage to `channel` gets: "hang" (no answer until the mode changes or
         `release`), "429" (with this Retry-After), "500", "reset" (the connection dropped), or None: normal."""
-        if mode not in (None, "hang", "429", "500", "reset"):
+        if mode not in (None, "hang", "accept-hang", "429", "500", "reset"):
             raise ValueError(f"unknown channel mode {mode!r}")
         with self._cond:
             if mode is None:
@@ -284,6 +300,15 @@ class FakeSlack:
         if found is None:
             return None
         mode, retry_after = found
+        if mode == "accept-hang":  # Slack has the post; its answer never leaves (until the mode changes)
+            self._chat_postMessage(call.args)
+            call.outcome = "accepted-hung"
+            self._record(call)
+            with self._cond:
+                self._cond.wait_for(
+                    lambda: self._release.is_set() or self._modes.get(channel, ("",))[0] != "accept-hang", timeout=60
+                )
+            return 500, {"Content-Type": "application/json"}, b'{"ok": false, "error": "released"}'
         if mode == "hang":
             call.outcome = "hung"
             self._record(call)
@@ -326,7 +351,57 @@ class FakeSlack:
         channel = channel_id(str(args["channel"]))  # Slack answers with the ID, even when posted to a #name
         with self._cond:
             self.messages[(channel, ts)] = dict(args)
+            self.posted_at[(channel, ts)] = time.time()
         return {"ok": True, "channel": channel, "ts": ts, "message": {"text": args.get("text", "")}}
+
+    def accepted_posts(self, channel: str | None = None) -> list[dict[str, Any]]:
+        """Every message the fake keeps (answered or not), in posting order; with `channel`, posted there."""
+        with self._cond:
+            found = sorted(self.messages.items(), key=lambda item: self.posted_at.get(item[0], 0.0))
+        return [args for (where, _ts), args in found if channel is None or channel_id(channel) == where]
+
+    def _history(self, args: dict[str, Any], thread_ts: str | None) -> dict[str, Any]:
+        channel = str(args.get("channel", ""))
+        if not channel or channel.startswith("#"):
+            return {"ok": False, "error": "channel_not_found"}
+        oldest = float(args.get("oldest") or 0)
+        with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        found = []
+        with self._cond:
+            items = [(key, dict(value)) for key, value in self.messages.items()]
+        for (where, ts), posted in items:
+            if where != channel or self.posted_at.get((where, ts), 0.0) < oldest:
+                continue
+            if thread_ts is not None and posted.get("thread_ts") != thread_ts:
+                continue
+            if thread_ts is None and posted.get("thread_ts"):
+                continue  # replies are not in the channel's history, as in Slack
+            message: dict[str, Any] = {"type": "message", "ts": ts, "text": posted.get("text", "")}
+            metadata = posted.get("metadata")
+            if with_metadata and metadata:
+                message["metadata"] = json.loads(metadata) if isinstance(metadata, str) else metadata
+            found.append(message)
+        found.sort(key=lambda m: m["ts"], reverse=True)  # newest first, as Slack answers
+        return {"ok": True, "messages": found, "has_more": False, "response_metadata": {"next_cursor": ""}}
+
+    def _conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
+        return self._history(args, None)
+
+    def _conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
+        return self._history(args, str(args.get("ts", "")))
+
+    def _conversations_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        with self._cond:
+            names = dict(self.channels)
+            names.update(
+                {
+                    str(a.get("channel", ""))[1:]: w
+                    for (w, _ts), a in self.messages.items()
+                    if str(a.get("channel", "")).startswith("#")
+                }
+            )
+        channels = [{"id": cid, "name": name} for name, cid in sorted(names.items())]
+        return {"ok": True, "channels": channels, "response_metadata": {"next_cursor": ""}}
 
     def _chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "message_ts": f"1764100000.{next(self._ts):06d}"}

@@ -38,6 +38,11 @@ def test_the_demo_shows_every_partner_knowledge_answer(tmp_path: Path) -> None:
         "2026-12-25 Fri: Christmas Day",
         "China (CN): Thursday 2026-12-24 provisional",
         "[DM U0BUDI, 2026-12-15 09:00]",
+        # If Ana leaves…: what it breaks and the plan that fixes it (issue 17)
+        "What if Ana Lima leaves on 2027-01-15?",
+        "flips on 2027-01-15: renewal KPI missed: Provisional until Q3.",
+        "1. Dewi Lestari sits HCIE-Cloud… by 2027-01-15 — covers certified architects after Ana leaves on 2027-01-15.",
+        "A certified colleague is leaving",
     ):
         assert expected in out, expected
     # The same impact sentence in the alert, `changes`, the digest and Home.

@@ -50,6 +50,8 @@ def test_env_example_lists_every_variable_commented_out() -> None:
         "WHISPERER_CONFIG",
         "WHISPERER_DB",
         "PORTAL_COOKIE",  # the example of a ${VAR} that whisperer.toml refers to
+        "WHISPERER_LOG_FORMAT",
+        "WHISPERER_LOG_SDK",
     }
     assert not [line for line in lines if line and not line.startswith("#")]
 

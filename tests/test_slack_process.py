@@ -152,7 +152,8 @@ def test_killed_between_change_and_delivery_then_restarted_delivers_exactly_once
     assert first.proc.wait(10) == -signal.SIGKILL
     fake_slack.release()
     [still] = alerts(tmp_path)
-    assert (still["status"], still["attempts"]) == ("pending", 0)
+    assert (still["status"], still["attempts"]) == ("pending", 1)  # counted before the post went out
+    assert still["attempt_started_at"]  # … and marked unanswered: the restart looks before posting
     assert fake_slack.posts() == []
 
     second = Bot(args, tmp_path, env)

@@ -32,7 +32,25 @@ from storage.migrations import latest_version, schema_version
 from watchers.fetching.browser import browser_missing, find_browser
 from watchers.fetching.network import AddressRefused
 
-REQUIRED_SCOPES = ("commands", "chat:write", "im:write", "users:read", "users:read.email")
+REQUIRED_SCOPES = (
+    "commands",
+    "chat:write",
+    "im:write",
+    "users:read",
+    "users:read.email",
+    # Exactly once: a post whose answer was lost (the bot killed mid-post) is looked for in the conversation
+    # (conversations.history / .replies, by its metadata key) before it is posted again; a #name is found
+    # with conversations.list.
+    "channels:history",
+    "groups:history",
+    "im:history",
+    "channels:read",
+    "groups:read",
+)
+WHY_SCOPES = {
+    scope: "to check, after a crash mid-post, whether the post reached Slack (so it is not posted twice)"
+    for scope in ("channels:history", "groups:history", "im:history", "channels:read", "groups:read")
+}
 MARKS = {"ok": "✓", "warn": "!", "fail": "✗", "info": "·"}
 
 
@@ -325,7 +343,10 @@ def _check_auth(client: WebClient, settings: SlackSettings, checks: list[Check])
                 Check(
                     "scopes",
                     "fail",
-                    f"missing {', '.join(missing)}",
+                    f"missing {', '.join(missing)}"
+                    + "".join(
+                        f"; {scope} is needed {WHY_SCOPES[scope]}" for scope in missing[:1] if scope in WHY_SCOPES
+                    ),
                     "add them under OAuth & Permissions (or recreate the app from manifest.yml), then reinstall",
                 )
             )

@@ -1,5 +1,6 @@
-"""The partner-knowledge CLI subcommands: `certs import FILE.csv`, `deadlines [--days N] [--ics]`,
-`reminders [--as-of DATE] [--dry-run]`. bot/cli/main.py lists them; they open the runtime."""
+"""The partner-knowledge CLI subcommands: `certs import FILE.csv`, `certs matrix [--csv FILE]`,
+`deadlines [--days N] [--ics]`, `reminders [--as-of DATE] [--dry-run]`. bot/cli/main.py lists them; they open the
+runtime."""
 
 from __future__ import annotations
 
@@ -29,6 +30,8 @@ def add_arguments(command: str, parser: argparse.ArgumentParser) -> None:
         certs_sub = parser.add_subparsers(dest="certs_command", metavar="<action>", required=True)
         p = certs_sub.add_parser("import", help="import (or update) certifications from a CSV file")
         p.add_argument("file", metavar="FILE.csv")
+        p = certs_sub.add_parser("matrix", help="people x certification groups; --csv FILE writes it as a CSV file")
+        p.add_argument("--csv", metavar="FILE.csv", help="write the matrix to this file (UTF-8 CSV)")
     elif command == "deadlines":
         parser.add_argument(
             "--days", metavar="N", type=int, default=DEFAULT_DAYS, help=f"how far ahead (default {DEFAULT_DAYS})"
@@ -50,6 +53,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_with(args: argparse.Namespace, runtime: Runtime, now: datetime, out: Callable[[str], None] = print) -> int:
+    if args.command == "certs" and args.certs_command == "matrix":
+        return _matrix(args.csv, runtime, now, out)
     if args.command == "certs":
         return _import(Path(args.file), runtime, now, out)
     if args.command == "deadlines":
@@ -117,6 +122,24 @@ def deadlines_ics(items: Sequence[Deadline], now: datetime) -> bytes:
             event.add("dtend", item.due + timedelta(days=1))
         calendar.add_component(event)
     return bytes(calendar.to_ical())
+
+
+def _matrix(file: str | None, runtime: Runtime, now: datetime, out: Callable[[str], None]) -> int:
+    """`whisperer certs matrix [--csv FILE]`: the table, or the CSV written to a file."""
+    from handlers.matrix import matrix, matrix_csv
+
+    ctx = make_context(runtime, now, operator=True)
+    if file is None:
+        out(to_text(dispatch_args(ctx, ["certs", "matrix"])))
+        return EXIT_OK
+    groups, rows, _until = matrix(ctx)
+    try:
+        Path(file).write_text(matrix_csv(groups, rows), encoding="utf-8")
+    except OSError as exc:
+        out(f"whisperer: {file}: cannot write it ({exc.strerror}); check the folder exists and is writable")
+        return EXIT_FAILED
+    out(f"Wrote {len(rows)} people × {len(groups)} groups to {file}.")
+    return EXIT_OK
 
 
 def _import(path: Path, runtime: Runtime, now: datetime, out: Callable[[str], None]) -> int:

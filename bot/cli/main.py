@@ -8,12 +8,15 @@ has `add_arguments(command, parser)` and `run(args) -> int`.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
+import re
 import sys
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
 from importlib import import_module
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, TextIO
 
 from bot import __version__
 from bot.cli.common import UsageProblem
@@ -46,6 +49,11 @@ COMMANDS: dict[str, Command] = {
         "bot.cli.digest", "the weekly digest: --dry-run prints it; without, queues it for the channel now"
     ),
     "cookies": Command("bot.cli.cookies", "check a cookies.txt file: which cookies expire when (no values shown)"),
+    "backup": Command("bot.cli.data", "copy the database into DIR while the bot runs (checked, then renamed)"),
+    "restore": Command("bot.cli.data", "put a copy back in place of the database (the bot must be stopped)"),
+    "prune": Command("bot.cli.data", "drop old snapshot bodies and old sent alerts, as [retention] says"),
+    "db": Command("bot.cli.data", "`db status`: the schema, migrations still to run, and the last backups"),
+    "health": Command("bot.cli.health", "exit 0 when the bot is ready (database, schema, scheduler), else 1"),
 }
 
 
@@ -90,6 +98,23 @@ def load_env_files(args: argparse.Namespace, cwd: Path) -> None:
     for path in dict.fromkeys((beside.resolve(), here.resolve())):
         if path.is_file():
             load_dotenv(path, override=False)
+    load_credentials(os.environ)
+
+
+CREDENTIAL = re.compile(r"(?:env_)?([A-Z][A-Z0-9_]*)")
+
+
+def load_credentials(env: MutableMapping[str, str]) -> None:
+    """systemd's LoadCredential=: each file in $CREDENTIALS_DIRECTORY named NAME (or env_NAME, when a whole
+    folder is loaded) sets the variable NAME, unless the environment already has it."""
+    folder = env.get("CREDENTIALS_DIRECTORY")
+    if not folder or not Path(folder).is_dir():
+        return
+    for path in sorted(Path(folder).iterdir()):
+        match = CREDENTIAL.fullmatch(path.name)
+        if match and path.is_file() and match.group(1) not in env:
+            with contextlib.suppress(OSError, UnicodeDecodeError):
+                env[match.group(1)] = path.read_text(encoding="utf-8").strip()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -100,6 +125,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return EXIT_USAGE
+    if args.command == "poll" and args.ping:
+        return _pinged(args)
+    return _main(args)
+
+
+def _main(args: argparse.Namespace) -> int:
     try:
         load_env_files(args, Path.cwd())
         status: int = import_module(COMMANDS[args.command].module).run(args)
@@ -127,6 +158,38 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"whisperer: {exc.problem} ({exc.path})\n  fix: {exc.fix}", file=sys.stderr)
             return EXIT_STORAGE
         raise
+
+
+def _pinged(args: argparse.Namespace) -> int:
+    """`poll --ping URL`: URL/start, the poll, then URL (success) or URL/fail with the exit status; the body
+    carries the poll's last lines of output and any error, so the ping service shows what happened."""
+    from bot.ops.ping import ping
+
+    ping(args.ping, "start")
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(_Tee(sys.stdout, out)), contextlib.redirect_stderr(_Tee(sys.stderr, err)):
+        status = _main(args)
+    lines = (out.getvalue() + err.getvalue()).splitlines()[-20:]
+    body = "\n".join([f"exit status {status}", *lines]) + "\n"
+    ping(args.ping, "" if status == EXIT_OK else "fail", body)
+    return status
+
+
+class _Tee(io.TextIOBase):
+    """Write to the real stream and keep a copy (for the ping's body)."""
+
+    def __init__(self, stream: TextIO, copy: io.StringIO) -> None:
+        self.stream, self.copy = stream, copy
+
+    def write(self, text: str) -> int:
+        self.copy.write(text)
+        return self.stream.write(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def isatty(self) -> bool:
+        return bool(self.stream.isatty())
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from datetime import datetime
+from pathlib import Path
+from time import monotonic
+from typing import TYPE_CHECKING, Any
 
-from bot.cli.common import opened, use_color
+from bot.cli.common import UsageProblem, opened, use_color
 from bot.cli.exits import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from watchers.reading.inert import inert
 
@@ -17,6 +20,8 @@ if TYPE_CHECKING:
 
 def add_arguments(command: str, parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", metavar="ID", action="append", help="only this source (repeatable)")
+    parser.add_argument("--ping", metavar="URL", help="healthchecks-style pings: URL/start, then URL or URL/fail")
+    parser.add_argument("--metrics-file", metavar="FILE", help="write Prometheus metrics here (textfile collector)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -32,11 +37,27 @@ def run(args: argparse.Namespace) -> int:
                     file=sys.stderr,
                 )
                 return EXIT_USAGE
+        started = monotonic()
         outcomes = poll(runtime, now, args.source)
         print_outcomes(outcomes, use_color())
+        if args.metrics_file:
+            _write_metrics(Path(args.metrics_file), runtime, outcomes, monotonic() - started, now)
         # One failing source is recorded state (it alerts after a few tries); nothing polled at all is a failure.
         every_one_failed = bool(outcomes) and all(o.status == "error" for o in outcomes)
         return EXIT_FAILED if every_one_failed else EXIT_OK
+
+
+def _write_metrics(path: Path, runtime: Any, outcomes: Sequence[Outcome], seconds: float, now: datetime) -> None:
+    from bot.ops.metrics import Metrics
+
+    metrics = Metrics(runtime.config.database, lambda: runtime.db)
+    metrics.polled(outcomes, seconds, now)
+    try:
+        metrics.write_textfile(path)
+    except OSError as exc:
+        raise UsageProblem(
+            f"cannot write --metrics-file {path} ({exc.strerror or exc}); point it at a folder you can write to"
+        ) from None
 
 
 def print_outcomes(outcomes: Sequence[Outcome], color: bool) -> None:

@@ -15,6 +15,7 @@ from handlers.settings import (
     DEFAULT_METRICS,
     LEVELS,
     CertificationSettings,
+    Competency,
     DealRegSettings,
     KnowledgeSettings,
     Kpi,
@@ -47,7 +48,9 @@ def parse_knowledge(
         if rebate.no_overdue_bills:
             named.append("overdue_bills")
     extra = tuple(MetricDef(n, n.replace("_", " ").capitalize()) for n in dict.fromkeys(named) if n not in known)
+    competencies = _competencies(file, sections.get("competencies", []), groups)
     return KnowledgeSettings(
+        competencies=competencies,
         renewal=renewal,
         rebates=rebates,
         certifications=certifications,
@@ -125,8 +128,65 @@ def _certifications(file: str, data: Any) -> CertificationSettings:
                 groups_table.key(name), "is empty", 'list the certifications that count, e.g. ["HCIE-Cloud*", "HCCDE*"]'
             )
         groups[name] = patterns
+    grace = t.get("leaver_grace_days", int, defaults.leaver_grace_days)
+    if not 0 <= grace <= 365:
+        raise ConfigError(t.key("leaver_grace_days"), f"{grace} is out of range", "use 0 to 365 (days); 0 = none")
+    rule = t.get("leaver_rule", str, defaults.leaver_rule).strip().lower()
+    if rule not in ("drop", "enterprise"):
+        raise ConfigError(
+            t.key("leaver_rule"),
+            f"{rule!r} is not a leaver rule",
+            'use "drop" (certificates stop counting after leaver_grace_days) or "enterprise" (report within '
+            "leaver_report_days, replace within leaver_replace_days)",
+        )
+    report = t.get("leaver_report_days", int, defaults.leaver_report_days)
+    replace = t.get("leaver_replace_days", int, defaults.leaver_replace_days)
+    for key, value in (("leaver_report_days", report), ("leaver_replace_days", replace)):
+        if not 1 <= value <= 365:
+            raise ConfigError(t.key(key), f"{value} is out of range", "use 1 to 365 (days)")
+    if replace < report:
+        raise ConfigError(t.key("leaver_replace_days"), "is shorter than leaver_report_days", "use e.g. 30 and 90")
     t.done()
-    return CertificationSettings(years, tuple(by_level), tuple(groups.items()))
+    return CertificationSettings(years, tuple(by_level), tuple(groups.items()), grace, rule, report, replace)
+
+
+def _competencies(file: str, data: Any, groups: list[str]) -> tuple[Competency, ...]:
+    if not isinstance(data, list):
+        raise ConfigError(
+            f"{file}: competencies", "expected [[competencies]] tables", "write each competency as [[competencies]]"
+        )
+    out: list[Competency] = []
+    for i, raw in enumerate(data):
+        t = Table(file, f"competencies[{i}]", raw)
+        comp_id = _name(t, "id", t.need("id", str, 'give it an id such as "cloud_migration"'), "competency")
+        if any(c.id == comp_id for c in out):
+            raise ConfigError(t.key("id"), f"duplicate competency id {comp_id!r}", "give each competency its own id")
+        requires = _pairs(file, f"competencies[{i}].requires", t.need("requires", dict, _REQUIRES_FIX), int)
+        if not requires:
+            raise ConfigError(t.key("requires"), "is empty", _REQUIRES_FIX)
+        for group, count in requires:
+            if group not in groups:
+                raise ConfigError(
+                    f"{t.key('requires')}.{group}",
+                    f"no certification group {group!r}",
+                    f"use one of: {', '.join(groups)}, or define it under [certifications.groups]",
+                )
+            if not 1 <= count <= 1000:
+                raise ConfigError(f"{t.key('requires')}.{group}", f"{count} people is not plausible", "use 1 or more")
+        out.append(
+            Competency(
+                comp_id,
+                t.get("name", str, comp_id.replace("_", " ").capitalize()),
+                requires,
+                t.get("source", str, "") or None,
+                t.get("consequence", str, ""),
+            )
+        )
+        t.done()
+    return tuple(out)
+
+
+_REQUIRES_FIX = "write requires = { cssa_professional = 2, cssa_expert = 1 } (certification group = people needed)"
 
 
 def _kpi(

@@ -17,7 +17,9 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.config.meaning import SummarySettings, parse_rules, parse_summary
+from bot.config.ops import OpsSettings, parse_ops
 from bot.config.sources import alert_limit_key, parse_source
+from bot.config.upkeep import BackupSettings, RetentionSettings, parse_backup, parse_retention
 from bot.config.validation import ConfigError, MissingConfig, Table, type_word
 from handlers.settings import KnowledgeSettings
 from watchers.facts.levels import ImportanceRule
@@ -82,6 +84,9 @@ class Config:
     digest: DigestSettings = field(default_factory=DigestSettings)
     importance: tuple[ImportanceRule, ...] = ()  # [[importance]] rules, in order
     summary: SummarySettings | None = None  # [summary]: off unless configured
+    backup: BackupSettings = field(default_factory=BackupSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
+    ops: OpsSettings = field(default_factory=OpsSettings)
 
     @property
     def database(self) -> Path:
@@ -91,7 +96,7 @@ class Config:
         return next((s for s in self.sources if s.id == source_id), None)
 
 
-_KNOWN_SECTIONS = ("bot", "partner", "fetch", "browser", "sources", "digest", "importance", "summary")
+_KNOWN_SECTIONS = ("bot", "partner", "fetch", "browser", "sources", "digest", "importance", "summary", "ops")
 # Sections whose own parsers live with the features that use them; listed so typos are caught here.
 EXTRA_SECTIONS: dict[str, type] = {
     "renewal": dict,
@@ -106,6 +111,9 @@ EXTRA_SECTIONS: dict[str, type] = {
     "mdf": dict,
     "settlements": dict,
     "funds": list,
+    "competencies": list,
+    "backup": dict,
+    "retention": dict,
 }
 
 
@@ -274,11 +282,14 @@ def parse_config(
         fetch=_fetch(file, data.get("fetch", {})),
         browser=_browser(file, data.get("browser", {}), base),
         digest=_digest(file, data.get("digest", {})),
+        ops=parse_ops(file, data.get("ops", {})),
         sources=tuple(sources),
         sections=sections,
         knowledge=parse_knowledge(file, sections, partner.status_expires, list(seen)),
         importance=parse_rules(file, data.get("importance", [])),
         summary=parse_summary(file, data["summary"], env) if "summary" in data else None,
+        backup=parse_backup(file, sections, base),
+        retention=parse_retention(file, sections),
     )
 
 

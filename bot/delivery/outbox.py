@@ -15,6 +15,8 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
@@ -34,10 +36,10 @@ from bot.delivery.sinks import Sink, is_dm, target_of
 from handlers.alerts import compose_alert
 from handlers.reply import Reply
 from storage import alerts as outbox
+from storage import attempts, levels, ownership, people
 from storage import changes as store
 from storage import delivery as blocks
-from storage import levels, ownership, people
-from storage.db import StorageUnavailable, parse_stamp, transaction
+from storage.db import StorageUnavailable, parse_stamp, stamp, transaction
 
 log = logging.getLogger("whisperer.delivery")
 
@@ -47,6 +49,7 @@ MAX_BACKOFF = timedelta(minutes=30)
 NO_CHANNEL = "(no alerts channel)"
 HOLD_MARGIN = timedelta(milliseconds=50)
 PER_TARGET = 3  # due rows read per target and run: enough to skip a failed one, few enough to share
+LOOKBACK_MARGIN = timedelta(minutes=2)  # clocks differ: look a little before the unanswered attempt began
 
 
 @dataclass
@@ -99,6 +102,9 @@ class Outcome:
     ts: str | None = None
     problem: DeliveryProblem | None = None
     finish: Callable[[Database], None] | None = None  # a note about the post the sink could not write
+    unsure: bool = False  # no clear answer (a timeout, or the look in the channel failed): look before posting
+    recorded: str | None = None  # written already, by the worker the moment Slack answered: how it counted
+    found: bool = False  # not posted again: the post of an unanswered attempt was found in the channel
 
 
 def rate_limited_until(answered: datetime, retry_after: float) -> datetime:
@@ -210,8 +216,8 @@ class Delivery:
                 if self.fault is not None:
                     with transaction(db):
                         outbox.probe_writes(db)  # nothing to record, but would a write land?
-                    self._recovered(db)
                 self._start_due(db, now, started, tz, default_channel, limit, report)
+                self._recovered(db)  # after the attempts were written down too: a no-op write can land on a full disk
             except StorageUnavailable as exc:
                 self._stopped(exc)
             report.in_flight = len(self._in_flight)
@@ -226,10 +232,18 @@ class Delivery:
                 self.fault = self.fault or exc
             self._stopped(exc)
 
-    def close(self, db: Database | None = None) -> None:
-        """Wait for sends in flight (each is bounded by the client's timeout), then write their outcomes."""
+    def close(self, db: Database | None = None, grace: float | None = None) -> None:
+        """Wait for sends in flight (each is bounded by the client's timeout, and all by `grace` seconds when
+        given), then write their outcomes. A send still unanswered after `grace` is handed back: its row stays
+        pending and the next start settles it."""
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            if grace is not None:
+                with self._lock:
+                    pending = list(self._in_flight.values())
+                _, unanswered = futures_wait(pending, timeout=grace)
+                if unanswered:
+                    log.warning("stopping: %d alert send(s) still unanswered are handed back", len(unanswered))
+            self._pool.shutdown(wait=grace is None, cancel_futures=True)
         if db is not None:
             with self._lock:
                 self._collect()
@@ -290,6 +304,9 @@ class Delivery:
                 outbox.mark_failed(db, alert["id"], now, "nothing left to say (what it refers to was removed)")
                 report.failed += 1
                 continue
+            previous = alert.get("attempt_started_at")  # an attempt whose answer never got written down
+            attempts.begin_attempt(db, alert["id"], now)  # counted before the post goes out
+            alert = {**alert, "attempt_started_at": previous or stamp(now), "previous_attempt": previous}
             if self._pool is None:
                 outcome = self._send(db, alert, key, message, target, now, started)
                 if outcome.problem is None:  # a failed row does not use up its target's turn in this run
@@ -324,8 +341,13 @@ class Delivery:
         now: datetime,
         started: float,
     ) -> Outcome:
-        """`_send` on a pool thread, with that thread's own database connection (DMs look people up)."""
-        return self._send(self.worker_db() if self.worker_db else db, alert, key, message, target, now, started)
+        """`_send` on a pool thread, with that thread's own database connection (DMs look people up); what
+        Slack said is written down at once, so a bot killed a moment later does not post it again."""
+        worker_db = self.worker_db() if self.worker_db else db
+        outcome = self._send(worker_db, alert, key, message, target, now, started)
+        with suppress(StorageUnavailable):  # if so, kept in memory: the delivery run writes it first once it can
+            outcome.recorded = self._record(worker_db, outcome)
+        return outcome
 
     def _send(
         self,
@@ -339,8 +361,13 @@ class Delivery:
     ) -> Outcome:
         """One Slack call; the answer's time is `now` plus the time spent, so Retry-After counts from it."""
         finish: Callable[[Database], None] | None = None
+        found = unsure = False
         try:
-            ts = self.sink.send(db, alert, message, target)
+            unsure = True  # a failed look leaves the row to be looked for again
+            ts = self._find(db, alert, key, target)
+            unsure, found = False, ts is not None
+            if ts is None:
+                ts = self.sink.send(db, alert, message, target)
             problem: DeliveryProblem | None = None
         except PostedUnrecorded as posted:  # Slack has it: a success, whatever the disk says
             ts, problem, finish = posted.ts, None, posted.finish
@@ -356,7 +383,28 @@ class Delivery:
         answered = now + timedelta(seconds=time.monotonic() - started)
         if isinstance(problem, RateLimited):
             self.pacer.hold(key, rate_limited_until(answered, problem.retry_after))
-        return Outcome(alert, key, answered, ts, problem, finish)
+        unsure = unsure or isinstance(problem, Transient)  # a timeout or a 5xx may hide a post that landed
+        return Outcome(alert, key, answered, ts, problem, finish, found=found, unsure=unsure)
+
+    def _find(self, db: Database, alert: dict[str, Any], key: str, target: str | None) -> str | None:
+        """The ts of this row's post if an earlier attempt, whose answer was never written down (the bot was
+        killed mid-post), reached Slack after all; None when there was no such attempt or nothing is there."""
+        previous = alert.get("previous_attempt")
+        if not previous:
+            return None
+        since = parse_stamp(str(previous)) - LOOKBACK_MARGIN
+        found = self.sink.find_posted(db, alert, target, since)
+        if found is None:
+            log.info("alert #%s to %s: an earlier attempt left no post; posting it now", alert["id"], key)
+            return None
+        log.warning(
+            "alert #%s to %s was posted by an attempt whose answer was not recorded (ts %s); marked sent, "
+            "not posted again",
+            alert["id"],
+            key,
+            found[1],
+        )
+        return found[1]
 
     def _collect(self) -> None:
         """Move finished sends to the outcomes to record (a sink's own storage fault stops delivery)."""
@@ -376,11 +424,14 @@ class Delivery:
         """Write each outcome, oldest first; one that cannot be written stays for the next run."""
         while self._unrecorded:
             outcome = self._unrecorded[0]
-            self._record(db, outcome, report)
+            counted = outcome.recorded or self._record(db, outcome)
+            setattr(report, counted, getattr(report, counted) + 1)
             self._unrecorded.pop(0)
-            self._recovered(db)
+            if outcome.recorded is None:
+                self._recovered(db)
 
-    def _record(self, db: Database, outcome: Outcome, report: DeliveryReport) -> None:
+    def _record(self, db: Database, outcome: Outcome) -> str:
+        """Write one outcome; returns the DeliveryReport field it counts under."""
         alert, key, now, problem = outcome.alert, outcome.key, outcome.answered, outcome.problem
         alert_id = alert["id"]
         if problem is None:
@@ -391,24 +442,24 @@ class Delivery:
                 recovered = blocks.clear_block(db, key)
             if recovered:
                 log.info("alerts to %s are delivered again", key)
-            report.sent += 1
+            return "sent"
         elif isinstance(problem, RateLimited):
             # due again exactly when the hold ends, so the limited row still goes before the ones queued after it
             until = rate_limited_until(now, problem.retry_after)
-            outbox.mark_retry(db, alert_id, until, timedelta(0), problem.error)
+            outbox.mark_retry(db, alert_id, until, timedelta(0), problem.error, answered=not outcome.unsure)
             log.warning(
                 "Slack rate-limited posts to %s; holding them for %gs as Retry-After asks", key, problem.retry_after
             )
-            report.retried += 1
+            return "retried"
         elif isinstance(problem, Transient):
             delay = backoff(int(alert["attempts"]))
-            outbox.mark_retry(db, alert_id, now, delay, problem.error)
+            outbox.mark_retry(db, alert_id, now, delay, problem.error, answered=not outcome.unsure)
             log.warning("alert #%s to %s: %s; retrying in %ds", alert_id, key, problem.error, delay.total_seconds())
-            report.retried += 1
+            return "retried"
         elif isinstance(problem, Blocked):
             probe_at = now + PROBE_EVERY
             with transaction(db):
-                outbox.mark_retry(db, alert_id, now, PROBE_EVERY, problem.error)
+                outbox.mark_retry(db, alert_id, now, PROBE_EVERY, problem.error, answered=not outcome.unsure)
                 first = blocks.block_target(db, key, problem.error, problem.fix, now, probe_at)
             if first:  # one clear line, not one per alert per run
                 log.error(
@@ -418,13 +469,13 @@ class Delivery:
                     problem.fix,
                     PROBE_EVERY.seconds // 60,
                 )
-            report.blocked += 1
+            return "blocked"
         else:
             assert isinstance(problem, Undeliverable | DeliveryProblem)
             outbox.mark_failed(db, alert_id, now, problem.error)
             fix = f" ({problem.fix})" if problem.fix else ""
             log.error("alert #%s to %s dropped: %s%s", alert_id, key, problem.error, fix)
-            report.failed += 1
+            return "failed"
 
 
 def deliver_alerts(

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 import textwrap
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, Protocol
 
 from slack_sdk import WebClient
@@ -15,7 +17,7 @@ from sqlite_utils import Database
 from bot.delivery.errors import BLOCKING_FIXES, Blocked, PostedUnrecorded, Undeliverable, classify
 from bot.slack.render import fallback_text, to_blocks, to_text
 from handlers.reply import Note, Reply, plain_text
-from storage import people, threads
+from storage import attempts, people, threads
 from storage.db import StorageUnavailable, transaction
 
 log = logging.getLogger("whisperer.delivery")
@@ -44,11 +46,27 @@ def remember_post(db: Database, ts: str | None, alert_id: int, channel: str, thr
         raise PostedUnrecorded(ts, lambda later: threads.record_post(later, alert_id, channel, thread_ts), exc) from exc
 
 
+METADATA_EVENT = "whisperer_alert"  # every post carries {"key": the outbox row's key} under this event type
+LOOKUP_PAGES = 5  # pages of history (200 messages each) read when looking for a post
+_CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{2,}")
+
+
+def post_metadata(alert: dict[str, Any]) -> dict[str, Any] | None:
+    key = alert.get("key")
+    return {"event_type": METADATA_EVENT, "event_payload": {"key": str(key)}} if key else None
+
+
 class Sink(Protocol):
     def send(self, db: Database, alert: dict[str, Any], message: Reply, target: str | None) -> str | None:
         """Deliver one message; return Slack's ts (or None); raise DeliveryProblem (or a Slack error).
 
         A row with `thread_ts` and `thread_channel` set goes in that thread (see bot/delivery/threads.py)."""
+
+    def find_posted(
+        self, db: Database, alert: dict[str, Any], target: str | None, since: datetime
+    ) -> tuple[str, str] | None:
+        """(channel ID, ts) of this row's post if it is already there (matched by its metadata key, posted
+        since `since`), else None; raise like `send` when it cannot tell."""
 
 
 class UpdatingSink(Sink, Protocol):
@@ -87,6 +105,7 @@ class SlackSink:
                 unfurl_links=False,
                 unfurl_media=False,
                 thread_ts=alert.get("thread_ts") if not is_dm(alert) else None,
+                metadata=post_metadata(alert),
             )
         except Exception as exc:
             raise classify(exc, target) from exc
@@ -94,6 +113,62 @@ class SlackSink:
         if alert.get("id") is not None:  # the channel ID, which chat.update needs (rows may name the channel)
             remember_post(db, ts, int(alert["id"]), str(response.get("channel") or channel), alert.get("thread_ts"))
         return ts
+
+    def find_posted(
+        self, db: Database, alert: dict[str, Any], target: str | None, since: datetime
+    ) -> tuple[str, str] | None:
+        """Look for the row's post in the conversation it went to (the thread it went in, if any), matched by
+        the key in its metadata: conversations.history / .replies with include_all_metadata."""
+        if target is None or not alert.get("key"):
+            return None
+        try:
+            channel = self._conversation(db, alert, target)
+            if channel is None:
+                return None
+            oldest = f"{since.timestamp():.6f}"
+            cursor: str | None = None
+            for _page in range(LOOKUP_PAGES):
+                common: dict[str, Any] = {"channel": channel, "oldest": oldest, "limit": 200, "cursor": cursor}
+                if alert.get("thread_ts") and not is_dm(alert):
+                    found = self.client.conversations_replies(
+                        ts=alert["thread_ts"], include_all_metadata=True, **common
+                    )
+                else:
+                    found = self.client.conversations_history(include_all_metadata=True, **common)
+                for item in found.get("messages") or []:
+                    metadata = item.get("metadata") or {}
+                    payload = metadata.get("event_payload") or {}
+                    if metadata.get("event_type") == METADATA_EVENT and payload.get("key") == alert["key"]:
+                        ts = str(item["ts"])
+                        if alert.get("id") is not None:
+                            thread = alert.get("thread_ts") if not is_dm(alert) else None
+                            remember_post(db, ts, int(alert["id"]), channel, thread)
+                        return channel, ts
+                cursor = (found.get("response_metadata") or {}).get("next_cursor") or None
+                if cursor is None:
+                    break
+        except Exception as exc:
+            raise classify(exc, target) from exc
+        return None
+
+    def _conversation(self, db: Database, alert: dict[str, Any], target: str) -> str | None:
+        """The conversation ID a row's post went to: a DM's is opened again, a #name is the ID Slack answered
+        for an earlier post there, or found in conversations.list."""
+        if is_dm(alert):
+            user = alert.get("user_id") or self.resolve_person(db, int(alert["payload"]["person_id"]))
+            return str(self.client.conversations_open(users=user)["channel"]["id"])
+        channel = str(alert.get("thread_channel") or target)
+        if _CHANNEL_ID.fullmatch(channel):
+            return channel
+        known = attempts.known_channel_id(db, alert.get("channel"))
+        if known is not None:
+            return known
+        name = channel.removeprefix("#")
+        for page in self.client.conversations_list(types="public_channel,private_channel", limit=1000):
+            for item in page.get("channels") or []:
+                if item.get("name") == name:
+                    return str(item["id"])
+        return None
 
     def update(self, db: Database, alert: dict[str, Any], message: Reply) -> bool:
         """chat.update of a sent row's message; a message that is gone (deleted, archived) is logged, not retried."""
@@ -177,6 +252,12 @@ class TerminalSink:
         ts = f"{threads.TERMINAL}.{alert['id']}"
         remember_post(db, ts, int(alert["id"]), threads.TERMINAL, alert.get("thread_ts"))
         return ts
+
+    def find_posted(
+        self, db: Database, alert: dict[str, Any], target: str | None, since: datetime
+    ) -> tuple[str, str] | None:
+        """The terminal keeps no history to look in: an alert printed when the bot died is printed again."""
+        return None
 
     def update(self, db: Database, alert: dict[str, Any], message: Reply) -> bool:
         """The terminal cannot edit what it printed: it says what the message now says, in one line."""

@@ -10,7 +10,7 @@ in place to say "N more in thread".
 from __future__ import annotations
 
 import logging
-from datetime import timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlite_utils import Database
@@ -92,6 +92,18 @@ class ThreadedSink:
                 "alert #%s is in the thread of alert #%s, whose count could not be updated", alert["id"], parent["id"]
             )
         return ts
+
+    def find_posted(
+        self, db: Database, alert: dict[str, Any], target: str | None, since: datetime
+    ) -> tuple[str, str] | None:
+        """Where `send` would have put the row: in its source's thread (chosen the same way), else top-level."""
+        parent = self.parent_for(db, alert)
+        if parent is not None:
+            threaded = {**alert, "thread_ts": parent["ts"], "thread_channel": parent["posted_channel"]}
+            found = self.inner.find_posted(db, threaded, target, since)
+            if found is not None:
+                return found
+        return self.inner.find_posted(db, alert, target, since)
 
     def update(self, db: Database, alert: dict[str, Any]) -> bool:
         """Re-render a sent alert (its thread count, and whatever else changed) and replace it in place."""

@@ -17,6 +17,7 @@ from bot.demo.dashboard import follow_up_thread, home_tab, weekly_digest
 from bot.demo.deals import deal_scene
 from bot.demo.loggedin import COOKIES_FILE, LOGGED_IN_TOML, edit_logged_in, session_scene, write_cookies
 from bot.demo.money import money_scene
+from bot.demo.people import if_ana_leaves
 from bot.demo.portal import Portal
 from bot.demo.team import KNOWLEDGE_TOML, ask_around, reminder_sweep, seed_team
 from bot.process.runtime import Runtime, make_context, open_runtime, poll
@@ -266,6 +267,8 @@ def run_demo(keep: str | None = None, out: Callable[[str], None] = print, start:
                 weekly_digest(n, runtime, now)
                 n.title("The App Home tab: a dashboard per person")
                 home_tab(n, runtime, now)
+                n.title("If Ana leaves…: what it breaks, and the plan that fixes it")
+                if_ana_leaves(n, runtime, now)
                 n.out("\nThat's the story. Nobody refreshed anything twice.")
             finally:
                 runtime.close()

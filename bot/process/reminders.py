@@ -102,6 +102,8 @@ def certification_reminders(runtime: Runtime, now: datetime) -> list[Planned]:
     planned: list[Planned] = []
     held = holds.all_holds(runtime.db)
     for cert in certs.list_certifications(runtime.db):
+        if cert.get("left_on"):
+            continue  # a recorded departure: nobody renews a certificate for a company they are leaving
         tz = _zone(cert["tz"], team_tz)
         today = now.astimezone(tz).date()
         expires = date.fromisoformat(cert["expires"])
@@ -169,7 +171,7 @@ def weekly_summary(runtime: Runtime, now: datetime) -> list[Planned]:
     rows = [
         c
         for c in certs.list_certifications(runtime.db, until=today + timedelta(days=rs.horizon))
-        if (today - date.fromisoformat(c["expires"])).days <= rs.final_notice_days
+        if (today - date.fromisoformat(c["expires"])).days <= rs.final_notice_days and not c.get("left_on")
     ]
     if not rows:
         return []

@@ -16,8 +16,10 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
+from time import monotonic
+from typing import TYPE_CHECKING, Any
 
+from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -28,6 +30,8 @@ from bot.delivery.outbox import Delivery
 from bot.delivery.sinks import Sink
 from bot.delivery.summaries import Summariser
 from bot.delivery.threads import ThreadedSink
+from bot.ops.health import HEARTBEAT_EVERY, Heartbeat
+from bot.ops.logs import log_context
 from bot.process.connections import Connections
 from bot.process.lock import RunLock, RunLockError
 from bot.process.runtime import Runtime, active_sources, poll, sync_config_sources
@@ -37,6 +41,9 @@ from storage import sources as state
 from storage.db import FileIdentity, StorageUnavailable, lost_database, parse_stamp, stamp, transaction
 from storage.requests import forget_requests_before
 from watchers.sources import SourceSpec
+
+if TYPE_CHECKING:
+    from bot.ops.metrics import Metrics  # prometheus_client loads only when `run` builds the metrics
 
 log = logging.getLogger("whisperer.scheduler")
 
@@ -104,8 +111,12 @@ class Scheduler:
         workers: int = 4,
         delivery_workers: int = DELIVERY_WORKERS,
         database: FileIdentity | None = None,
+        heartbeat: Heartbeat | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.connections = connections
+        self.heartbeat = heartbeat  # beaten every HEARTBEAT_EVERY s on its own thread: /livez and the watchdog
+        self.metrics = metrics
         self.sink = sink
         self.clock = clock
         self.extra_jobs = tuple(extra_jobs)
@@ -120,7 +131,8 @@ class Scheduler:
         self._fault_lock = threading.Lock()
         self._scheduler = BackgroundScheduler(
             timezone=connections.base.config.bot.tz,
-            executors={"default": ThreadPoolExecutor(max_workers=workers)},
+            # the heartbeat has a thread of its own: busy poll workers must not make the process look dead
+            executors={"default": ThreadPoolExecutor(max_workers=workers), "heartbeat": ThreadPoolExecutor(1)},
             job_defaults={"coalesce": True, "max_instances": 1},
         )
 
@@ -134,6 +146,17 @@ class Scheduler:
         self._scheduler.add_job(
             self.housekeeping_job, IntervalTrigger(seconds=HOUSEKEEPING_EVERY), id="housekeeping", misfire_grace_time=60
         )
+        if self.heartbeat is not None:
+            self.heartbeat.beat()
+            self._scheduler.add_job(
+                self.heartbeat.beat,
+                IntervalTrigger(seconds=HEARTBEAT_EVERY),
+                id="heartbeat",
+                executor="heartbeat",
+                misfire_grace_time=int(HEARTBEAT_EVERY),
+            )
+        if self.metrics is not None:
+            self._scheduler.add_listener(self._missed, EVENT_JOB_MISSED)
         _mute_skipped_ticks()
         config = self.connections.base.config
         if config.summary is not None:  # its own job: a slow endpoint never holds up delivery
@@ -146,9 +169,19 @@ class Scheduler:
         self._scheduler.start()
         log.info("scheduler started: %d sources, %d extra jobs", len(self._every), len(self.extra_jobs))
 
-    def shutdown(self) -> None:
+    @property
+    def running(self) -> bool:
+        return bool(self._scheduler.running)
+
+    def _missed(self, event: JobExecutionEvent) -> None:
+        if self.metrics is not None:
+            self.metrics.missed_job()
+
+    def shutdown(self, wait: bool = True, grace: float | None = None) -> None:
+        """Stop the jobs; with `wait` False, polls in flight are abandoned (nothing of theirs is half-written:
+        a poll records each source in one transaction) so a SIGTERM is not held up by a slow fetch."""
         if self._scheduler.running:
-            self._scheduler.shutdown(wait=True)
+            self._scheduler.shutdown(wait=wait)
         if self.summariser is not None:
             self.summariser.close()
         # sends in flight end within the client's timeout; what Slack said is written down before we go
@@ -158,7 +191,7 @@ class Scheduler:
                 db = self.connections.db()
             except StorageUnavailable:
                 db = None
-        self.delivery.close(db)
+        self.delivery.close(db, grace)
 
     def job_ids(self) -> list[str]:
         return sorted(job.id for job in self._scheduler.get_jobs())
@@ -201,11 +234,17 @@ class Scheduler:
                 self._fault = None
 
     def poll_job(self, source_id: str) -> None:
-        self._guarded(lambda: self._poll(source_id))
+        with log_context(source=source_id, job=f"poll:{source_id}"):
+            self._guarded(lambda: self._poll(source_id))
 
     def _poll(self, source_id: str) -> None:
         runtime = self.connections.runtime()
-        for outcome in poll(runtime, self.clock(), [source_id], origin="schedule"):
+        now = self.clock()
+        started = monotonic()
+        outcomes = poll(runtime, now, [source_id], origin="schedule")
+        if self.metrics is not None:
+            self.metrics.polled(outcomes, monotonic() - started, now)
+        for outcome in outcomes:
             if outcome.status == "changed":
                 log.info("%s changed: %s", source_id, "; ".join(outcome.summaries))
             elif outcome.status == "error":
@@ -222,9 +261,11 @@ class Scheduler:
             self.delivery.hold_for_storage(exc)
             return
         # Delivery says its own storage faults, once, and resumes by itself.
-        self.delivery.run(
+        report = self.delivery.run(
             runtime.db, self.clock(), tz=runtime.config.bot.tz, default_channel=runtime.config.bot.alerts_channel
         )
+        if self.metrics is not None:
+            self.metrics.delivered(report)
 
     def summary_job(self) -> None:
         self._guarded(self._summarise)
@@ -302,7 +343,8 @@ class Scheduler:
             )
 
     def _run_extra(self, extra: ExtraJob) -> None:
-        self._guarded(lambda: extra.run(self.connections.runtime(), self.clock()))
+        with log_context(job=extra.id):
+            self._guarded(lambda: extra.run(self.connections.runtime(), self.clock()))
 
     def reload(self) -> bool:
         """Re-read whisperer.toml (SIGHUP) and follow it; a broken file is logged and the old one kept."""

@@ -8,15 +8,16 @@ scheduler polls the sources and delivers the outbox, and SIGHUP re-reads whisper
 from __future__ import annotations
 
 import logging
-import re
+import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from types import FrameType
-from typing import TextIO
+from typing import Any, TextIO
 from urllib.error import URLError
 
 from apscheduler.triggers.cron import CronTrigger
@@ -29,7 +30,15 @@ from bot.cli.terminal import answer_lines
 from bot.config.loading import Config
 from bot.delivery.sinks import Sink, SlackSink, TerminalSink
 from bot.delivery.threads import ThreadedSink
-from bot.process import digest  # noqa: F401  (registers the weekly digest job)
+from bot.ops.endpoints import Ops, OpsEndpoints, make_ops_server
+from bot.ops.health import Heartbeat
+from bot.ops.logs import Redact, sdk_level, setup_logging
+from bot.ops.metrics import Metrics
+from bot.ops.notify import Notifier
+from bot.process import (
+    digest,  # noqa: F401  (registers the weekly digest job)
+    upkeep,  # noqa: F401  (registers the nightly backup and retention jobs)
+)
 from bot.process.connections import Connections
 from bot.process.lock import RunLock, RunLockError
 from bot.process.reminders import run_reminder_sweep
@@ -38,53 +47,28 @@ from bot.process.scheduler import EXTRA_JOBS, ExtraJob, Scheduler, real_now
 from bot.slack.answers import AnswerPool
 from bot.slack.app import (
     EVENTS_PATH,
+    HttpServer,
     SlackSettings,
     build_app,
     make_http_server,
     make_socket_handler,
     make_web_client,
     server_address,
+    stop_http_server,
 )
 from storage import delivery as blocks
 from storage.db import file_identity, transaction
+from watchers.fetching.cookies import load_cookies
 
 log = logging.getLogger("whisperer")
 EXIT_CONFIG = EXIT_USAGE  # a half-set-up Slack or a held lock: fix the setup (bot/cli/exits.py)
 DELIVERY_DEADLINE = 10  # seconds per Slack call from delivery; the first retry of a row comes 10 s later anyway
-_TOKEN = re.compile(r"\b(xox[abposr]|xapp)-[A-Za-z0-9-]+")
+STOP_GRACE = 5.0  # seconds SIGTERM waits for a Slack post in flight before handing it back
 
 # The reminder sweep runs hourly (at :05, team time) rather than once a day: it is idempotent (each step has
 # its own outbox key), so a bot started mid-morning still sends today's reminders, and DMs already wait for
 # each holder's working hours in the outbox.
 REMINDER_SWEEP = ExtraJob("reminders", run_reminder_sweep, lambda config: CronTrigger(minute=5, timezone=config.bot.tz))
-
-
-class Redact(logging.Filter):
-    """Last line of defence: no token or secret reaches a log line, whoever logs it."""
-
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
-        super().__init__()
-        self.secrets = tuple(s for s in secrets if len(s) >= 8)
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        clean = _TOKEN.sub(lambda m: f"{m.group(1)}-…(redacted)", message)
-        for secret in self.secrets:
-            clean = clean.replace(secret, "…(redacted)")
-        if clean != message:
-            record.msg, record.args = clean, None
-        return True
-
-
-def setup_logging(secrets: Iterable[str] = (), stream: TextIO | None = None, level: int = logging.INFO) -> None:
-    handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%d %H:%M:%S"))
-    handler.addFilter(Redact(secrets))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    for noisy in ("apscheduler", "slack_sdk", "slack_bolt", "waitress.queue"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def say(text: str) -> None:
@@ -96,6 +80,11 @@ class Options:
     http: bool = False
     host: str = "127.0.0.1"
     port: int = 3000
+    log_format: str = "text"
+    env: Mapping[str, str] = field(default_factory=lambda: os.environ)
+
+
+__all__ = ["Options", "Redact", "run_bot"]
 
 
 def run_bot(
@@ -108,7 +97,10 @@ def run_bot(
 ) -> int:
     """Run until SIGTERM/SIGINT (or `quit` in the terminal); returns the exit status."""
     mode = settings.mode(options.http)  # ConfigError for a half-configured Slack: the CLI prints it
-    setup_logging(settings.secrets())
+    setup_logging(
+        [*settings.secrets(), *config_secrets(config)], fmt=options.log_format, sdk_level=sdk_level(options.env)
+    )
+    notifier = Notifier(options.env)
     lock = RunLock(config.database)
     try:
         lock.acquire()
@@ -116,7 +108,7 @@ def run_bot(
         print(f"whisperer: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     try:
-        runtime = open_runtime(config, clock())
+        runtime = open_runtime(config, clock())  # migrations run here, before anything says "ready"
     except BaseException:
         lock.release()
         raise
@@ -125,6 +117,10 @@ def run_bot(
     connections = Connections(runtime, identity)
     answers = AnswerPool()
     scheduler: Scheduler | None = None
+    heartbeat = Heartbeat()
+    heartbeat.listeners.append(notifier.watchdog)
+    ops = Ops(config.database, identity, Metrics(config.database, connections.db), heartbeat)
+    ops_server: HttpServer | None = None
     try:
         with transaction(runtime.db):
             blocks.clear_blocks(runtime.db, clock())  # a fresh start tries every target again
@@ -142,8 +138,16 @@ def run_bot(
             )
             sink = ThreadedSink(SlackSink(delivery_client), config.bot.thread_hours, config.bot.tz)
         scheduler = Scheduler(
-            connections, sink, clock=clock, extra_jobs=[REMINDER_SWEEP, *EXTRA_JOBS], database=identity
+            connections,
+            sink,
+            clock=clock,
+            extra_jobs=[REMINDER_SWEEP, *EXTRA_JOBS],
+            database=identity,
+            heartbeat=heartbeat,
+            metrics=ops.metrics,
         )
+        running = scheduler
+        ops.scheduler_running = lambda: running.running
 
         def on_effects(effects: tuple[str, ...]) -> None:
             if "reload-sources" in effects and scheduler is not None:
@@ -172,23 +176,57 @@ def run_bot(
                 return EXIT_FAILED
         _install_signals(scheduler)
         scheduler.start()
+        if mode != "http" and config.ops.listen is not None:
+            ops_server = _start_ops_server(ops, *config.ops.listen)
         if mode == "http" and app is not None:
-            _serve_http(app, options, settings.signing_secret or "")
+            _serve_http(app, options, settings.signing_secret or "", ops, notifier)
         elif mode == "socket" and app is not None:
-            _serve_socket(app, settings)
+            _serve_socket(app, settings, ops, notifier)
         else:
+            notifier.ready("terminal mode")
             _serve_terminal(connections, clock, stdin or sys.stdin, out, on_effects)
         return EXIT_OK
     except SystemExit as stop:  # SIGTERM
         return int(stop.code or 0)
     finally:
+        notifier.stopping()
+        if ops_server is not None:
+            stop_http_server(ops_server)
         if scheduler is not None:
-            scheduler.shutdown()
+            # Polls in flight are left behind (see leave()); a Slack post in flight gets STOP_GRACE to answer.
+            scheduler.shutdown(wait=False, grace=STOP_GRACE)
         answers.shutdown()  # its workers use the connections closed next
         connections.close()
-        runtime.close()
+        runtime.close()  # closes the browser, if a source started one
         lock.release()
         log.info("stopped")
+
+
+def config_secrets(config: Config) -> list[str]:
+    """Values from the configuration that must never be logged: header values (tokens, cookies) and the
+    cookies in each source's cookies.txt (as they are now; a file is re-read on every poll)."""
+    values = [value for spec in config.sources for _, value in spec.headers]
+    for spec in config.sources:
+        if spec.cookies:
+            try:
+                values.extend(cookie.value or "" for cookie in load_cookies(spec.cookies))
+            except Exception:  # a missing or broken file is the poll's to report; redaction just skips it
+                continue
+    return values
+
+
+def leave(status: int) -> int:
+    """End `whisperer run` now. A poll's fetch (up to [fetch] total_timeout) or an unanswered Slack call may still
+    run on a worker thread, and the interpreter would join those at exit (concurrent.futures does, daemon or
+    not); SIGTERM must not wait for them. Nothing is lost: a poll writes each source in one transaction, and a
+    handed-back post stays pending. Everything the process opened is closed by now (run_bot's finally)."""
+    busy = [t for t in threading.enumerate() if t is not threading.current_thread() and t.is_alive()]
+    if busy:
+        log.info("leaving %d worker thread(s) behind; their work is redone at the next start", len(busy))
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
 
 
 def _slack_error(exc: Exception) -> str:
@@ -223,23 +261,55 @@ def _install_signals(scheduler: Scheduler) -> None:
         signal.signal(signal.SIGHUP, reload)
 
 
-def _serve_http(app: App, options: Options, signing_secret: str) -> None:
-    server = make_http_server(app, signing_secret, options.host, options.port)
+def _serve_http(app: App, options: Options, signing_secret: str, ops: Ops, notifier: Notifier) -> None:
+    server = make_http_server(
+        app, signing_secret, options.host, options.port, outer=lambda wsgi: OpsEndpoints(ops, wsgi)
+    )
     host, port = server_address(server)
     say(f"HTTP mode: Slack requests on http://{host}:{port}{EVENTS_PATH} (put HTTPS in front of it)")
+    say(f"Health and metrics: http://{host}:{port}/livez, /readyz, /metrics")
+    notifier.ready(f"HTTP mode on {host}:{port}")
     server.run()  # returns on SIGINT/SIGTERM
 
 
-def _serve_socket(app: App, settings: SlackSettings) -> None:
+def _serve_socket(app: App, settings: SlackSettings, ops: Ops, notifier: Notifier) -> None:
     handler = make_socket_handler(app, settings.app_token or "")
+    ops.socket_age = _socket_age(handler.client)
     handler.connect()  # type: ignore[no-untyped-call]
     say("Socket Mode: connected to Slack; no public URL needed.")
+    notifier.ready("Socket Mode: connected")
     stopped = threading.Event()
     try:
         while not stopped.wait(1.0):
             pass
     finally:
         handler.close()  # type: ignore[no-untyped-call]
+
+
+def _socket_age(client: Any) -> Callable[[], float | None]:
+    """Seconds since Slack was last heard on the socket: an envelope (hello included) or a pong. The SDK's
+    is_connected() can call a dead socket connected, so readiness looks at what actually arrived."""
+    heard: list[float] = []
+
+    def on_message(message: str) -> None:
+        heard[:] = [time.time()]
+
+    client.on_message_listeners.append(on_message)
+
+    def age() -> float | None:
+        pong = getattr(getattr(client, "current_session", None), "last_ping_pong_time", None)
+        times = [t for t in (*heard, pong) if t is not None]
+        return max(0.0, time.time() - max(times)) if times else None
+
+    return age
+
+
+def _start_ops_server(ops: Ops, host: str, port: int) -> HttpServer:
+    server = make_ops_server(ops, host, port)
+    bound_host, bound_port = server_address(server)
+    say(f"Health and metrics: http://{bound_host}:{bound_port}/livez, /readyz, /metrics")
+    threading.Thread(target=server.run, name="ops-http", daemon=True).start()
+    return server
 
 
 def _serve_terminal(

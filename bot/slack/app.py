@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from slack_bolt import Ack, App, BoltRequest, BoltResponse
@@ -29,6 +29,7 @@ from waitress import wasyncore
 from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
 from bot.config.loading import ConfigError
+from bot.ops.logs import log_context
 from bot.process.connections import Connections
 from bot.process.runtime import make_context
 from bot.slack.answers import AnswerPool, post_response
@@ -40,6 +41,9 @@ from handlers.registry import dispatch, split_share
 from handlers.reply import Reply, error, storage_reply
 from storage.db import StorageUnavailable
 from storage.requests import remember_request
+
+if TYPE_CHECKING:
+    from wsgiref.types import WSGIApplication
 
 log = logging.getLogger("whisperer.slack")
 
@@ -174,6 +178,15 @@ def request_key(body: Mapping[str, Any], raw_body: str = "", timestamp: str = ""
     return f"body:{digest}"
 
 
+def slack_event_id(body: Mapping[str, Any]) -> str | None:
+    """Slack's own id for a request: the event id, else the command's or the click's trigger id."""
+    for key in ("event_id", "trigger_id"):
+        value = body.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
 def real_now() -> datetime:
     return datetime.now(UTC)
 
@@ -207,11 +220,13 @@ class Listeners:
             # twice (any write it needs fails the same way).
             log.warning("could not remember Slack request %s (%s); answering it anyway", key, exc.problem)
             fresh = True
-        if not fresh:
-            retry = (request.headers.get("x-slack-retry-num") or ["?"])[0]
-            log.info("ignored a repeated Slack request %s (retry %s); it was handled the first time", key, retry)
-            return BoltResponse(status=200, body="", headers={DUPLICATE_HEADER: "1"})
-        return next_()
+        # Log lines while this request is handled carry Slack's id for it (JSON logs: "event").
+        with log_context(event=slack_event_id(body) or key):
+            if not fresh:
+                retry = (request.headers.get("x-slack-retry-num") or ["?"])[0]
+                log.info("ignored a repeated Slack request %s (retry %s); it was handled the first time", key, retry)
+                return BoltResponse(status=200, body="", headers={DUPLICATE_HEADER: "1"})
+            return next_()
 
     def later(self, work: Callable[[], None]) -> bool:
         """Run slow follow-up work on the answer pool; False (nothing run) when the pool is full."""
@@ -266,7 +281,7 @@ class Listeners:
         trigger, user = str(command.get("trigger_id") or ""), str(command.get("user_id") or "")
         if not (reply.form and trigger and self.interactions):
             return False
-        return self.interactions.open_form(client, reply.form, trigger, user, {})
+        return self.interactions.open_form(client, reply.form, trigger, user, dict(reply.form_meta))
 
     def _effects(self, reply: Reply) -> None:
         if reply.effects:
@@ -376,13 +391,22 @@ def quiet_queue_warnings() -> None:
         queue_logger.addFilter(_OncePerMinute())
 
 
-def make_http_server(app: App, signing_secret: str, host: str = "127.0.0.1", port: int = 3000) -> HttpServer:
-    """POST /slack/events through our request gate and Bolt's WSGI adapter, served by waitress.
+def make_http_server(
+    app: App,
+    signing_secret: str,
+    host: str = "127.0.0.1",
+    port: int = 3000,
+    outer: Callable[[WSGIApplication], WSGIApplication] | None = None,
+) -> HttpServer:
+    """POST /slack/events through our request gate and Bolt's WSGI adapter, served by waitress; `outer` wraps
+    it (the health and metrics paths).
 
     waitress refuses bodies over MAX_BODY itself (413) before reading them; the gate does the rest.
     """
     quiet_queue_warnings()
-    wsgi_app = RequestGate(SlackRequestHandler(app, path=EVENTS_PATH), signing_secret, EVENTS_PATH)
+    wsgi_app: WSGIApplication = RequestGate(SlackRequestHandler(app, path=EVENTS_PATH), signing_secret, EVENTS_PATH)
+    if outer is not None:
+        wsgi_app = outer(wsgi_app)
     return create_server(
         wsgi_app,
         host=host,

@@ -235,12 +235,45 @@ def _mdf_read(values: Values, meta: Mapping[str, Any], today: date) -> tuple[lis
     return command + ([currency] if currency else []), errors
 
 
+def _leave_blocks(user_id: str, meta: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """`person leave`: who and when; opened from a typed line, it shows what the departure breaks first."""
+    blocks: list[dict[str, Any]] = []
+    if meta.get("summary"):
+        blocks.append({"type": "section", "text": {"type": "plain_text", "text": str(meta["summary"])[:2900]}})
+    initial = date.fromisoformat(str(meta["date"])) if meta.get("date") else None
+    blocks += [
+        _input("person", "Who is leaving", _plain(str(meta.get("person") or ""), max_length=120)),
+        _input("date", "Last day", _date(initial)),
+        {
+            "type": "context",
+            "elements": [
+                {
+                    "type": "plain_text",
+                    "text": "Their reminders stop and the channel hears what it breaks. Undo: /whisperer person return",
+                }
+            ],
+        },
+    ]
+    return blocks
+
+
+def _leave_read(values: Values, meta: Mapping[str, Any], today: date) -> tuple[list[str], dict[str, str]]:
+    person, day = value_of(values, "person"), value_of(values, "date")
+    errors: dict[str, str] = {}
+    if not person:
+        errors["person"] = "Who is leaving? Their name as /whisperer people lists it."
+    if not day:
+        errors["date"] = "Pick their last day."
+    return ["person", "leave", person, day, "confirm"], errors
+
+
 FORMS: dict[str, Form] = {
     "mdf-add": Form("Plan an MDF request", "Add", _mdf_blocks, _mdf_read, "name"),
     "cert-add": Form("Add a certification", "Add", _cert_add_blocks, _cert_add_read, "certification"),
     "deadline-add": Form("Add a deadline", "Add", _deadline_blocks, _deadline_read, "text"),
     "source-add": Form("Watch a source", "Watch it", _source_blocks, _source_read, "id"),
     "cert-renewed": Form("I've renewed", "Save", _renewed_blocks, _renewed_read, "expires"),
+    "person-leave": Form("Record a departure", "Confirm departure", _leave_blocks, _leave_read, "person"),
 }
 
 
