@@ -41,8 +41,8 @@ from bot.slack.app import (  # noqa: E402
     server_address,
     stop_http_server,
 )
-from storage import sources as state  # noqa: E402
 from storage.db import open_db, transaction  # noqa: E402
+from storage.watching import sources as state  # noqa: E402
 
 TOPICS = ("tiers", "policy", "certification", "rebate", "announcement", "deadlines")
 

@@ -30,8 +30,8 @@ from bot.process.connections import Connections  # noqa: E402
 from bot.process.runtime import open_runtime  # noqa: E402
 from bot.process.scheduler import Scheduler  # noqa: E402
 from bot.slack.app import make_web_client  # noqa: E402
-from storage import alerts as outbox  # noqa: E402
 from storage.db import transaction  # noqa: E402
+from storage.outbox import alerts as outbox  # noqa: E402
 
 GOOD, HUNG, LIMITED = "C0GOOD", "C0HUNG", "C0LIMITED"
 

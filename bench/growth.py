@@ -25,11 +25,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.config.upkeep import DEFAULT_ALERT_DAYS, DEFAULT_SNAPSHOT_DAYS  # noqa: E402
-from storage import alerts as outbox  # noqa: E402
-from storage import changes as store  # noqa: E402
-from storage import sources as state  # noqa: E402
 from storage.db import open_db, transaction  # noqa: E402
-from storage.retention import give_back, prune  # noqa: E402
+from storage.ops.retention import give_back, prune  # noqa: E402
+from storage.outbox import alerts as outbox  # noqa: E402
+from storage.watching import changes as store  # noqa: E402
+from storage.watching import sources as state  # noqa: E402
 from watchers.recording.diffing import diff_lines  # noqa: E402
 
 START = datetime(2026, 1, 1, 2, 0, tzinfo=UTC)

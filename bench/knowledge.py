@@ -15,8 +15,8 @@ from pathlib import Path
 from bot.config.loading import load_config
 from bot.process.reminders import run_reminder_sweep
 from bot.process.runtime import make_context, open_runtime
-from handlers.certificates import import_certs, parse_cert_csv
 from handlers.registry import dispatch
+from handlers.team.certificates import import_certs, parse_cert_csv
 
 NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
 LEVELS = ("HCIE-Cloud", "HCCDE", "HCIP-Cloud Service Solutions Architect", "HCIA-AI")

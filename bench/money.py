@@ -29,12 +29,12 @@ sys.path.insert(0, str(ROOT))
 import handlers  # noqa: E402,F401  (registers the subcommands)
 from bot.config.loading import load_config  # noqa: E402
 from bot.process.runtime import make_context, open_runtime  # noqa: E402
-from handlers.home import home  # noqa: E402
 from handlers.money.settings import MOVES  # noqa: E402
+from handlers.overview.home import home  # noqa: E402
 from handlers.registry import dispatch  # noqa: E402
-from storage import deals  # noqa: E402
-from storage import money as store  # noqa: E402
 from storage.db import open_db, transaction  # noqa: E402
+from storage.programme import deals  # noqa: E402
+from storage.programme import money as store  # noqa: E402
 
 NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
 PATHS = {  # how far along the lifecycle each request is, in turn

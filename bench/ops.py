@@ -26,9 +26,9 @@ from bot.ops.endpoints import Ops, make_ops_server
 from bot.ops.health import Heartbeat
 from bot.ops.metrics import Metrics
 from bot.slack.app import server_address, stop_http_server
-from storage import alerts as outbox
-from storage import sources as state
 from storage.db import file_identity, open_db, transaction
+from storage.outbox import alerts as outbox
+from storage.watching import sources as state
 
 
 def fill(path: Path, sources: int, pending: int) -> None:

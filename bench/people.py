@@ -24,8 +24,8 @@ sys.path.insert(0, str(ROOT))
 import handlers  # noqa: E402, F401  (registers the subcommands)
 from bot.config.loading import load_config  # noqa: E402
 from bot.process.runtime import make_context, open_runtime  # noqa: E402
-from handlers.certificates import import_certs, parse_cert_csv  # noqa: E402
 from handlers.registry import dispatch  # noqa: E402
+from handlers.team.certificates import import_certs, parse_cert_csv  # noqa: E402
 
 NOW = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
 CONFIG = """

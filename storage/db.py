@@ -18,18 +18,18 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from storage import (
-    deal_migrations,  # noqa: F401  (registers migration 22)
-    knowledge_migrations,  # noqa: F401  (registers migrations 5 and up)
-    level_migrations,  # noqa: F401  (registers migrations 18 to 20)
-    meaning_migrations,  # noqa: F401  (registers migration 17)
-    money_migrations,  # noqa: F401  (registers migration 21)
-    ops_migrations,  # noqa: F401  (registers migrations 24 and 25)
-    people_migrations,  # noqa: F401  (registers migration 23)
-    sync_migrations,  # noqa: F401  (registers migration 26)
-    thread_migrations,  # noqa: F401  (registers migration 16)
-)
 from storage.migrations import SchemaTooNew, migrate, pending_migrations, refuse_newer
+
+# Importing each area's schema module registers its migrations (numbered across areas, run in order).
+from storage.schema import deals as deal_migrations  # noqa: F401
+from storage.schema import knowledge as knowledge_migrations  # noqa: F401
+from storage.schema import levels as level_migrations  # noqa: F401
+from storage.schema import meaning as meaning_migrations  # noqa: F401
+from storage.schema import money as money_migrations  # noqa: F401
+from storage.schema import ops as ops_migrations  # noqa: F401
+from storage.schema import people as people_migrations  # noqa: F401
+from storage.schema import sync as sync_migrations  # noqa: F401
+from storage.schema import threads as thread_migrations  # noqa: F401
 
 # SQLite's primary result codes for "the storage, not the statement, is the problem".
 _READONLY, _IOERR, _FULL, _CANTOPEN = 8, 10, 13, 14
@@ -243,8 +243,8 @@ class NewerDatabase(StorageUnavailable):
 def backup_before_migrating(db: Database, path: str | Path) -> Path | None:
     """A copy of a database that has migrations pending, taken before any runs (the newest 3 are kept in
     `backups/` beside it); None when there is nothing to migrate or the database is new."""
-    from storage.backups import BEFORE_MIGRATING, MIGRATION_KEEP, BackupError, backup_database, migration_folder
     from storage.migrations import applied_migrations
+    from storage.ops.backups import BEFORE_MIGRATING, MIGRATION_KEEP, BackupError, backup_database, migration_folder
 
     pending = pending_migrations(db)
     if not pending or not applied_migrations(db):

@@ -16,9 +16,9 @@ import pytest
 from conftest import NOW
 from sqlite_utils import Database
 
-from storage import sources as state
-from storage.changes import get_snapshot
 from storage.db import transaction
+from storage.watching import sources as state
+from storage.watching.changes import get_snapshot
 from watchers.fetching.browser import Browser, BrowserSettings, browser_missing
 from watchers.fetching.http import FetchSettings, HostLimiter, make_client
 from watchers.fetching.network import NetworkPolicy

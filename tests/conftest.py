@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from sqlite_utils import Database
 
-from storage import sources as state
-from storage.changes import get_snapshot
 from storage.db import open_db, transaction
+from storage.watching import sources as state
+from storage.watching.changes import get_snapshot
 from watchers.fetching.http import FetchSettings, HostLimiter, make_client
 from watchers.fetching.network import NetworkPolicy
 from watchers.poll import Outcome, poll_sources

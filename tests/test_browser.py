@@ -10,7 +10,7 @@ from browsers import POLICY, Site, poll, snapshot, spec
 from sqlite_utils import Database
 
 from bot.demo.story import run_demo
-from storage import sources as state
+from storage.watching import sources as state
 from watchers.fetching.browser import Browser, BrowserSettings
 from watchers.fetching.network import NetworkPolicy
 from watchers.sources import SourceSpec

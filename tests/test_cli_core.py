@@ -13,8 +13,8 @@ from conftest import DATA, FixtureServer, Response
 from bot.cli.main import main
 from bot.config.loading import load_config
 from bot.process.runtime import open_runtime, poll
-from storage import alerts as outbox
 from storage.db import open_db
+from storage.outbox import alerts as outbox
 
 TIERS = (DATA / "pages" / "tiers.html").read_text(encoding="utf-8")
 HTML = {"Content-Type": "text/html; charset=utf-8"}

@@ -50,7 +50,7 @@ def test_an_unchanged_config_writes_nothing_and_an_edit_writes_only_that_source(
 
 
 def test_a_row_written_without_a_digest_is_rewritten_by_the_next_config_sync(tmp_path: Path) -> None:
-    from storage import sources as state
+    from storage.watching import sources as state
 
     path = write(tmp_path, {"a": "main"})
     runtime = open_runtime(load_config(path, env={}), NOW)

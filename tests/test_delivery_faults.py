@@ -26,8 +26,8 @@ from bot.process.connections import Connections
 from bot.process.runtime import Runtime, open_runtime
 from bot.process.scheduler import Scheduler
 from bot.slack.app import make_web_client
-from storage import alerts as outbox
 from storage.db import transaction
+from storage.outbox import alerts as outbox
 
 HUNG, LIMITED = "C0HUNG", "C0LIMITED"
 

@@ -11,12 +11,13 @@ from botserver import BotServer, text_of
 from bot.process.runtime import make_context
 from bot.slack.limits import check_view
 from bot.slack.render import to_text
-from handlers.home import home
-from storage import certifications as certs
-from storage import changes as store
-from storage import deadlines, people
-from storage import sources as state
+from handlers.overview.home import home
 from storage.db import transaction
+from storage.programme import deadlines
+from storage.team import certifications as certs
+from storage.team import people
+from storage.watching import changes as store
+from storage.watching import sources as state
 
 
 def seed(bot: BotServer, now: datetime, changes: int = 3) -> None:

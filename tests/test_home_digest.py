@@ -20,12 +20,13 @@ from bot.process.digest import DIGEST_JOB, digest_key, queue_digest
 from bot.process.runtime import Runtime, make_context, open_runtime, poll
 from bot.slack.app import make_web_client
 from bot.slack.render import to_text
-from handlers.digest import digest
-from storage import alerts as outbox
-from storage import certifications as certs
-from storage import deadlines, people
-from storage import sources as state
+from handlers.overview.digest import digest
 from storage.db import transaction
+from storage.outbox import alerts as outbox
+from storage.programme import deadlines
+from storage.team import certifications as certs
+from storage.team import people
+from storage.watching import sources as state
 
 PAGE = "<html><body><main><p>{text}</p></main></body></html>"
 SOURCES = """

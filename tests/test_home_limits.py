@@ -18,16 +18,17 @@ from bot.slack.app import home_view, response_for
 from bot.slack.limits import check_blocks, check_message, check_view, text_length
 from bot.slack.render import fallback_text, to_blocks
 from bot.slack.views import FORMS, diff_view, form_view, result_view
-from handlers.alerts import compose_alert
-from handlers.home import home
+from handlers.alerting.compose import compose_alert
+from handlers.overview.home import home
 from handlers.registry import COMMANDS, dispatch
 from handlers.reply import Bullets, Code, Heading, Note, Reply, bullets, para, reply
-from storage import alerts as outbox
-from storage import certifications as certs
-from storage import changes as store
-from storage import deadlines, people
-from storage import sources as state
 from storage.db import transaction
+from storage.outbox import alerts as outbox
+from storage.programme import deadlines
+from storage.team import certifications as certs
+from storage.team import people
+from storage.watching import changes as store
+from storage.watching import sources as state
 
 DEMO_NOW = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
 

@@ -19,9 +19,9 @@ from bot.delivery.sinks import SlackSink
 from bot.delivery.threads import ThreadedSink
 from bot.process.runtime import Runtime, open_runtime, poll
 from bot.slack.app import make_web_client
-from storage import alerts as outbox
-from storage import people
 from storage.db import transaction
+from storage.outbox import alerts as outbox
+from storage.team import people
 
 PAGE = "<html><body><main><h1>Notices</h1><p>{text}</p></main></body></html>"
 SOURCES = """

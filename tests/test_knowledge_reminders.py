@@ -15,8 +15,8 @@ from bot.config.loading import load_config
 from bot.process.reminders import working_moment
 from bot.process.runtime import open_runtime
 from handlers.settings import ReminderSettings
-from storage.alerts import list_alerts
 from storage.db import open_db
+from storage.outbox.alerts import list_alerts
 
 CSV = """name,email,slack_id,tz,certification,passed,expires
 Dewi,dewi@acme.example,U0DEWI,,HCIP-Cloud Service Solutions Architect,2023-12-03,

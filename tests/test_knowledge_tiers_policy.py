@@ -12,8 +12,8 @@ from knowledge_support import ask, html, poll_at, source, tier_table, write_conf
 from bot.cli.terminal import print_alerts
 from bot.config.loading import load_config
 from bot.process.runtime import open_runtime, poll
-from storage.alerts import list_alerts
 from storage.db import open_db
+from storage.outbox.alerts import list_alerts
 
 LADDER = ("Standard", "Advanced", "Premier", "Core")
 

@@ -21,7 +21,7 @@ from bot.process.runtime import make_context, open_runtime, poll
 from bot.slack.app import make_web_client
 from bot.slack.render import to_text
 from handlers.registry import dispatch
-from storage import facts as kept
+from storage.watching import facts as kept
 from watchers.facts.impact import urgent_reasons
 
 HTML = {"Content-Type": "text/html; charset=utf-8"}

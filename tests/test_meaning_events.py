@@ -21,8 +21,8 @@ from bot.delivery.threads import ThreadedSink
 from bot.demo.loggedin import write_cookies
 from bot.demo.portal import Portal
 from bot.process.runtime import poll
-from storage import alerts as outbox
-from storage import changes as store
+from storage.outbox import alerts as outbox
+from storage.watching import changes as store
 
 START = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
 PARTNER = '[partner]\nname = "Acme Cloud"\ntier = "Premier"\n'

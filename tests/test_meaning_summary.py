@@ -26,9 +26,9 @@ from bot.process.connections import Connections
 from bot.process.runtime import open_runtime, poll
 from bot.process.scheduler import Scheduler
 from bot.slack.app import make_web_client
-from storage import sources as state
-from storage import summaries as cache
 from storage.db import open_db
+from storage.watching import sources as state
+from storage.watching import summaries as cache
 
 PAGE = "<html><body><main><p>Cloud consumption growth must be at least {n}% year on year.</p></main></body></html>"
 SOURCE = """

@@ -9,12 +9,12 @@ from pathlib import Path
 from conftest import DATA, NOW, FixtureServer, Response, Watch
 from sqlite_utils import Database
 
-from storage import alerts as outbox
-from storage import changes as store
-from storage import people
-from storage import sources as state
 from storage.db import open_db, stamp
 from storage.migrations import MIGRATIONS, latest_version, migrate, schema_version
+from storage.outbox import alerts as outbox
+from storage.team import people
+from storage.watching import changes as store
+from storage.watching import sources as state
 from watchers.reading.normalise import content_hash
 from watchers.sources import SourceSpec
 

@@ -23,7 +23,7 @@ from bot.process.reminders import plan_sweep, run_reminder_sweep
 from bot.process.runtime import make_context, open_runtime
 from bot.slack.render import to_text
 from handlers.registry import dispatch
-from storage import alerts as outbox
+from storage.outbox import alerts as outbox
 
 # Both calendars Indonesia's, so the test can count working days itself with python-holidays.
 EXTRA = '[calendar]\ncountry = "ID"\nhuawei = "ID"\n'

@@ -21,9 +21,9 @@ from bot.delivery.sinks import SlackSink
 from bot.process.runtime import make_context
 from bot.slack.render import to_blocks
 from handlers.registry import dispatch
-from storage import money as store
-from storage.alerts import list_alerts
 from storage.db import open_db
+from storage.outbox.alerts import list_alerts
+from storage.programme import money as store
 
 T0 = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)  # Thursday 09:00 in Jakarta
 MONEY = """

@@ -18,11 +18,12 @@ from bot.delivery.outbox import deliver_alerts
 from bot.delivery.sinks import SlackSink
 from bot.slack.limits import check_message, check_view
 from bot.slack.render import to_text
-from handlers.alerts import compose_alert
-from storage import alerts as outbox
-from storage import changes as store
-from storage import ownership, people
+from handlers.alerting.compose import compose_alert
 from storage.db import transaction
+from storage.outbox import alerts as outbox
+from storage.outbox import ownership
+from storage.team import people
+from storage.watching import changes as store
 
 OTHER = "U0OTHER"
 SOURCES = """

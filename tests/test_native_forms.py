@@ -20,11 +20,13 @@ from test_native_clicks import OTHER, SOURCES, answer, buttons, click, interacti
 from bot.delivery.outbox import deliver_alerts
 from bot.delivery.sinks import SlackSink
 from bot.process.reminders import plan_sweep, run_reminder_sweep
-from storage import alerts as outbox
-from storage import certifications as certs
-from storage import deadlines, holds, ownership
-from storage import sources as state
 from storage.db import transaction
+from storage.outbox import alerts as outbox
+from storage.outbox import ownership
+from storage.programme import deadlines
+from storage.team import certifications as certs
+from storage.team import holds
+from storage.watching import sources as state
 
 _views = itertools.count(1)
 

@@ -9,8 +9,8 @@ import pytest
 from conftest import FixtureServer, Response
 
 from bot.cli.main import main
-from storage import sources as state
 from storage.db import open_db
+from storage.watching import sources as state
 
 PAGE = b"<html><body><main><p>Elite rebate: 6%</p></main></body></html>"
 

@@ -6,7 +6,7 @@ import pytest
 from botserver import ADMIN, BotServer, text_of
 from conftest import FixtureServer
 
-from storage import sources as state
+from storage.watching import sources as state
 
 
 @pytest.mark.parametrize(

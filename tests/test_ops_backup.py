@@ -17,10 +17,10 @@ from conftest import DATA, NOW, FixtureServer, Response, Watch
 from test_slack_process import Bot, clean_env, wait_until
 
 from bot.cli.main import main
-from storage import backups
-from storage import changes as store
 from storage.db import NewerDatabase, open_db
 from storage.migrations import MIGRATIONS, applied_migrations, latest_version, migrate, schema_version
+from storage.ops import backups
+from storage.watching import changes as store
 from watchers.sources import SourceSpec
 
 PAGE = "<html><body><main><p>Rebate table, revision {}</p><p>{}</p></main></body></html>"

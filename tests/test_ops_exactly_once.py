@@ -16,8 +16,8 @@ from test_slack_process import Bot, alerts, clean_env, setup_change, wait_until
 from bot.delivery.outbox import Delivery, Pacer
 from bot.delivery.sinks import METADATA_EVENT, SlackSink
 from bot.slack.app import make_web_client
-from storage import alerts as outbox
 from storage.db import open_db, transaction
+from storage.outbox import alerts as outbox
 
 
 @pytest.fixture(autouse=True)

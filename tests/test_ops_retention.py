@@ -13,10 +13,10 @@ from botserver import write_config
 from conftest import DATA, FixtureServer, Response, Watch
 
 from bot.cli.main import main
-from storage import alerts as outbox
-from storage import changes as store
 from storage.db import open_db, transaction
-from storage.retention import prune, space
+from storage.ops.retention import prune, space
+from storage.outbox import alerts as outbox
+from storage.watching import changes as store
 from watchers.sources import SourceSpec
 
 START = datetime(2020, 1, 1, 9, 0, tzinfo=UTC)  # years before any day this test runs: all of it is "old"
@@ -177,7 +177,7 @@ def test_retention_settings_are_checked(tmp_path: Path, capsys: pytest.CaptureFi
 
 def test_the_nightly_prune_reads_no_whole_table_of_changes_or_alerts(tmp_path: Path) -> None:
     """With a year of 2,000 sources the changes and alerts tables are large: their rows are found by index."""
-    from storage import retention
+    from storage.ops import retention
 
     db = open_db(tmp_path / "whisperer.db")
     try:

@@ -7,13 +7,13 @@ import random
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from handlers.certificates import import_certs, parse_cert_csv
-from handlers.planner import brute_force, make_plan, shortfalls
 from handlers.settings import CertificationSettings, Competency, KnowledgeSettings, Kpi, RenewalSettings
-from handlers.teamstate import load_team, requirements
-from storage import departures
-from storage import people as people_store
+from handlers.team.certificates import import_certs, parse_cert_csv
+from handlers.team.planner import brute_force, make_plan, shortfalls
+from handlers.team.teamstate import load_team, requirements
 from storage.db import open_db, transaction
+from storage.team import departures
+from storage.team import people as people_store
 
 TODAY = date(2026, 11, 26)
 UNTIL = date(2027, 11, 26)
@@ -70,7 +70,7 @@ def case(tmp_path: Path, seed: int) -> tuple[int, int | None, int]:
     # The plan really works: with its exams taken on their dates, nothing falls short.
     trial = team.copy()
     for exam in plan.exams:
-        from handlers.teamstate import Held
+        from handlers.team.teamstate import Held
 
         trial.add(Held(None, exam.person_id, exam.certification, exam.by or TODAY, date(9999, 1, 1), "plan"))
     if best is not None:

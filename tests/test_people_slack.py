@@ -17,7 +17,7 @@ from bot.process.reminders import plan_sweep
 from bot.process.runtime import make_context
 from bot.slack.render import to_text
 from handlers.registry import dispatch
-from storage import departures
+from storage.team import departures
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from knowledge_support import ask, run, write_config
 from bot.config.loading import load_config
 from bot.process.reminders import plan_sweep
 from bot.process.runtime import open_runtime
-from storage import departures
 from storage.db import open_db
+from storage.team import departures
 
 GROUPS = """
 [certifications.groups]

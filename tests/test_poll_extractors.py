@@ -12,9 +12,9 @@ from sqlite_utils import Database
 from bot.cli.main import main
 from bot.slack.render import to_text
 from handlers.registry import Context, dispatch
-from storage import deadlines
-from storage import sources as state
 from storage.db import transaction
+from storage.programme import deadlines
+from storage.watching import sources as state
 from watchers.facts.extractors import DeadlineFacts, make_extractors
 from watchers.poll import poll_sources
 from watchers.reading.observe import Observation

@@ -17,11 +17,12 @@ from bot.delivery.sinks import SlackSink, TerminalSink
 from bot.process.runtime import Runtime, open_runtime, poll
 from bot.slack.app import make_web_client
 from bot.slack.render import to_text
-from handlers.alerts import compose_alert
-from storage import alerts as outbox
-from storage import changes as store
-from storage import knowledge, people
+from handlers.alerting.compose import compose_alert
 from storage.db import transaction
+from storage.outbox import alerts as outbox
+from storage.programme import knowledge
+from storage.team import people
+from storage.watching import changes as store
 
 RSS = {"Content-Type": "application/rss+xml"}
 HTML = {"Content-Type": "text/html; charset=utf-8"}

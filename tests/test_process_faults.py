@@ -21,8 +21,8 @@ from bot.process.connections import Connections
 from bot.process.lock import RunLock, RunLockError
 from bot.process.runtime import Runtime, open_runtime
 from bot.process.scheduler import Scheduler
-from storage import alerts as outbox
 from storage.db import file_identity
+from storage.outbox import alerts as outbox
 
 TWO_SOURCES = """
 [[sources]]

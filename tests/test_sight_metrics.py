@@ -14,8 +14,8 @@ from conftest import ALLOW_LOOPBACK, NOW, FixtureServer, Response, Watch
 import handlers  # noqa: F401  (registers the subcommands)
 from bot.config.loading import ConfigError, load_config
 from bot.slack.render import to_text
-from handlers.alerts import compose_alert
-from handlers.metric_view import sparkline
+from handlers.alerting.compose import compose_alert
+from handlers.programme.metrics import sparkline
 from handlers.registry import Context, dispatch
 from watchers.facts.metrics import describe_move, parse_number, zone_of
 from watchers.sources import MetricWatch, SourceSpec

@@ -10,9 +10,9 @@ import pytest
 from conftest import NOW, FixtureServer, Response, Watch
 
 from bot.demo.pdfwriter import write_pdf
-from storage import knowledge
-from storage import sources as state
 from storage.db import transaction
+from storage.programme import knowledge
+from storage.watching import sources as state
 from watchers.facts.extractors import make_extractors
 from watchers.poll import poll_sources
 from watchers.reading.pdf import PdfError, pdf_lines

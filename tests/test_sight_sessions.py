@@ -15,10 +15,10 @@ from conftest import ALLOW_LOOPBACK, FixtureServer, Response, Seen, Watch
 
 from bot.cli.main import main
 from bot.slack.render import to_blocks, to_text
-from handlers.alerts import compose_alert
-from handlers.watching import sources_command
-from storage import sources as state
+from handlers.alerting.compose import compose_alert
+from handlers.watch.changes import sources_command
 from storage.db import transaction
+from storage.watching import sources as state
 from watchers.fetching.session import is_sign_in_page, login_redirect
 from watchers.poll import poll_sources
 from watchers.sources import SourceSpec

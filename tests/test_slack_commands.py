@@ -10,16 +10,16 @@ from sqlite_utils import Database
 
 import handlers  # noqa: F401  (registers the subcommands)
 from bot.slack.render import to_text
-from handlers.alerts import compose_alert
-from handlers.home import home
+from handlers.alerting.compose import compose_alert
+from handlers.overview.home import home
 from handlers.registry import Context, dispatch
 from handlers.reply import Heading, Reply
-from storage import alerts as outbox
-from storage import changes as store
-from storage import delivery as blocks
-from storage import people
-from storage import sources as state
 from storage.db import transaction
+from storage.outbox import alerts as outbox
+from storage.outbox import delivery as blocks
+from storage.team import people
+from storage.watching import changes as store
+from storage.watching import sources as state
 
 ADMIN = "U0ADMIN"
 

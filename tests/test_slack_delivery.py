@@ -20,10 +20,10 @@ from bot.process.runtime import Runtime, make_context, open_runtime, poll
 from bot.slack.app import make_web_client
 from bot.slack.render import to_text
 from handlers.registry import dispatch
-from storage import alerts as outbox
-from storage import delivery as blocks
-from storage import people
 from storage.db import transaction
+from storage.outbox import alerts as outbox
+from storage.outbox import delivery as blocks
+from storage.team import people
 
 PAGE = "<html><body><main><h1>Tier ladder</h1><p>{tier}</p></main></body></html>"
 SOURCES = """

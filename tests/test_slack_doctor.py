@@ -12,8 +12,8 @@ from fakeslack import SCOPES, SECRET, FakeSlack
 
 from bot.cli.doctor import Check, print_checks, run_checks
 from bot.cli.main import main
-from storage import delivery as blocks
 from storage.db import open_db, transaction
+from storage.outbox import delivery as blocks
 
 NOW = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
 

@@ -12,10 +12,10 @@ from conftest import NOW
 from fakeslack import sign, slash_body
 
 from bot.slack.app import DUPLICATE_HEADER
-from storage import changes as store
-from storage import people
-from storage import sources as state
 from storage.db import transaction
+from storage.team import people
+from storage.watching import changes as store
+from storage.watching import sources as state
 
 
 def add_change(bot: BotServer, source_id: str = "csp-tiers", summary: str = "1 line added: 'Certified Plus'") -> int:

@@ -20,8 +20,8 @@ from conftest import FixtureServer, Response
 from fakeslack import SECRET, FakeSlack, hang, sign, slash_body
 
 from bot.cli.main import main
-from storage import alerts as outbox
 from storage.db import open_db
+from storage.outbox import alerts as outbox
 
 T = TypeVar("T")
 PAGE = "<html><body><main>Cross-cloud policy v{}</main></body></html>"

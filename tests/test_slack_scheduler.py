@@ -22,12 +22,12 @@ from bot.process.scheduler import EXTRA_JOBS, ExtraJob, Scheduler, daily, jitter
 from bot.process.service import REMINDER_SWEEP
 from bot.slack.app import make_web_client
 from handlers.registry import dispatch
-from storage import alerts as outbox
-from storage import certifications, people
-from storage import changes as store
-from storage import sources as state
 from storage.db import transaction
-from storage.requests import remember_request
+from storage.outbox import alerts as outbox
+from storage.outbox.requests import remember_request
+from storage.team import certifications, people
+from storage.watching import changes as store
+from storage.watching import sources as state
 
 SOURCES = """
 [[sources]]

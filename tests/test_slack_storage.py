@@ -7,11 +7,11 @@ from datetime import timedelta
 from conftest import NOW
 from sqlite_utils import Database
 
-from storage import alerts as outbox
-from storage import delivery as blocks
 from storage.db import transaction
 from storage.migrations import schema_version
-from storage.requests import forget_requests_before, remember_request
+from storage.outbox import alerts as outbox
+from storage.outbox import delivery as blocks
+from storage.outbox.requests import forget_requests_before, remember_request
 
 
 def test_migration_4_creates_the_tables(db: Database) -> None:

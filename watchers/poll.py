@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 
 from sqlite_utils import Database
 
-from storage import sources as state
 from storage.db import savepoint, transaction
+from storage.watching import sources as state
 from watchers.fetching.browser import Browser, render_source
 from watchers.fetching.cookies import CookieFileError, cookies_for, earliest_expiry, load_cookies
 from watchers.fetching.http import Client, Fetched, FetchError, FetchSettings, HostLimiter, fetch_url, read_file

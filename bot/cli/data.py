@@ -15,10 +15,10 @@ from bot.cli.common import load, real_now
 from bot.cli.exits import EXIT_FAILED, EXIT_OK, EXIT_STORAGE, EXIT_USAGE
 from bot.config.loading import Config
 from bot.process.lock import RunLock, RunLockError, running_holder
-from storage import backups
 from storage.db import open_db
 from storage.migrations import MIGRATIONS, applied_migrations, latest_version, pending_migrations, schema_version
-from storage.retention import give_back, prune, space
+from storage.ops import backups
+from storage.ops.retention import give_back, prune, space
 
 COMMANDS = ("backup", "restore", "prune", "db")
 Out = Callable[[str], None]

@@ -23,12 +23,12 @@ from bot.delivery.errors import BLOCKING_FIXES
 from bot.process.storage_health import check_lost, check_writable
 from bot.slack.app import SlackSettings, make_web_client, slack_settings
 from bot.slack.manifest import UPDATE, find_manifest, load_manifest, manifest_problems
-from storage import alerts as outbox
-from storage import delivery as blocks
-from storage import sources as state
-from storage.changes import count_changes
 from storage.db import StorageUnavailable, open_db, parse_stamp
 from storage.migrations import latest_version, schema_version
+from storage.outbox import alerts as outbox
+from storage.outbox import delivery as blocks
+from storage.watching import sources as state
+from storage.watching.changes import count_changes
 from watchers.fetching.browser import browser_missing, find_browser
 from watchers.fetching.network import AddressRefused
 

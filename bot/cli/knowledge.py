@@ -17,12 +17,12 @@ from bot.cli.exits import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from bot.process.reminders import run_reminder_sweep
 from bot.process.runtime import Runtime, make_context
 from bot.slack.render import to_text
-from handlers.certificates import import_certs, import_reply, parse_cert_csv
-from handlers.deadlines import DEFAULT_DAYS, Deadline, collect_deadlines
-from handlers.notices import compose_notice
+from handlers.alerting.notices import compose_notice
+from handlers.programme.deadlines import DEFAULT_DAYS, Deadline, collect_deadlines
 from handlers.registry import dispatch_args
 from handlers.reply import plain_text
 from handlers.reply_codec import decode_reply
+from handlers.team.certificates import import_certs, import_reply, parse_cert_csv
 
 
 def add_arguments(command: str, parser: argparse.ArgumentParser) -> None:
@@ -126,7 +126,7 @@ def deadlines_ics(items: Sequence[Deadline], now: datetime) -> bytes:
 
 def _matrix(file: str | None, runtime: Runtime, now: datetime, out: Callable[[str], None]) -> int:
     """`whisperer certs matrix [--csv FILE]`: the table, or the CSV written to a file."""
-    from handlers.matrix import matrix, matrix_csv
+    from handlers.team.matrix import matrix, matrix_csv
 
     ctx = make_context(runtime, now, operator=True)
     if file is None:

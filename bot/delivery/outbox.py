@@ -33,13 +33,15 @@ from bot.delivery.errors import (
     classify,
 )
 from bot.delivery.sinks import Sink, is_dm, target_of
-from handlers.alerts import compose_alert
+from handlers.alerting.compose import compose_alert
 from handlers.reply import Reply
-from storage import alerts as outbox
-from storage import attempts, levels, ownership, people
-from storage import changes as store
-from storage import delivery as blocks
 from storage.db import StorageUnavailable, parse_stamp, stamp, transaction
+from storage.outbox import alerts as outbox
+from storage.outbox import attempts, ownership
+from storage.outbox import delivery as blocks
+from storage.team import people
+from storage.watching import changes as store
+from storage.watching import levels
 
 log = logging.getLogger("whisperer.delivery")
 

@@ -17,8 +17,9 @@ from sqlite_utils import Database
 from bot.delivery.errors import BLOCKING_FIXES, Blocked, PostedUnrecorded, Undeliverable, classify
 from bot.slack.render import fallback_text, to_blocks, to_text
 from handlers.reply import Note, Reply, plain_text
-from storage import attempts, people, threads
 from storage.db import StorageUnavailable, transaction
+from storage.outbox import attempts, threads
+from storage.team import people
 
 log = logging.getLogger("whisperer.delivery")
 
@@ -248,7 +249,7 @@ class TerminalSink:
         self.out(textwrap.indent(to_text(message), "  "))
         if alert.get("id") is None:
             return None
-        # Our own ts, so terminal alerts can head threads too (never given to Slack: see storage/threads.py).
+        # Our own ts, so terminal alerts can head threads too (never given to Slack: see storage/outbox/threads.py).
         ts = f"{threads.TERMINAL}.{alert['id']}"
         remember_post(db, ts, int(alert["id"]), threads.TERMINAL, alert.get("thread_ts"))
         return ts

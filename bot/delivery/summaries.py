@@ -9,9 +9,9 @@ from typing import Any, Protocol
 
 from sqlite_utils import Database
 
-from storage import alerts as outbox
-from storage import summaries as cache
 from storage.db import transaction
+from storage.outbox import alerts as outbox
+from storage.watching import summaries as cache
 from watchers.facts.summary import SYSTEM, diff_key, inert_summary, prompt
 from watchers.fetching.chat import ChatSettings, ask_chat, chat_client
 from watchers.fetching.errors import FetchError

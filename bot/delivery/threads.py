@@ -17,11 +17,11 @@ from sqlite_utils import Database
 
 from bot.delivery.errors import PostedUnrecorded, Undeliverable, classify
 from bot.delivery.sinks import UpdatingSink, is_dm
-from handlers.alerts import compose_alert
-from handlers.events import shared_event
+from handlers.alerting.compose import compose_alert
+from handlers.alerting.events import shared_event
 from handlers.reply import Reply
-from storage import threads
 from storage.db import parse_stamp
+from storage.outbox import threads
 
 log = logging.getLogger("whisperer.delivery")
 

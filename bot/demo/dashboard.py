@@ -11,7 +11,7 @@ from bot.demo.team import Narrator
 from bot.process.digest import build_digest
 from bot.process.runtime import Runtime, make_context, poll
 from bot.slack.render import to_text
-from handlers.home import home
+from handlers.overview.home import home
 
 
 def follow_up_thread(n: Narrator, portal: Portal, runtime: Runtime, now: datetime) -> datetime:

@@ -10,7 +10,7 @@ from typing import Protocol
 from bot.process.money_reminders import mdf_reminders
 from bot.process.runtime import Runtime, make_context
 from bot.slack.render import to_text
-from handlers.notices import compose_notice
+from handlers.alerting.notices import compose_notice
 from handlers.registry import dispatch
 
 

@@ -23,8 +23,8 @@ from bot.demo.team import KNOWLEDGE_TOML, ask_around, reminder_sweep, seed_team
 from bot.process.runtime import Runtime, make_context, open_runtime, poll
 from bot.slack.render import to_text
 from handlers.registry import dispatch
-from storage import sources as state
-from storage.changes import get_snapshot
+from storage.watching import sources as state
+from storage.watching.changes import get_snapshot
 from watchers.fetching.browser import BrowserSettings, browser_missing
 from watchers.poll import Outcome
 

@@ -12,7 +12,7 @@ from bot.cli.terminal import print_alerts
 from bot.process.reminders import run_reminder_sweep
 from bot.process.runtime import Runtime
 from bot.slack.render import to_text
-from handlers.certificates import import_certs, import_reply, parse_cert_csv
+from handlers.team.certificates import import_certs, import_reply, parse_cert_csv
 
 KNOWLEDGE_TOML = """
 [renewal]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from storage.db import FileIdentity, StorageUnavailable, lost_database, open_db
-from storage.health import schema
+from storage.ops.health import schema
 
 HEARTBEAT_EVERY = 5.0  # seconds between the scheduler's heartbeats
 LIVE_WITHIN = 60.0  # a heartbeat older than this means the scheduler's loop is stuck

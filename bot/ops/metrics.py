@@ -33,7 +33,7 @@ from sqlite_utils import Database
 
 from bot import __version__
 from storage.db import StorageUnavailable
-from storage.health import last_successes, outbox_depth
+from storage.ops.health import last_successes, outbox_depth
 
 log = logging.getLogger("whisperer.metrics")
 

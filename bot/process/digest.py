@@ -1,4 +1,4 @@
-"""The weekly digest job: on `[digest] day` after `time` (team timezone) queue handlers/digest.py's reply once.
+"""The weekly digest job: on `[digest] day` after `time` (team timezone) queue handlers/overview/digest.py's reply once.
 
 The job runs every 15 minutes and is idempotent: the outbox key names the ISO week (`digest:2026-W49`), so a
 restart, a second run on the same day or a reload never posts twice, and a bot started late on digest day
@@ -17,12 +17,12 @@ from bot.config.loading import DigestSettings
 from bot.process.runtime import Runtime, make_context
 from bot.process.scheduler import ExtraJob, register_job
 from bot.slack.render import to_text
-from handlers.digest import digest, week_label
+from handlers.overview.digest import digest, week_label
 from handlers.reply import Reply
 from handlers.reply_codec import encode
-from storage import alerts as outbox
-from storage import reminders as queue
 from storage.db import transaction
+from storage.outbox import alerts as outbox
+from storage.team import reminders as queue
 
 KIND = "digest"
 

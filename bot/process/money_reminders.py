@@ -8,13 +8,13 @@ from datetime import date, datetime
 
 from bot.process.reminders import Planned, working_moment
 from bot.process.runtime import Runtime, make_context
-from handlers.cert_followups import action_payload
 from handlers.money.mdf_rules import request_deadlines
 from handlers.money.mdf_views import step_actions
 from handlers.money.settings import STATES
 from handlers.money.settlements import recent, settlement_action, tracked
+from handlers.team.cert_followups import action_payload
 from handlers.workdays import WEEKDAYS, Calendars
-from storage import money as store
+from storage.programme import money as store
 
 
 def _reached(calendars: Calendars, due: date, today: date, offsets: tuple[int, ...]) -> int | None:

@@ -15,19 +15,19 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.process.runtime import Runtime, make_context
-from handlers.cert_followups import action_payload, cert_actions
-from handlers.certificates import first_name
-from handlers.deadlines import when_left
-from handlers.renewal import evaluate_kpi
+from handlers.programme.deadlines import when_left
+from handlers.programme.renewal import evaluate_kpi
 from handlers.reply_codec import encode
 from handlers.settings import ReminderSettings
-from storage import alerts as outbox
-from storage import certifications as certs
-from storage import changes as store
-from storage import holds
-from storage import reminders as queue
-from storage import sources as state
+from handlers.team.cert_followups import action_payload, cert_actions
+from handlers.team.certificates import first_name
 from storage.db import parse_stamp, transaction
+from storage.outbox import alerts as outbox
+from storage.team import certifications as certs
+from storage.team import holds
+from storage.team import reminders as queue
+from storage.watching import changes as store
+from storage.watching import sources as state
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
 EXAM_GRACE = timedelta(days=7)  # after the exam date: the "how did it go?" DM, then a week before reminders resume

@@ -14,8 +14,8 @@ from bot.config.loading import Config, ConfigError
 from bot.config.sources import parse_source
 from bot.process.meaning import meaning_facts
 from handlers.registry import Context
-from storage import sources as state
 from storage.db import open_db, transaction
+from storage.watching import sources as state
 from watchers.facts.extractors import make_extractors
 from watchers.fetching.browser import Browser
 from watchers.fetching.http import Client, HostLimiter, make_client

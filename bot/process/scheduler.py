@@ -35,11 +35,11 @@ from bot.ops.logs import log_context
 from bot.process.connections import Connections
 from bot.process.lock import RunLock, RunLockError
 from bot.process.runtime import Runtime, active_sources, poll, sync_config_sources
-from storage import alerts as outbox
-from storage import delivery as blocks
-from storage import sources as state
 from storage.db import FileIdentity, StorageUnavailable, lost_database, parse_stamp, stamp, transaction
-from storage.requests import forget_requests_before
+from storage.outbox import alerts as outbox
+from storage.outbox import delivery as blocks
+from storage.outbox.requests import forget_requests_before
+from storage.watching import sources as state
 from watchers.sources import SourceSpec
 
 if TYPE_CHECKING:

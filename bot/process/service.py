@@ -56,8 +56,8 @@ from bot.slack.app import (
     server_address,
     stop_http_server,
 )
-from storage import delivery as blocks
 from storage.db import file_identity, transaction
+from storage.outbox import delivery as blocks
 from watchers.fetching.cookies import load_cookies
 
 log = logging.getLogger("whisperer")

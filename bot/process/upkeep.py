@@ -13,9 +13,9 @@ from apscheduler.triggers.cron import CronTrigger
 from bot.config.loading import Config
 from bot.process.runtime import Runtime
 from bot.process.scheduler import ExtraJob, register_job
-from storage.backups import Backup, BackupError, backup_database
 from storage.db import db_path
-from storage.retention import PruneReport, give_back, prune
+from storage.ops.backups import Backup, BackupError, backup_database
+from storage.ops.retention import PruneReport, give_back, prune
 
 log = logging.getLogger("whisperer.upkeep")
 

@@ -36,11 +36,11 @@ from bot.slack.answers import AnswerPool, post_response
 from bot.slack.gate import MAX_BODY, RequestGate
 from bot.slack.interactions import Interactions, register_interactions
 from bot.slack.render import fallback_text, to_blocks
-from handlers.home import home
+from handlers.overview.home import home
 from handlers.registry import dispatch, split_share
 from handlers.reply import Reply, error, storage_reply
 from storage.db import StorageUnavailable
-from storage.requests import remember_request
+from storage.outbox.requests import remember_request
 
 if TYPE_CHECKING:
     from wsgiref.types import WSGIApplication

@@ -25,13 +25,13 @@ from bot.process.connections import Connections
 from bot.process.runtime import make_context
 from bot.slack.render import fallback_text, split_action_id, to_blocks
 from bot.slack.views import DIFF_VIEW, FORM_PREFIX, FORMS, command_error, diff_view, form_view, read_form, result_view
-from handlers.alerts import compose_alert
-from handlers.cert_followups import find_cert
-from handlers.home import home
+from handlers.alerting.compose import compose_alert
+from handlers.overview.home import home
 from handlers.registry import dispatch
 from handlers.reply import Reply, error, storage_reply
-from storage import alerts as outbox
+from handlers.team.cert_followups import find_cert
 from storage.db import StorageUnavailable
+from storage.outbox import alerts as outbox
 
 log = logging.getLogger("whisperer.slack")
 

@@ -16,8 +16,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.slack.render import to_blocks
-from handlers.admin import MIN_EVERY, SOURCE_ID
 from handlers.reply import Note, Para, Reply, plain_text
+from handlers.watch.admin import MIN_EVERY, SOURCE_ID
 from watchers.sources import TOPICS, parse_every
 
 MAX_VIEW_BLOCKS = 100  # Slack's limit for a modal (and the Home tab)

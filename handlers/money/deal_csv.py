@@ -17,8 +17,8 @@ from sqlite_utils import Database
 
 from handlers.money.deal_rules import CURRENCIES, ORIGINS, STATES, local_day, parse_amount
 from handlers.reply import Block, Reply, bullets, note, para, reply
-from storage import deals as store
 from storage.db import transaction
+from storage.programme import deals as store
 from watchers.facts.dates import parse_day
 
 COLUMNS = ("id", "customer", "origin", "state", "since", "rfp", "value", "currency", "owner")

@@ -1,7 +1,7 @@
 """The opportunity ledger: `deal add|offered|prereg …`, its steps, its checklist, `deal show ID`, `deals [FILTER]`.
 
-`dealreg` (handlers/dealreg.py) still answers "when must I register?"; a deal here is followed through Huawei's
-validation until it is won, lost or expired, with every step kept (who, when).
+`dealreg` (handlers/programme/dealreg.py) still answers "when must I register?"; a deal here is followed through
+Huawei's validation until it is won, lost or expired, with every step kept (who, when).
 """
 
 from __future__ import annotations
@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from handlers.deadlines import Deadline, deadline_source
-from handlers.dealreg import parse_rfp
 from handlers.money.deal_rules import (
     CLOSED,
     ORIGINS,
@@ -31,6 +29,8 @@ from handlers.money.deal_rules import (
     split_money,
     step_problem,
 )
+from handlers.programme.deadlines import Deadline, deadline_source
+from handlers.programme.dealreg import parse_rfp
 from handlers.registry import Context, UsageError, command, record_id
 from handlers.reply import (
     Action,
@@ -48,8 +48,8 @@ from handlers.reply import (
     para,
     reply,
 )
-from storage import deals as store
 from storage.db import transaction
+from storage.programme import deals as store
 from watchers.facts.dates import parse_day
 
 ADD_USAGE = "deal add CUSTOMER [RFP_DATE [TIME]] [VALUE [CURRENCY]]"

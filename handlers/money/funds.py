@@ -5,8 +5,8 @@ from __future__ import annotations
 from handlers.money.settings import Fund
 from handlers.registry import Context, UsageError, command, did_you_mean
 from handlers.reply import Action, Block, Heading, Inline, Mono, Reply, Strong, actions, bullets, note, para, reply
-from storage import money as store
 from storage.db import transaction
+from storage.programme import money as store
 
 USAGE = "fund [NAME] | fund tick|untick NAME ITEM [NOTE]"
 

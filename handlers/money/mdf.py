@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from handlers.deadlines import Deadline, deadline_source
 from handlers.money.mdf_rules import (
     request_deadlines,
 )
 from handlers.money.mdf_views import ADD_USAGE, USER, listing, quota, request_card
 from handlers.money.settings import MOVES, STATES, VERB_OF, VERBS
+from handlers.programme.deadlines import Deadline, deadline_source
 from handlers.registry import Context, UsageError, command, did_you_mean, form_reply, record_id
 from handlers.reply import (
     Block,
@@ -22,8 +22,8 @@ from handlers.reply import (
     para,
     reply,
 )
-from storage import money as store
 from storage.db import transaction
+from storage.programme import money as store
 from watchers.facts.dates import parse_day
 
 USAGE = (

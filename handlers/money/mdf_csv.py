@@ -16,8 +16,8 @@ from handlers.money.mdf import AMOUNT, CURRENCY
 from handlers.money.settings import STATES, MdfSettings
 from handlers.registry import Context, record_id
 from handlers.reply import Block, Heading, Mono, Reply, bullets, code_excerpt, note, para, reply
-from storage import money as store
 from storage.db import transaction
+from storage.programme import money as store
 from watchers.facts.dates import parse_day
 
 COLUMNS = ("id", "name", "start", "end", "amount", "currency", "owner", "state", "evidence")

@@ -26,7 +26,7 @@ from handlers.reply import (
     reply,
 )
 from handlers.workdays import WEEKDAYS
-from storage import money as store
+from storage.programme import money as store
 
 ADD_USAGE = "mdf add NAME START [END] [AMOUNT CURRENCY]"
 USER = re.compile(r"^(?:<@([UW][A-Z0-9]+)(?:\|[^>]*)?>|@?([UW][A-Z0-9]{2,}))$")

@@ -11,9 +11,9 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta, tzinfo
 
-from handlers.deadlines import Deadline, deadline_source
 from handlers.money.mdf_rules import local_day
 from handlers.money.settings import SettlementSettings
+from handlers.programme.deadlines import Deadline, deadline_source
 from handlers.registry import Context, UsageError, command, did_you_mean
 from handlers.reply import (
     Action,
@@ -33,8 +33,8 @@ from handlers.reply import (
 )
 from handlers.settings import Rebate
 from handlers.workdays import WEEKDAYS, Calendars, Due
-from storage import money as store
 from storage.db import transaction
+from storage.programme import money as store
 
 STEPS = ("confirm", "invoiced", "paid")
 USAGE = "settlements | settlement confirm|invoiced|paid PERIOD [REBATE]"

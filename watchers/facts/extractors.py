@@ -13,9 +13,9 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
-from storage import alerts as outbox
-from storage import changes as store
-from storage import deadlines, knowledge
+from storage.outbox import alerts as outbox
+from storage.programme import deadlines, knowledge
+from storage.watching import changes as store
 from watchers.facts.dates import dated_sentences
 from watchers.facts.tiers import TierEvent, classify_ladder, extract_ladder
 from watchers.facts.versions import Version, find_updated, find_version, same_version

@@ -13,11 +13,11 @@ from datetime import date, datetime
 
 from sqlite_utils import Database
 
-from storage import changes as store
-from storage import deadlines, knowledge
-from storage import facts as kept
-from storage import metrics as readings
 from storage.db import stamp
+from storage.programme import deadlines, knowledge
+from storage.programme import metrics as readings
+from storage.watching import changes as store
+from storage.watching import facts as kept
 from watchers.facts.follow import read_followed
 from watchers.facts.gloss import gloss_lines, term_list
 from watchers.facts.impact import Follower, Impact, date_impact, threshold_impact, tier_impact, zone_impact
@@ -149,6 +149,6 @@ def _title_from(label: str) -> str:
 
 
 def _glossary_rows(db: Database) -> list[dict[str, str]]:
-    from storage.glossary import list_terms
+    from storage.programme.glossary import list_terms
 
     return [{"term": str(r["term"]), "meaning": str(r["meaning"])} for r in list_terms(db)]

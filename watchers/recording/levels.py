@@ -9,9 +9,10 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
-from storage import changes as store
-from storage import facts, knowledge
-from storage import levels as stored
+from storage.programme import knowledge
+from storage.watching import changes as store
+from storage.watching import facts
+from storage.watching import levels as stored
 from watchers.facts.impact import urgent_reasons as impact_reasons
 from watchers.facts.levels import ImportanceRule, Verdict, decide_level, diff_sides
 from watchers.reading.observe import Observation

@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
-from storage import alerts as outbox
-from storage import metrics as store
 from storage.db import parse_stamp
+from storage.outbox import alerts as outbox
+from storage.programme import metrics as store
 from watchers.facts.metrics import ZONE_MARKS, MetricUnreadable, describe_move, read_metric, zone_of
 from watchers.sources import SourceSpec
 

@@ -9,11 +9,11 @@ from typing import Protocol
 
 from sqlite_utils import Database
 
-from storage import alerts as outbox
-from storage import changes as store
-from storage import facts as kept
-from storage import sources as state
 from storage.db import savepoint, transaction
+from storage.outbox import alerts as outbox
+from storage.watching import changes as store
+from storage.watching import facts as kept
+from storage.watching import sources as state
 from watchers.facts.changes import fact_changes
 from watchers.reading.feeds import diff_entries, entries_from_snapshot, is_feed_snapshot
 from watchers.reading.inert import inert

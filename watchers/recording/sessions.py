@@ -11,9 +11,9 @@ from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
-from storage import alerts as outbox
-from storage import sessions
 from storage.db import stamp
+from storage.outbox import alerts as outbox
+from storage.watching import sessions
 from watchers.sources import SourceSpec
 
 COOKIE_WARNING = timedelta(days=1)

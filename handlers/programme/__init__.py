@@ -1,0 +1,1 @@
+"""Partner knowledge: tiers and policies, deadlines, deal registration, renewal KPIs, rebates, metrics, glossary."""

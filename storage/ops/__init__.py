@@ -1,0 +1,1 @@
+"""Keeping the file healthy: backups, retention and the readiness checks' queries."""

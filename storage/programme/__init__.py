@@ -1,0 +1,1 @@
+"""Partner knowledge: tiers and policies, deadlines, metrics, the glossary, MDF and settlements, deals."""

@@ -1,0 +1,1 @@
+"""Schema migrations by area, registered on import (the mechanism and the core ones are storage/migrations.py)."""

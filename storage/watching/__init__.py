@@ -1,0 +1,1 @@
+"""What is watched and what it said: sources, snapshots and changes, facts, levels, summaries, sessions."""
