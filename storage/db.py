@@ -28,6 +28,7 @@ from storage.schema import meaning as meaning_migrations  # noqa: F401
 from storage.schema import money as money_migrations  # noqa: F401
 from storage.schema import ops as ops_migrations  # noqa: F401
 from storage.schema import people as people_migrations  # noqa: F401
+from storage.schema import sync as sync_migrations  # noqa: F401
 from storage.schema import threads as thread_migrations  # noqa: F401
 
 # SQLite's primary result codes for "the storage, not the statement, is the problem".

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from sqlite_utils import Database
 
-from storage.db import transaction
+from storage.db import savepoint, transaction
 from storage.watching import sources as state
 from watchers.fetching.browser import Browser, render_source
 from watchers.fetching.cookies import CookieFileError, cookies_for, earliest_expiry, load_cookies
@@ -22,6 +22,10 @@ from watchers.recording.sessions import warn_cookie_expiry
 from watchers.sources import DEFAULT_ALERT_LIMIT, SourceSpec
 
 __all__ = ["Extractor", "Outcome", "fetch_source", "poll_sources"]
+
+# Results written per transaction on a cold pass: parsing happens before the write lock is taken, so the lock is
+# held only for the writes (a few milliseconds a source), and a crash loses at most this many fresh snapshots.
+WRITE_BATCH = 256
 
 
 def fetch_source(
@@ -109,8 +113,20 @@ def poll_sources(
 
     Every fetch of this poll counts as started at `now`: a poll that began earlier never overwrites a later one."""
     specs = [spec if spec.alert_limit else replace(spec, alert_limit=alert_limit) for spec in specs]
-    rows = {r["id"]: r for r in state.list_sources(db)}
+    rows = state.poll_state(db)
     outcomes: list[Outcome] = []
+    pending: list[tuple[int, SourceSpec, Observation]] = []  # parsed, waiting to be written in one transaction
+
+    def write_pending() -> None:
+        """One transaction for a batch of results, each source in its own savepoint (one bad record harms no other).
+        Their rows are read once, inside that transaction, so a poll that overlapped this one is still seen."""
+        with transaction(db):
+            fresh = state.rows_by_id(db, [spec.id for _, spec, _ in pending])
+            for index, spec, obs in pending:
+                row = fresh.pop(spec.id, None)  # a second result for the same id reads its row again
+                outcomes[index] = _record(db, spec, obs, now, failure_threshold, extractors, admins, row)
+        pending.clear()
+
     quiet: dict[str, list[str]] = {status: [] for status in QUIET.values()}
 
     expiries: list[tuple[SourceSpec, Expiry]] = []
@@ -145,7 +161,12 @@ def poll_sources(
                 quiet[QUIET[obs.status]].append(spec.id)  # the warm path: batched updates at the end
                 outcomes.append(Outcome(spec.id, QUIET[obs.status]))
                 continue
-            outcomes.append(_record(db, spec, obs, now, failure_threshold, extractors, admins))
+            outcomes.append(Outcome(spec.id, "pending"))  # its place in source order; written in a batch
+            pending.append((len(outcomes) - 1, spec, obs))
+            if len(pending) >= WRITE_BATCH:
+                write_pending()
+    if pending:
+        write_pending()
     with transaction(db):
         for spec, expiry in expiries:
             warn_cookie_expiry(db, spec, expiry, now, admins)
@@ -170,12 +191,24 @@ def _record(
     failure_threshold: int,
     extractors: Sequence[Extractor],
     admins: Sequence[str],
+    row: state.Row | None = None,
 ) -> Outcome:
-    """record_observation, with a bug in recording turned into that source's recorded failure: the next one polls."""
+    """record_observation, with a bug in recording turned into that source's recorded failure: the next one polls.
+
+    Its writes sit in a savepoint, so a failure undoes them alone and the batch's other sources are kept."""
     try:
-        return record_observation(
-            db, spec, obs, now, failure_threshold=failure_threshold, extractors=extractors, started=now, admins=admins
-        )
+        with savepoint(db, "record"):
+            return record_observation(
+                db,
+                spec,
+                obs,
+                now,
+                failure_threshold=failure_threshold,
+                extractors=extractors,
+                started=now,
+                admins=admins,
+                row=row,
+            )
     except Exception as exc:
         failed = Observation("error", error=f"unexpected {type(exc).__name__} while recording: {exc}")
         return record_observation(db, spec, failed, now, failure_threshold=failure_threshold, started=now)

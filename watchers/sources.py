@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 KINDS = ("html", "feed", "file", "json", "pdf", "browser")
 REMOTE_KINDS = ("html", "feed", "json", "browser")  # and pdf, when its url is an http(s) address
@@ -87,11 +88,23 @@ class SourceSpec:
 
     def public_dict(self) -> dict[str, object]:
         """The definition without header values (they may hold cookies): safe to store and show."""
-        data = {k: v for k, v in asdict(self).items() if k != "headers"}
+        # Field by field rather than asdict(): only the metric watches are dataclasses, the rest are plain values.
+        data: dict[str, object] = {name: getattr(self, name) for name in _DIGEST_FIELDS}
+        data["metrics"] = tuple(asdict(metric) for metric in self.metrics)
         data["header_names"] = [name for name, _ in self.headers]
         data["ignore"] = list(self.ignore)
         return data
 
+    def digest(self) -> str:
+        """A digest of what public_dict() holds, without building it: the config sync compares these."""
+        values = tuple(getattr(self, name) for name in _DIGEST_FIELDS)
+        text = repr((_DIGEST_VERSION, values, tuple(name for name, _ in self.headers)))
+        return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
     @property
     def is_remote(self) -> bool:
         return self.kind in REMOTE_KINDS or (self.kind == "pdf" and self.url.startswith(("http://", "https://")))
+
+
+_DIGEST_VERSION = 1  # bump when public_dict() changes shape, so every stored definition is written again
+_DIGEST_FIELDS = tuple(f.name for f in fields(SourceSpec) if f.name != "headers")  # header values may hold cookies

@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from bot.cli.exits import EXIT_FAILED, EXIT_OK
 from watchers.fetching.cookies import (
@@ -23,9 +22,8 @@ from watchers.recording.sessions import COOKIE_WARNING
 from watchers.sources import SourceSpec
 
 
-def add_command(sub: Any) -> None:
-    cookies = sub.add_parser("cookies", help="check a cookies.txt file: which cookies expire when (no values shown)")
-    actions = cookies.add_subparsers(dest="cookies_command", metavar="check", required=True)
+def add_arguments(command: str, parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="cookies_command", metavar="check", required=True)
     check = actions.add_parser("check", help="list the file's cookies, soonest expiry first")
     check.add_argument("file", metavar="FILE")
     check.add_argument("--url", metavar="URL", help="only the cookies a request to this address would carry")
@@ -107,7 +105,9 @@ def source_findings(sources: Sequence[SourceSpec], now: datetime) -> list[tuple[
     return findings
 
 
-def run(args: argparse.Namespace, now: datetime) -> int:
+def run(args: argparse.Namespace, now: datetime | None = None) -> int:
+    """Reads only the file it is given: no config, no database."""
+    now = now or datetime.now(UTC)
     try:
         jar = load_cookies(args.file)
     except CookieFileError as exc:

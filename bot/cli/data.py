@@ -1,7 +1,7 @@
 """The data-safety CLI: `backup DIR [--keep N]`, `restore FILE`, `prune [--dry-run] [--vacuum]`, `db status`.
 
 None of them syncs the configured sources, and `backup`, `restore` and `db status` do not migrate: they
-work on the database as it is. bot/cli/main.py registers them.
+work on the database as it is. bot/cli/main.py lists them.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+from bot.cli.common import load, real_now
 from bot.cli.exits import EXIT_FAILED, EXIT_OK, EXIT_STORAGE, EXIT_USAGE
 from bot.config.loading import Config
 from bot.process.lock import RunLock, RunLockError, running_holder
@@ -23,23 +24,25 @@ COMMANDS = ("backup", "restore", "prune", "db")
 Out = Callable[[str], None]
 
 
-def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("backup", help="copy the database into DIR while the bot runs (checked, then renamed)")
-    p.add_argument("dir", metavar="DIR", nargs="?", help="where the copy goes (default: [backup] dir)")
-    p.add_argument("--keep", metavar="N", type=int, help="keep the newest N copies in DIR (default: [backup] keep)")
-
-    p = sub.add_parser("restore", help="put a copy back in place of the database (the bot must be stopped)")
-    p.add_argument("file", metavar="FILE")
-
-    p = sub.add_parser("prune", help="drop old snapshot bodies and old sent alerts, as [retention] says")
-    p.add_argument("--dry-run", action="store_true", help="say what would be freed; change nothing")
-    p.add_argument("--vacuum", action="store_true", help="then rewrite the whole file (a full VACUUM)")
-
-    p = sub.add_parser("db", help="`db status`: the schema, migrations still to run, and the last backups")
-    p.add_argument("action", metavar="status", choices=["status"])
+def add_arguments(command: str, p: argparse.ArgumentParser) -> None:
+    if command == "backup":
+        p.add_argument("dir", metavar="DIR", nargs="?", help="where the copy goes (default: [backup] dir)")
+        p.add_argument("--keep", metavar="N", type=int, help="keep the newest N copies in DIR (default: [backup] keep)")
+    elif command == "restore":
+        p.add_argument("file", metavar="FILE")
+    elif command == "prune":
+        p.add_argument("--dry-run", action="store_true", help="say what would be freed; change nothing")
+        p.add_argument("--vacuum", action="store_true", help="then rewrite the whole file (a full VACUUM)")
+    elif command == "db":
+        p.add_argument("action", metavar="status", choices=["status"])
 
 
-def run(args: argparse.Namespace, config: Config, now: datetime, out: Out = print) -> int:
+def run(args: argparse.Namespace) -> int:
+    """The database as it is: no sources synced, no migration (but prune)."""
+    return run_with(args, load(args, required=False), real_now())
+
+
+def run_with(args: argparse.Namespace, config: Config, now: datetime, out: Out = print) -> int:
     try:
         if args.command == "backup":
             return _backup(args, config, now, out)
@@ -211,4 +214,4 @@ def _status(config: Config, out: Out) -> int:
     return EXIT_OK
 
 
-__all__ = ["COMMANDS", "add_commands", "run"]
+__all__ = ["COMMANDS", "add_arguments", "run", "run_with"]

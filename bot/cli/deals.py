@@ -7,23 +7,28 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+from bot.cli.common import opened
 from bot.cli.exits import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from bot.process.runtime import Runtime
 from bot.slack.render import to_text
 
-COMMANDS = ("deals",)
 
-
-def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    deals = sub.add_parser("deals", help="the opportunity ledger: `deals import FILE.csv`, `deals export [FILE.csv]`")
-    deals_sub = deals.add_subparsers(dest="deals_command", metavar="<action>", required=True)
+def add_arguments(command: str, parser: argparse.ArgumentParser) -> None:
+    deals_sub = parser.add_subparsers(dest="deals_command", metavar="<action>", required=True)
     p = deals_sub.add_parser("import", help="add deals from a CSV file (bad rows are named by line; good ones kept)")
     p.add_argument("file", metavar="FILE.csv")
     p = deals_sub.add_parser("export", help="write the whole ledger as CSV (to stdout without a file)")
     p.add_argument("file", metavar="FILE.csv", nargs="?")
 
 
-def run(args: argparse.Namespace, runtime: Runtime, now: datetime, out: Callable[[str], None] = print) -> int:
+def run(args: argparse.Namespace) -> int:
+    import handlers  # noqa: F401  (registers every /whisperer subcommand)
+
+    with opened(args, required=False) as (runtime, now):
+        return run_with(args, runtime, now)
+
+
+def run_with(args: argparse.Namespace, runtime: Runtime, now: datetime, out: Callable[[str], None] = print) -> int:
     from handlers.money.deal_csv import export_deals, import_deals, import_reply, parse_deal_csv
 
     tz = runtime.config.bot.tz

@@ -12,8 +12,8 @@ import argparse
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any
 
+from bot.cli.common import load
 from bot.cli.exits import EXIT_FAILED, EXIT_OK
 from bot.config.loading import Config
 from bot.ops.health import Check, Verdict, database_checks
@@ -23,12 +23,16 @@ from storage.db import FileIdentity
 PROBE_TIMEOUT = 5.0
 
 
-def add_command(sub: Any) -> None:
-    p = sub.add_parser("health", help="exit 0 when the bot is ready (database, schema, scheduler), else 1")
+def add_arguments(command: str, p: argparse.ArgumentParser) -> None:
     p.add_argument("--url", metavar="URL", help="also ask this /readyz (default: [ops] listen's, when set)")
 
 
-def run(args: argparse.Namespace, config: Config) -> int:
+def run(args: argparse.Namespace) -> int:
+    """Opens the database read-only itself, never creating or migrating it."""
+    return run_with(args, load(args, required=False))
+
+
+def run_with(args: argparse.Namespace, config: Config) -> int:
     verdict = check(config, args.url)
     print(verdict.text(), end="")
     return EXIT_OK if verdict.ok else EXIT_FAILED

@@ -1,6 +1,6 @@
 """The partner-knowledge CLI subcommands: `certs import FILE.csv`, `certs matrix [--csv FILE]`,
-`deadlines [--days N] [--ics]`, `reminders [--as-of DATE] [--dry-run]`.
-bot/cli/main.py registers them and hands them the runtime."""
+`deadlines [--days N] [--ics]`, `reminders [--as-of DATE] [--dry-run]`. bot/cli/main.py lists them; they open the
+runtime."""
 
 from __future__ import annotations
 
@@ -12,8 +12,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import icalendar
-
+from bot.cli.common import opened
 from bot.cli.exits import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from bot.process.reminders import run_reminder_sweep
 from bot.process.runtime import Runtime, make_context
@@ -25,30 +24,35 @@ from handlers.reply import plain_text
 from handlers.reply_codec import decode_reply
 from handlers.team.certificates import import_certs, import_reply, parse_cert_csv
 
-COMMANDS = ("certs", "deadlines", "reminders")
+
+def add_arguments(command: str, parser: argparse.ArgumentParser) -> None:
+    if command == "certs":
+        certs_sub = parser.add_subparsers(dest="certs_command", metavar="<action>", required=True)
+        p = certs_sub.add_parser("import", help="import (or update) certifications from a CSV file")
+        p.add_argument("file", metavar="FILE.csv")
+        p = certs_sub.add_parser("matrix", help="people x certification groups; --csv FILE writes it as a CSV file")
+        p.add_argument("--csv", metavar="FILE.csv", help="write the matrix to this file (UTF-8 CSV)")
+    elif command == "deadlines":
+        parser.add_argument(
+            "--days", metavar="N", type=int, default=DEFAULT_DAYS, help=f"how far ahead (default {DEFAULT_DAYS})"
+        )
+        parser.add_argument(
+            "--ics", action="store_true", help="an iCalendar file: whisperer deadlines --ics > deadlines.ics"
+        )
+        parser.add_argument("--as-of", metavar="DATE", help="pretend it is this date (YYYY-MM-DD)")
+    elif command == "reminders":
+        parser.add_argument("--as-of", metavar="DATE", help="sweep as if it were this date (YYYY-MM-DD or ISO time)")
+        parser.add_argument("--dry-run", action="store_true", help="print what would be sent; queue nothing")
 
 
-def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    certs = sub.add_parser("certs", help="certifications: `certs import FILE.csv` loads people and their certificates")
-    certs_sub = certs.add_subparsers(dest="certs_command", metavar="<action>", required=True)
-    p = certs_sub.add_parser("import", help="import (or update) certifications from a CSV file")
-    p.add_argument("file", metavar="FILE.csv")
-    p = certs_sub.add_parser("matrix", help="people x certification groups; --csv FILE writes it as a CSV file")
-    p.add_argument("--csv", metavar="FILE.csv", help="write the matrix to this file (UTF-8 CSV)")
+def run(args: argparse.Namespace) -> int:
+    import handlers  # noqa: F401  (registers every /whisperer subcommand)
 
-    p = sub.add_parser("deadlines", help="every deadline in the next N days; --ics writes a calendar to stdout")
-    p.add_argument(
-        "--days", metavar="N", type=int, default=DEFAULT_DAYS, help=f"how far ahead (default {DEFAULT_DAYS})"
-    )
-    p.add_argument("--ics", action="store_true", help="an iCalendar file: whisperer deadlines --ics > deadlines.ics")
-    p.add_argument("--as-of", metavar="DATE", help="pretend it is this date (YYYY-MM-DD)")
-
-    p = sub.add_parser("reminders", help="run the daily reminder sweep now: certification DMs, summaries, lag")
-    p.add_argument("--as-of", metavar="DATE", help="sweep as if it were this date (YYYY-MM-DD or ISO time)")
-    p.add_argument("--dry-run", action="store_true", help="print what would be sent; queue nothing")
+    with opened(args, required=False) as (runtime, now):
+        return run_with(args, runtime, now)
 
 
-def run(args: argparse.Namespace, runtime: Runtime, now: datetime, out: Callable[[str], None] = print) -> int:
+def run_with(args: argparse.Namespace, runtime: Runtime, now: datetime, out: Callable[[str], None] = print) -> int:
     if args.command == "certs" and args.certs_command == "matrix":
         return _matrix(args.csv, runtime, now, out)
     if args.command == "certs":
@@ -98,6 +102,8 @@ def _reminders(runtime: Runtime, now: datetime, dry_run: bool, out: Callable[[st
 
 def deadlines_ics(items: Sequence[Deadline], now: datetime) -> bytes:
     """An iCalendar file: all-day events for dates, a point in time (UTC) for timed deadlines."""
+    import icalendar  # only `deadlines --ics` needs it
+
     calendar = icalendar.Calendar()
     calendar.add("prodid", "-//Huawei Whisperer//deadlines//EN")
     calendar.add("version", "2.0")

@@ -1,4 +1,4 @@
-"""`whisperer mdf export|import`: MDF requests as a CSV file, out and back in (bot/cli/main.py registers it)."""
+"""`whisperer mdf export|import`: MDF requests as a CSV file, out and back in (bot/cli/main.py lists it)."""
 
 from __future__ import annotations
 
@@ -8,23 +8,28 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+from bot.cli.common import opened
 from bot.cli.exits import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from bot.process.runtime import Runtime
 from bot.slack.render import to_text
 from handlers.money.mdf_csv import export_csv, import_reply, import_rows, parse_csv
 
-COMMANDS = ("mdf",)
 
-
-def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    mdf = sub.add_parser("mdf", help="MDF requests as CSV: `mdf export > mdf.csv`, `mdf import mdf.csv`")
-    mdf_sub = mdf.add_subparsers(dest="mdf_command", metavar="<action>", required=True)
+def add_arguments(command: str, parser: argparse.ArgumentParser) -> None:
+    mdf_sub = parser.add_subparsers(dest="mdf_command", metavar="<action>", required=True)
     mdf_sub.add_parser("export", help="every MDF request as CSV on stdout")
     p = mdf_sub.add_parser("import", help="add (or update, by id) MDF requests from a CSV file")
     p.add_argument("file", metavar="FILE.csv")
 
 
-def run(args: argparse.Namespace, runtime: Runtime, now: datetime, out: Callable[[str], None] = print) -> int:
+def run(args: argparse.Namespace) -> int:
+    import handlers  # noqa: F401  (registers every /whisperer subcommand)
+
+    with opened(args, required=False) as (runtime, now):
+        return run_with(args, runtime, now)
+
+
+def run_with(args: argparse.Namespace, runtime: Runtime, now: datetime, out: Callable[[str], None] = print) -> int:
     if args.mdf_command == "export":
         sys.stdout.write(export_csv(runtime.db))
         sys.stdout.flush()

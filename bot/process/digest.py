@@ -78,12 +78,6 @@ DIGEST_JOB = register_job(
 )
 
 
-def add_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("digest", help="the weekly digest: --dry-run prints it; without, queues it for the channel now")
-    p.add_argument("--dry-run", action="store_true", help="print the digest; queue nothing")
-    p.add_argument("--as-of", metavar="DATE", help="as if it were this date (YYYY-MM-DD or ISO time)")
-
-
 def run_cli(args: argparse.Namespace, runtime: Runtime, now: datetime, out: Callable[[str], None] = print) -> int:
     """`whisperer digest [--dry-run]`: the digest as text, or queued now (once per week, like the job)."""
     config = runtime.config

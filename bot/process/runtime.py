@@ -59,9 +59,11 @@ def open_runtime(config: Config, now: datetime) -> Runtime:
     return runtime
 
 
-def sync_config_sources(runtime: Runtime, now: datetime) -> None:
+def sync_config_sources(runtime: Runtime, now: datetime) -> int:
+    """The config's sources into the database; only those whose definition changed are written. Returns how many."""
+    keyed = ((s.id, s.digest(), s.public_dict) for s in runtime.config.sources)
     with transaction(runtime.db):
-        state.sync_sources(runtime.db, (s.public_dict() for s in runtime.config.sources), now, origin="config")
+        return state.sync_keyed(runtime.db, keyed, now, origin="config")
 
 
 def slack_sources(runtime: Runtime) -> list[SourceSpec]:
@@ -80,7 +82,7 @@ def slack_sources(runtime: Runtime) -> list[SourceSpec]:
 
 def active_sources(runtime: Runtime) -> list[SourceSpec]:
     """Every source that should be polled: the config's and Slack's, minus paused ones."""
-    paused = {row["id"] for row in state.list_sources(runtime.db) if row["paused"]}
+    paused = state.paused_ids(runtime.db)
     configured = list(runtime.config.sources)
     ids = {s.id for s in configured}
     specs = configured + [s for s in slack_sources(runtime) if s.id not in ids]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,35 +25,62 @@ def sync_sources(db: Database, specs: Iterable[Row], now: datetime, origin: str 
     seen = []
     for spec in specs:
         seen.append(spec["id"])
-        db.execute(
-            """
-            INSERT INTO sources (id, kind, url, topic, name, every, spec, origin, paused, added_at)
-            VALUES (:id, :kind, :url, :topic, :name, :every, :spec, :origin, :paused, :now)
+        _upsert(db, spec, None, now, origin)
+    placeholders = ",".join("?" for _ in seen) or "''"
+    db.execute(
+        f"UPDATE sources SET retired = 1 WHERE origin = ? AND id NOT IN ({placeholders})",
+        [origin, *seen],
+    )
+
+
+Keyed = tuple[str, str, Callable[[], Row]]  # a source's id, a digest of its definition, and how to build it
+
+
+def sync_keyed(db: Database, keyed: Iterable[Keyed], now: datetime, origin: str = "config") -> int:
+    """sync_sources for definitions that carry a digest: one whose stored digest, origin and liveness match is
+    neither built nor written. Returns how many were written (0 when nothing changed)."""
+    stored = {str(r[0]): (r[1], r[2], r[3]) for r in db.execute("SELECT id, spec_hash, origin, retired FROM sources")}
+    seen: set[str] = set()
+    written = 0
+    for source_id, digest, build in keyed:
+        seen.add(source_id)
+        if stored.get(source_id) != (digest, origin, 0):
+            _upsert(db, build(), digest, now, origin)
+            written += 1
+    gone = [sid for sid, (_, o, retired) in stored.items() if o == origin and not retired and sid not in seen]
+    for start in range(0, len(gone), 500):
+        chunk = gone[start : start + 500]
+        db.execute(f"UPDATE sources SET retired = 1 WHERE id IN ({','.join('?' for _ in chunk)})", chunk)
+    return written + len(gone)
+
+
+def _upsert(db: Database, spec: Row, digest: str | None, now: datetime, origin: str) -> None:
+    db.execute(
+        """
+            INSERT INTO sources (id, kind, url, topic, name, every, spec, origin, paused, added_at, spec_hash)
+            VALUES (:id, :kind, :url, :topic, :name, :every, :spec, :origin, :paused, :now, :digest)
             ON CONFLICT(id) DO UPDATE SET
                 kind = excluded.kind, url = excluded.url, topic = excluded.topic, name = excluded.name,
                 every = excluded.every, spec = excluded.spec, origin = excluded.origin, retired = 0,
+                spec_hash = excluded.spec_hash,
                 paused = CASE WHEN sources.origin = excluded.origin THEN sources.paused ELSE excluded.paused END,
                 -- a new URL means the old validators and content no longer describe this source
                 etag = CASE WHEN sources.url = excluded.url THEN sources.etag END,
                 last_modified = CASE WHEN sources.url = excluded.url THEN sources.last_modified END
             """,
-            {
-                "id": spec["id"],
-                "kind": spec["kind"],
-                "url": spec["url"],
-                "topic": spec["topic"],
-                "name": spec.get("name", ""),
-                "every": spec["every"],
-                "spec": json.dumps(spec, sort_keys=True, ensure_ascii=False),
-                "origin": origin,
-                "paused": int(bool(spec.get("paused", False))),
-                "now": stamp(now),
-            },
-        )
-    placeholders = ",".join("?" for _ in seen) or "''"
-    db.execute(
-        f"UPDATE sources SET retired = 1 WHERE origin = ? AND id NOT IN ({placeholders})",
-        [origin, *seen],
+        {
+            "id": spec["id"],
+            "kind": spec["kind"],
+            "url": spec["url"],
+            "topic": spec["topic"],
+            "name": spec.get("name", ""),
+            "every": spec["every"],
+            "spec": json.dumps(spec, sort_keys=True, ensure_ascii=False),
+            "origin": origin,
+            "paused": int(bool(spec.get("paused", False))),
+            "now": stamp(now),
+            "digest": digest,
+        },
     )
 
 
@@ -72,6 +99,28 @@ def list_sources(db: Database, include_retired: bool = False) -> list[Row]:
         FROM sources s {where} ORDER BY s.id
         """,
     )
+
+
+_POLL_COLUMNS = "id, etag, last_modified, body_hash, last_hash, failures, session_expired_at"
+
+
+def poll_state(db: Database) -> dict[str, Row]:
+    """What a poll pass needs to know of every source before fetching (validators, failure state); no counts."""
+    return {r["id"]: r for r in _rows(db, f"SELECT {_POLL_COLUMNS} FROM sources WHERE retired = 0")}
+
+
+def rows_by_id(db: Database, ids: Sequence[str]) -> dict[str, Row]:
+    """Whole rows of these sources, in as few statements as SQLite's parameter limit allows."""
+    found: dict[str, Row] = {}
+    for start in range(0, len(ids), 500):
+        chunk = list(ids[start : start + 500])
+        marks = ",".join("?" for _ in chunk)
+        found.update((r["id"], r) for r in _rows(db, f"SELECT * FROM sources WHERE id IN ({marks})", chunk))
+    return found
+
+
+def paused_ids(db: Database) -> set[str]:
+    return {str(r[0]) for r in db.execute("SELECT id FROM sources WHERE paused = 1 AND retired = 0").fetchall()}
 
 
 def source_ids(db: Database) -> list[str]:

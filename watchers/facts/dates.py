@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 
 _MONTHS = {
     "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7, "august": 8,
@@ -20,16 +21,20 @@ _MONTH = r"(?P<month>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\
 _DAY = r"(?P<day>\d{1,2})(?:st|nd|rd|th)?"
 _YEAR = r"(?P<year>(?:19|20)\d{2})"
 
-_PATTERNS = (
-    # 2027-03-31, 2027/03/31
-    re.compile(r"(?<![\d.])(?P<year>(?:19|20)\d{2})([-/])(?P<month>\d{1,2})\2(?P<day>\d{1,2})(?![\d])"),
-    # 2027年3月31日 (also 号), spaces allowed
-    re.compile(r"(?P<year>(?:19|20)\d{2})\s*年\s*(?P<month>\d{1,2})\s*月\s*(?P<day>\d{1,2})\s*[日号]"),
-    # 31 March 2027, 31st Mar. 2027, 31 March, 2027
-    re.compile(rf"(?<![\w]){_DAY}\s+{_MONTH}(?![a-z]),?\s+{_YEAR}(?!\d)", re.IGNORECASE),
-    # March 31, 2027, Mar 31 2027
-    re.compile(rf"(?<![\w]){_MONTH}(?<![a-z]\.)\s+{_DAY}(?!\d),?\s+{_YEAR}(?!\d)", re.IGNORECASE),
-)
+
+@cache
+def _patterns() -> tuple[re.Pattern[str], ...]:
+    """Compiled at the first date read, not at import (commands that read no page never pay for them)."""
+    return (
+        # 2027-03-31, 2027/03/31
+        re.compile(r"(?<![\d.])(?P<year>(?:19|20)\d{2})([-/])(?P<month>\d{1,2})\2(?P<day>\d{1,2})(?![\d])"),
+        # 2027年3月31日 (also 号), spaces allowed
+        re.compile(r"(?P<year>(?:19|20)\d{2})\s*年\s*(?P<month>\d{1,2})\s*月\s*(?P<day>\d{1,2})\s*[日号]"),
+        # 31 March 2027, 31st Mar. 2027, 31 March, 2027
+        re.compile(rf"(?<![\w]){_DAY}\s+{_MONTH}(?![a-z]),?\s+{_YEAR}(?!\d)", re.IGNORECASE),
+        # March 31, 2027, Mar 31 2027
+        re.compile(rf"(?<![\w]){_MONTH}(?<![a-z]\.)\s+{_DAY}(?!\d),?\s+{_YEAR}(?!\d)", re.IGNORECASE),
+    )
 
 
 @dataclass(frozen=True)
@@ -47,7 +52,7 @@ def _month(value: str) -> int:
 def find_dates(text: str) -> list[FoundDate]:
     """Every absolute date in the text, in order; impossible ones (31 February) are skipped."""
     found: list[FoundDate] = []
-    for pattern in _PATTERNS:
+    for pattern in _patterns():
         for match in pattern.finditer(text):
             try:
                 day = date(int(match.group("year")), _month(match.group("month")), int(match.group("day")))

@@ -29,7 +29,7 @@ from watchers.fetching.browser_proxy import (
     refusal,
 )
 from watchers.fetching.cookies import CookieFileError, load_cookies
-from watchers.fetching.http import USER_AGENT, Fetched, FetchError, _status_message
+from watchers.fetching.http import Fetched, FetchError, _status_message, user_agent
 from watchers.sources import SourceSpec
 
 if TYPE_CHECKING:
@@ -253,7 +253,7 @@ class Browser:
         async with self._pages:
             browser = await self._ensure_browser()
             context = await browser.new_context(
-                user_agent=f"{USER_AGENT} Chromium",
+                user_agent=f"{user_agent()} Chromium",
                 service_workers="block",  # a service worker's requests would bypass route interception
                 accept_downloads=False,
             )

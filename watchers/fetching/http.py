@@ -9,6 +9,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
@@ -29,7 +30,10 @@ def _version() -> str:
         return "0+unknown"
 
 
-USER_AGENT = f"huawei-whisperer/{_version()} (partner-programme change monitor)"
+@lru_cache(maxsize=1)
+def user_agent() -> str:
+    """Looked up at the first fetch, not at import: reading the installed version's metadata takes tens of ms."""
+    return f"huawei-whisperer/{_version()} (partner-programme change monitor)"
 
 
 @dataclass(frozen=True)
@@ -164,7 +168,7 @@ def _follow(
         # alive one was checked when it opened), so the source's own http(s) URL needs no second look here.
         if hop or not current.startswith(("http://", "https://")):
             settings.network.check_target(current)
-        sent = {"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"}
+        sent = {"User-Agent": user_agent(), "Accept-Encoding": "gzip, deflate"}
         if not hop or _origin(current) == _origin(url):
             sent.update(headers)  # cookies and tokens are for the source's own origin only
         # Send back exactly what the server gave us: never our own clock (urlwatch's bug).

@@ -8,9 +8,6 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import feedparser
-from bs4 import BeautifulSoup
-
 from watchers.reading.decode import charset_from_header, contradiction, known_charset
 from watchers.reading.inert import inert
 from watchers.reading.normalise import normalise_text
@@ -49,6 +46,8 @@ class ParsedFeed:
 def _plain(html: str) -> str:
     if "<" not in html and "&" not in html:
         return html
+    from bs4 import BeautifulSoup
+
     return BeautifulSoup(html, "lxml").get_text("\n")
 
 
@@ -75,6 +74,8 @@ def _http_charset(body: bytes, content_type: str | None) -> tuple[dict[str, str]
 
 def parse_feed(body: bytes, ignore: Sequence[re.Pattern[str]] = (), content_type: str | None = None) -> ParsedFeed:
     """Parse RSS 0.9x/1.0/2.0 or Atom; a malformed feed that still yields entries is used with a warning."""
+    import feedparser  # here: only a poll that reads a feed pays for it
+
     headers, warning = _http_charset(body, content_type)
     parsed: Any = feedparser.parse(body, sanitize_html=True, resolve_relative_uris=False, response_headers=headers)
     if parsed.get("bozo"):

@@ -7,11 +7,12 @@ import json
 import re
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
-from typing import Any
-
-import jsonpath
+from typing import TYPE_CHECKING, Any
 
 from watchers.recording.diffing import clip
+
+if TYPE_CHECKING:  # python-jsonpath is imported when a `select` is compiled, not with this module
+    import jsonpath
 
 # An array whose items are all objects carrying one of these fields (scalar, unique) is a set of records.
 KEY_FIELDS = ("id", "key")
@@ -26,6 +27,8 @@ class JsonError(ValueError):
 @lru_cache(maxsize=256)
 def compile_select(expression: str) -> jsonpath.JSONPath | jsonpath.CompoundJSONPath:
     """Compile a JSONPath (RFC 9535); JsonError names the position of a syntax error."""
+    import jsonpath
+
     try:
         return jsonpath.compile(expression)
     except jsonpath.JSONPathError as exc:

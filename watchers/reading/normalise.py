@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Sequence
+from functools import cache
 
 from watchers.reading.inert import inert
 
@@ -41,9 +42,20 @@ _NOISE: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"\b[\d,.]+\s+(?:visitors?|views|page\s*views|hits|visits|reads)\b", ("visit", "view", "hits", "reads")),
     (r"(?:浏览|阅读|访问)(?:量|次数)?\s*[:：]?\s*[\d,]+", ("浏览", "阅读", "访问")),
 )
-BUILTIN_NOISE: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = tuple(
-    (re.compile(pattern, re.IGNORECASE), hints) for pattern, hints in _NOISE
-)
+
+
+@cache
+def builtin_noise() -> tuple[tuple[re.Pattern[str], tuple[str, ...]], ...]:
+    """The noise patterns, compiled at the first page read rather than at import."""
+    return tuple((re.compile(pattern, re.IGNORECASE), hints) for pattern, hints in _NOISE)
+
+
+@cache
+def _any_hint() -> re.Pattern[str]:
+    """Finds any noise pattern's hint: most lines hold none, and then no pattern needs trying."""
+    return re.compile("|".join(re.escape(hint) for _, hints in _NOISE for hint in hints))
+
+
 _SPACE = re.compile(r"[ \t\u00a0\u3000\u200b\r\f\v]+")
 
 
@@ -64,9 +76,10 @@ def normalise_lines(
         # diffs, summaries and alerts are made of, so a page can neither write into a terminal nor reorder text.
         line = inert(_SPACE.sub(" ", raw)).strip()
         folded = line.casefold()
-        for pattern, hints in BUILTIN_NOISE:
-            if any(hint in folded for hint in hints):
-                line = pattern.sub("", line)
+        if _any_hint().search(folded):
+            for pattern, hints in builtin_noise():
+                if any(hint in folded for hint in hints):
+                    line = pattern.sub("", line)
         for pattern in ignore:
             line = pattern.sub("", line)
         line = _SPACE.sub(" ", line).strip()

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import threading
 
-import pypdfium2 as pdfium
-
 PAGE_HEADER = "page {}"
 # PDFium is not thread-safe, and the scheduler polls sources from several threads.
 _PDFIUM = threading.Lock()
@@ -37,6 +35,8 @@ def pdf_pages(body: bytes) -> list[str]:
 
 
 def _read_pages(body: bytes) -> list[str]:
+    import pypdfium2 as pdfium  # here: only a poll that reads a PDF pays for it
+
     try:
         document = pdfium.PdfDocument(body)
     except pdfium.PdfiumError as exc:

@@ -231,12 +231,14 @@ def record_observation(
     extractors: Sequence[Extractor] = (),
     started: datetime | None = None,
     admins: Sequence[str] = (),
+    row: state.Row | None = None,
 ) -> Outcome:
     """Compare an observation with the stored past and write the result, with its alerts, atomically.
 
-    `started` is when the check began: a result older than the one already recorded is discarded, not diffed."""
+    `started` is when the check began: a result older than the one already recorded is discarded, not diffed.
+    `row` is the source's row when the caller read it inside the same transaction (a poll reads a batch at once)."""
     with transaction(db):
-        row = state.get_source(db, spec.id)
+        row = row if row is not None else state.get_source(db, spec.id)
         if row is None:
             raise KeyError(f"source {spec.id!r} is not in the database; sync the configuration first")
         if started is not None and state.observed_after(row, started):
