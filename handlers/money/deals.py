@@ -29,7 +29,7 @@ from handlers.money.deal_rules import (
     split_money,
     step_problem,
 )
-from handlers.programme.deadlines import Deadline, deadline_source
+from handlers.programme.deadlines import Deadline, deadline_source, when_left
 from handlers.programme.dealreg import parse_rfp
 from handlers.registry import Context, UsageError, command, record_id
 from handlers.reply import (
@@ -56,15 +56,6 @@ ADD_USAGE = "deal add CUSTOMER [RFP_DATE [TIME]] [VALUE [CURRENCY]]"
 USAGE = f"{ADD_USAGE} | deal offered|prereg CUSTOMER | deal STEP ID | deal check ID N | deal show ID"
 
 
-def _when_left(due: date, today: date) -> str:
-    days = (due - today).days
-    if days == 0:
-        return "today"
-    if days == 1:
-        return "tomorrow"
-    return f"in {days} days" if days > 0 else f"{-days} days ago"
-
-
 def clocks_of(ctx: Context, deal: dict[str, Any]) -> list[Clock]:
     k = ctx.knowledge
     return deal_clocks(deal, k.deals, k.dealreg, k.calendars, ctx.tz)
@@ -77,7 +68,7 @@ def _clock_line(clock: Clock, today: date) -> tuple[Inline, ...]:
         "⏰ ",
         f"{clock.what} ",
         Strong(shown),
-        f" ({_when_left(clock.due, today)}; {clock.basis}{tail}), else {consequence(clock)}.",
+        f" ({when_left(clock.due, today)}; {clock.basis}{tail}), else {consequence(clock)}.",
     )
 
 
@@ -371,7 +362,7 @@ def deals_command(ctx: Context, args: list[str]) -> Reply:
         if money:
             head.append(f" · {money}")
         for c in clocks:
-            head.append(f" · {c.what[0].lower()}{c.what[1:]} {c.due:%Y-%m-%d} ({_when_left(c.due, today)})")
+            head.append(f" · {c.what[0].lower()}{c.what[1:]} {c.due:%Y-%m-%d} ({when_left(c.due, today)})")
         items.append(tuple(head))
     blocks: list[Block] = [Heading(f"Deals ({shown}): {len(rows)}"), bullets(*items)]
     if len(listed) > 50:
