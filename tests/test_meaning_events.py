@@ -109,6 +109,7 @@ def test_an_emi_move_seen_by_the_json_and_the_metric_with_a_tier_rename_is_one_p
             assert "One event: Premier → Certified Plus · 73.8 → 68.1" in head
             assert "csp-tiers, partner-status, metric emi" in head
             assert "*urgent*: renames your tier (Premier → Certified Plus)" in head
+            assert "renames the tier you hold" not in head  # the impact's reason for the same thing, not said twice
             # Nothing recorded is dropped: each change keeps its id, its alert and its buttons.
             changes = store.list_changes(bot.db)
             assert {c["source_id"] for c in changes} >= {"csp-tiers", "partner-status"}

@@ -77,6 +77,19 @@ def settle_level(
     return verdict
 
 
+# An impact's reason → how the readers' own reason for the same thing begins.
+_SAID_BY_READERS = {
+    "renames the tier you hold": "renames your tier",
+    "moves a metric zone": "moves ",
+    "moves one of your deadlines": "moves a deadline",
+}
+
+
+def _said(reason: str, reasons: Sequence[str]) -> bool:
+    prefix = _SAID_BY_READERS.get(reason)
+    return prefix is not None and any(r.startswith(prefix) and (prefix != "moves " or "zone" in r) for r in reasons)
+
+
 @dataclass(frozen=True)
 class ChangeLevels:
     """The last extractor of a poll: every change gets urgent, normal or low, and why."""
@@ -98,6 +111,8 @@ class ChangeLevels:
             return
         reasons = urgent_reasons(db, spec, self.partner_tier, now)
         for change_id in change_ids:
-            # What the meaning reader found this change does to us (a followed threshold, a KPI that flips).
-            ours = [r for r in impact_reasons(facts.meaning_of(db, change_id)["impacts"]) if r not in reasons]
+            # What the meaning reader found this change does to us (a followed threshold, a KPI that flips); the
+            # ones this poll's readers already gave with their values (tier, zone, deadline) are not said twice.
+            found = impact_reasons(facts.meaning_of(db, change_id)["impacts"])
+            ours = [r for r in found if r not in reasons and not _said(r, reasons)]
             settle_level(db, spec, change_id, self.rules, [*reasons, *ours], now)
