@@ -108,6 +108,7 @@ def test_poll_imports_no_subcommand_module(tmp_path: Path) -> None:
         assert status == 0
         assert modules & set(COMMAND_MODULES) == set()
         assert "handlers.settings" in modules  # the probe saw the config loaded
+        assert "dotenv" not in modules  # no .env to read
 
 
 def test_ask_still_loads_every_subcommand(tmp_path: Path) -> None:
