@@ -26,12 +26,11 @@ from sqlite_utils import Database
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import handlers  # noqa: E402,F401  (registers the subcommands)
 from bot.config.loading import load_config  # noqa: E402
 from bot.process.runtime import make_context, open_runtime  # noqa: E402
 from handlers.money.settings import MOVES  # noqa: E402
 from handlers.overview.home import home  # noqa: E402
-from handlers.registry import dispatch  # noqa: E402
+from handlers.registry import dispatch, load_commands  # noqa: E402
 from storage.db import open_db, transaction  # noqa: E402
 from storage.programme import deals  # noqa: E402
 from storage.programme import money as store  # noqa: E402
@@ -114,6 +113,7 @@ def main() -> None:
         parser.add_argument(f"--{name}", type=int, default=1000, metavar="N", help=f"{name} rows to store")
     parser.add_argument("--runs", type=int, default=200, help="answers timed per command")
     args = parser.parse_args()
+    load_commands()  # imported before timing, as the bot does at start-up
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "whisperer.toml"
         path.write_text(CONFIG, encoding="utf-8")

@@ -8,6 +8,7 @@ import shlex
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
+from importlib import import_module
 from typing import Any
 
 from sqlite_utils import Database
@@ -59,6 +60,52 @@ class Command:
 
 COMMANDS: dict[str, Command] = {}
 _ALIASES: dict[str, str] = {}
+
+# The modules whose import registers the subcommands, in the order help lists them (watching first). Importing
+# `handlers` registers nothing: the poll path and config loading need none of these.
+COMMAND_MODULES = (
+    "handlers.watch.changes",
+    "handlers.watch.admin",
+    "handlers.watch.importance",
+    "handlers.watch.ownership",
+    "handlers.programme.tiers",
+    "handlers.programme.deadlines",
+    "handlers.programme.dealreg",
+    "handlers.money.deals",
+    "handlers.money.funds",
+    "handlers.money.mdf",
+    "handlers.money.settlements",
+    "handlers.money.workdays_command",
+    "handlers.programme.renewal",
+    "handlers.overview.digest",
+    "handlers.team.certs",
+    "handlers.overview.home",
+    "handlers.programme.glossary",
+    "handlers.programme.rebates",
+    "handlers.team.plan_view",
+    "handlers.team.whatif",
+    "handlers.team.leavers",
+    "handlers.team.matrix",
+)
+_loaded = False
+
+
+def load_commands() -> Mapping[str, Command]:
+    """Import every subcommand module (once) and return the command table in help order.
+
+    A module imported earlier on its own (the digest job imports its handler) registered out of turn, so the
+    table is put back in COMMAND_MODULES order; within a module, commands keep the order they are defined in.
+    """
+    global _loaded
+    if not _loaded:
+        for module in COMMAND_MODULES:
+            import_module(module)
+        rank = {module: i for i, module in enumerate(COMMAND_MODULES)}
+        ordered = sorted(COMMANDS.items(), key=lambda item: rank.get(item[1].handler.__module__, len(rank)))
+        COMMANDS.clear()
+        COMMANDS.update(ordered)
+        _loaded = True
+    return COMMANDS
 
 
 def command(
@@ -185,6 +232,7 @@ def dispatch(ctx: Context, text: str) -> Reply:
 
 def dispatch_args(ctx: Context, args: list[str]) -> Reply:
     """The same as dispatch, for arguments already split (the CLI's own subcommands)."""
+    load_commands()
     if not args:
         args = ["help"]
     name, rest = args[0], args[1:]

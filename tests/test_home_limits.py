@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-import handlers  # noqa: F401  (registers every subcommand)
 from bot.config.loading import load_config
 from bot.demo.story import run_demo
 from bot.process.digest import build_digest
@@ -20,7 +19,7 @@ from bot.slack.render import fallback_text, to_blocks
 from bot.slack.views import FORMS, diff_view, form_view, result_view
 from handlers.alerting.compose import compose_alert
 from handlers.overview.home import home
-from handlers.registry import COMMANDS, dispatch
+from handlers.registry import dispatch, load_commands
 from handlers.reply import Bullets, Code, Heading, Note, Reply, bullets, para, reply
 from storage.db import transaction
 from storage.outbox import alerts as outbox
@@ -125,7 +124,7 @@ def test_a_long_code_block_keeps_its_fences_and_counts_what_it_drops() -> None:
 def every_command_reply(rt: Runtime, now: datetime) -> Iterator[tuple[str, Reply]]:
     for user, operator in (("U0ADMIN", False), ("U0DEWI", False), (None, True)):
         ctx = make_context(rt, now, user_id=user, operator=operator)
-        for cmd in COMMANDS.values():
+        for cmd in load_commands().values():
             for example in cmd.examples:  # writes too: their confirmations and refusals are replies as well
                 yield f"{user or 'terminal'}: /whisperer {example}", dispatch(ctx, example)
             yield f"{user}: /whisperer help {cmd.name}", dispatch(ctx, f"help {cmd.name}")

@@ -29,11 +29,18 @@ try:
 except SystemExit as exc:
     status = exc.code
 sys.stdout.flush()
-print("\\nLOADED " + json.dumps({"status": status, "modules": sorted({m.split(".")[0] for m in sys.modules})}))
+print("\\nLOADED " + json.dumps({"status": status, "modules": sorted(sys.modules)}))
 """
 
 
 def run(tmp_path: Path, *argv: str) -> tuple[int, set[str]]:
+    """The exit status and the top-level packages loaded."""
+    status, modules = run_modules(tmp_path, *argv)
+    return status, {m.split(".")[0] for m in modules}
+
+
+def run_modules(tmp_path: Path, *argv: str) -> tuple[int, set[str]]:
+    """The exit status and every module loaded, by its full name."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WHISPERER_", "SLACK_"))}
     env["PYTHONPATH"] = str(ROOT)
     done = subprocess.run(
@@ -90,6 +97,28 @@ def test_poll_imports_only_the_parsers_of_the_kinds_it_polls(tmp_path: Path) -> 
     assert loaded & PARSERS == {"lxml"}  # a page with a simple selector (or none) is read by lxml alone
 
 
+def test_poll_imports_no_subcommand_module(tmp_path: Path) -> None:
+    """Config loading needs `handlers.settings`, not the package's subcommands: poll answers no /whisperer line."""
+    from handlers.registry import COMMAND_MODULES
+
+    (tmp_path / "page.html").write_text("<html><body><main><p>Hello</p></main></body></html>", encoding="utf-8")
+    config = write_config(tmp_path, ("page", "file", "page.html"))
+    for _ in ("cold", "warm"):
+        status, modules = run_modules(tmp_path, "--config", str(config), "poll")
+        assert status == 0
+        assert modules & {*COMMAND_MODULES, "handlers.registry", "handlers.reply"} == set()  # nor the table
+        assert "handlers.settings" in modules  # the probe saw the config loaded
+        assert "dotenv" not in modules  # no .env to read
+
+
+def test_ask_still_loads_every_subcommand(tmp_path: Path) -> None:
+    from handlers.registry import COMMAND_MODULES
+
+    status, modules = run_modules(tmp_path, "ask", "help")
+    assert status == 0
+    assert set(COMMAND_MODULES) <= modules
+
+
 def test_a_config_of_simple_selectors_is_checked_without_a_css_parser(tmp_path: Path) -> None:
     lines = ['[bot]\ndatabase = "guard.db"\n']
     for i, selector in enumerate(["main", "div.notice > table", "#rates td, h2"]):
@@ -119,3 +148,20 @@ def test_a_broken_selector_still_fails_with_the_css_parsers_reason(selector: str
 
     with pytest.raises(SelectorError):
         check_selector(selector)
+
+
+def test_help_order_holds_when_a_subcommand_module_was_imported_first() -> None:
+    """The digest job imports its handler before anything dispatches; help still lists watching first."""
+    probe = (
+        "import json, handlers.team.matrix, handlers.overview.digest\n"
+        "from handlers.registry import COMMAND_MODULES, load_commands\n"
+        "print(json.dumps([[n, c.handler.__module__] for n, c in load_commands().items()]))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120)
+    table = json.loads(done.stdout)
+    from handlers.registry import COMMAND_MODULES
+
+    assert [name for name, _ in table[:4]] == ["help", "changes", "diff", "sources"]
+    modules = [module for _, module in table]
+    assert sorted(modules, key=COMMAND_MODULES.index) == modules

@@ -12,11 +12,11 @@ import pytest
 from bot.cli.main import build_parser
 from bot.config.loading import parse_config
 from bot.slack.render import to_text
-from handlers.registry import COMMANDS, Context, dispatch
+from handlers.registry import Context, dispatch, load_commands
 from storage.db import open_db
 
 SECTION = (Path(__file__).parent.parent / "docs" / "knowledge.md").read_text(encoding="utf-8")
-KNOWLEDGE = sorted(c.name for c in COMMANDS.values() if c.group in ("partner", "people"))
+KNOWLEDGE = sorted(c.name for c in load_commands().values() if c.group in ("partner", "people"))
 
 
 def test_every_knowledge_subcommand_is_in_help_and_in_its_docs_page(tmp_path: Path) -> None:

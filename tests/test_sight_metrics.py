@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from conftest import ALLOW_LOOPBACK, NOW, FixtureServer, Response, Watch
 
-import handlers  # noqa: F401  (registers the subcommands)
 from bot.config.loading import ConfigError, load_config
 from bot.slack.render import to_text
 from handlers.alerting.compose import compose_alert

@@ -8,7 +8,6 @@ import pytest
 from conftest import NOW
 from sqlite_utils import Database
 
-import handlers  # noqa: F401  (registers the subcommands)
 from bot.slack.render import to_text
 from handlers.alerting.compose import compose_alert
 from handlers.overview.home import home

@@ -10,15 +10,15 @@ import pytest
 import yaml
 from sqlite_utils import Database
 
-import handlers  # noqa: F401  (registers the subcommands)
 from bot.cli.doctor import REQUIRED_SCOPES
 from bot.slack.app import COMMAND, EVENTS_PATH
 from bot.slack.render import to_text
-from handlers.registry import COMMANDS, Context, dispatch
+from handlers.registry import Context, dispatch, load_commands
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 # The README plus one page per topic under docs/, as sqlite-utils and bolt-python keep theirs.
+COMMANDS = load_commands()
 DOCS = README + "".join(p.read_text(encoding="utf-8") for p in sorted((ROOT / "docs").glob("*.md")))
 
 

@@ -22,10 +22,11 @@ def add_arguments(command: str, parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import handlers  # noqa: F401  (registers every /whisperer subcommand)
     from bot.process.runtime import make_context
     from bot.slack.render import to_text
-    from handlers.registry import dispatch, dispatch_args
+    from handlers.registry import dispatch, dispatch_args, load_commands
+
+    load_commands()  # every /whisperer subcommand, as a line typed in Slack would find them
 
     command = args.command
     with opened(args, required=command == "sources") as (runtime, now):

@@ -19,7 +19,7 @@ from bot.process.runtime import Runtime, make_context
 from bot.slack.render import to_text
 from handlers.alerting.notices import compose_notice
 from handlers.programme.deadlines import DEFAULT_DAYS, Deadline, collect_deadlines
-from handlers.registry import dispatch_args
+from handlers.registry import dispatch_args, load_commands
 from handlers.reply import plain_text
 from handlers.reply_codec import decode_reply
 from handlers.team.certificates import import_certs, import_reply, parse_cert_csv
@@ -46,7 +46,7 @@ def add_arguments(command: str, parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import handlers  # noqa: F401  (registers every /whisperer subcommand)
+    load_commands()  # every /whisperer subcommand, as a line typed in Slack would find them
 
     with opened(args, required=False) as (runtime, now):
         return run_with(args, runtime, now)

@@ -89,14 +89,21 @@ def build_parser(only: str | None = None, *, every: bool = True) -> argparse.Arg
 
 
 def load_env_files(args: argparse.Namespace, cwd: Path) -> None:
-    """`.env` beside the config file first, then the current directory's; neither overrides the environment."""
-    from dotenv import dotenv_values, load_dotenv
+    """`.env` beside the config file first, then the current directory's; neither overrides the environment.
 
+    python-dotenv is imported only when there is a `.env` to read (most runs of a deployed bot have none).
+    """
     here = cwd / ".env"
-    chosen = args.config or os.environ.get("WHISPERER_CONFIG") or dotenv_values(here).get("WHISPERER_CONFIG")
+    chosen = args.config or os.environ.get("WHISPERER_CONFIG")
+    if not chosen and here.is_file():
+        from dotenv import dotenv_values
+
+        chosen = dotenv_values(here).get("WHISPERER_CONFIG")
     beside = Path(chosen or "whisperer.toml").parent / ".env"
     for path in dict.fromkeys((beside.resolve(), here.resolve())):
         if path.is_file():
+            from dotenv import load_dotenv
+
             load_dotenv(path, override=False)
     load_credentials(os.environ)
 

@@ -23,7 +23,9 @@ def add_arguments(command: str, parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import handlers  # noqa: F401  (registers every /whisperer subcommand)
+    from handlers.registry import load_commands
+
+    load_commands()  # every /whisperer subcommand, as a line typed in Slack would find them
 
     with opened(args, required=False) as (runtime, now):
         return run_with(args, runtime, now)

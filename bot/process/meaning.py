@@ -59,7 +59,7 @@ def tracked_dates(config: Config) -> tuple[tuple[str, date], ...]:
 def gloss_terms(config: Config) -> tuple[tuple[str, str], ...]:
     """The glossary's words for term glosses: the bundled glossary's Chinese names, then the configuration's
     (admins' terms are read from the database at each change, and win)."""
-    from handlers.programme.glossary import bundled
+    from handlers.programme.terms import bundled
 
     names = [(alias, term.name) for term in bundled() for alias in term.aliases if needs_gloss(alias)]
     return (*names, *config.knowledge.glossary)

@@ -7,13 +7,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlite_utils import Database
 
 from bot.config.loading import Config, ConfigError
 from bot.config.sources import parse_source
 from bot.process.meaning import meaning_facts
-from handlers.registry import Context
 from storage.db import open_db, transaction
 from storage.watching import sources as state
 from watchers.facts.extractors import make_extractors
@@ -22,6 +22,9 @@ from watchers.fetching.http import Client, HostLimiter, make_client
 from watchers.poll import Extractor, Outcome, poll_sources
 from watchers.recording.levels import ChangeLevels
 from watchers.sources import SourceSpec, format_every
+
+if TYPE_CHECKING:
+    from handlers.registry import Context
 
 
 @dataclass
@@ -114,6 +117,8 @@ def poll(
 
 
 def make_context(runtime: Runtime, now: datetime, user_id: str | None = None, operator: bool = False) -> Context:
+    from handlers.registry import Context  # here: the poll pass answers no /whisperer line
+
     config = runtime.config
     return Context(
         db=runtime.db,

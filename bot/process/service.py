@@ -56,6 +56,7 @@ from bot.slack.app import (
     server_address,
     stop_http_server,
 )
+from handlers.registry import load_commands
 from storage.db import file_identity, transaction
 from storage.outbox import delivery as blocks
 from watchers.fetching.cookies import load_cookies
@@ -112,6 +113,7 @@ def run_bot(
     except BaseException:
         lock.release()
         raise
+    load_commands()  # before anything says ready: the first command (Slack or terminal) pays no imports
     identity = file_identity(config.database)  # jobs stop if this file is later deleted or replaced
     lock.note_identity(identity)
     connections = Connections(runtime, identity)

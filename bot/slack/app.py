@@ -36,7 +36,7 @@ from bot.slack.interactions import Interactions, register_interactions
 from bot.slack.once import Once, first_time
 from bot.slack.render import fallback_text, to_blocks
 from handlers.overview.home import home
-from handlers.registry import dispatch, split_share
+from handlers.registry import dispatch, load_commands, split_share
 from handlers.reply import Reply, error, storage_reply
 from storage.db import StorageUnavailable
 
@@ -296,6 +296,7 @@ def build_app(
     """
     if token_verification:
         client.auth_test()
+    load_commands()  # now, so the first slash command pays no imports
     bolt_logger = logging.getLogger("whisperer.bolt")
     if not any(isinstance(f, _ClientTokenNote) for f in bolt_logger.filters):
         bolt_logger.addFilter(_ClientTokenNote())

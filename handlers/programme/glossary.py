@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import difflib
-import json
 import re
 from dataclasses import dataclass
-from functools import cache
-from importlib import resources
 
+from handlers.programme.terms import Term, bundled
 from handlers.registry import Context, UsageError, admin_refusal, command
 from handlers.reply import Block, Heading, Inline, Mono, Reply, Strong, bullets, error, note, para, reply
 from storage.db import transaction
@@ -20,37 +18,6 @@ _PUNCT = re.compile(r"[\s\-_.()（）/,'’]+")
 def fold(text: str) -> str:
     """ROMA Connect, roma-connect and ROMAConnect are one key; Chinese is kept as it is."""
     return _PUNCT.sub("", text.casefold())
-
-
-@dataclass(frozen=True)
-class Term:
-    name: str
-    meaning: str
-    aliases: tuple[str, ...] = ()
-    formerly: tuple[str, ...] = ()
-    category: str = ""
-    source: str = ""
-    verified: str = "yes"
-    rename: str = ""
-    added_by: str | None = None  # set for terms from the configuration or an admin
-
-
-@cache
-def bundled() -> tuple[Term, ...]:
-    data = json.loads(resources.files("handlers").joinpath("data/glossary.json").read_text(encoding="utf-8"))
-    return tuple(
-        Term(
-            name=t["name"],
-            meaning=t["meaning"],
-            aliases=tuple(t.get("aliases", ())),
-            formerly=tuple(t.get("formerly", ())),
-            category=t.get("category", ""),
-            source=t.get("source", ""),
-            verified=t.get("verified", "yes"),
-            rename=t.get("rename", ""),
-        )
-        for t in data["terms"]
-    )
 
 
 def all_terms(ctx: Context) -> list[Term]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-import handlers.watch.changes  # noqa: F401  (registered first, so help lists help/changes/diff/sources before these)
 from handlers.registry import Context, UsageError, command, form_reply, needs_user, suggest
 from handlers.reply import Mono, Reply, Strong, bullets, error, note, para, reply
 from storage.db import transaction
