@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from handlers.csvtable import read_table
 from handlers.money.deal_rules import CURRENCIES, ORIGINS, STATES, local_day, parse_amount
 from handlers.reply import Block, Reply, bullets, note, para, reply
 from storage.db import transaction
@@ -115,21 +116,15 @@ def _row(line: int, v: dict[str, str], tz: tzinfo) -> DealRow:
 def parse_deal_csv(text: str, tz: tzinfo) -> DealImport:
     """Pure: every good row, and for every bad one its line number, the problem and the fix."""
     result = DealImport()
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
-    header = next(reader, None)
-    if not header or not any(cell.strip() for cell in header):
+    table = read_table(text, lambda h: h.strip().lower() if h.strip().lower() in COLUMNS else None)
+    if table is None:
         result.fatal = f"the file is empty; the first line must name the columns: {', '.join(COLUMNS)}"
         return result
-    columns = [h.strip().lower() if h.strip().lower() in COLUMNS else None for h in header]
-    if "customer" not in columns:
+    if "customer" not in table.columns:
         result.fatal = f"the header has no customer column; name the columns: {', '.join(COLUMNS)}"
         return result
-    result.ignored_columns = [h.strip() for h, c in zip(header, columns, strict=True) if c is None and h.strip()]
-    for cells in reader:
-        line = reader.line_num
-        if not any(cell.strip() for cell in cells):
-            continue
-        values = {c: cells[i].strip() for i, c in enumerate(columns) if c and i < len(cells)}
+    result.ignored_columns = table.ignored
+    for line, values in table.rows():
         try:
             result.rows.append(_row(line, values, tz))
         except ValueError as exc:

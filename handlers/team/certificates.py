@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -11,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlite_utils import Database
 
+from handlers.csvtable import read_table
 from handlers.reply import Block, Reply, Strong, bullets, error, para
 from handlers.settings import LEVELS, CertificationSettings, level_of
 from storage.db import transaction
@@ -112,25 +111,19 @@ def parse_cert_csv(text: str, settings: CertificationSettings, today: date | Non
 
     With `today`, a `passed` date after it is a problem (a typo in the year, usually)."""
     result = CsvImport()
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
-    header = next(reader, None)
-    if not header or not any(cell.strip() for cell in header):
+    table = read_table(text, _column)
+    if table is None:
         result.fatal = "the file is empty; the first line must name the columns: name, certification, passed"
         return result
-    columns = [_column(h) for h in header]
+    header, columns = table.header, table.columns
     missing = [c for c in _REQUIRED if c not in columns]
     if missing or ("passed" not in columns and "expires" not in columns):
         need = missing + ([] if "passed" in columns or "expires" in columns else ["passed (or expires)"])
-        unknown = [h for h, c in zip(header, columns, strict=True) if c is None and h.strip()]
-        seen = f" (found: {', '.join(h.strip() for h in header)})" if unknown else ""
+        seen = f" (found: {', '.join(h.strip() for h in header)})" if table.ignored else ""
         result.fatal = f"the header has no {' or '.join(need)} column{seen}; name the columns: {COLUMN_NAMES}"
         return result
-    result.ignored_columns = [h.strip() for h, c in zip(header, columns, strict=True) if c is None and h.strip()]
-    for cells in reader:
-        line = reader.line_num
-        if not any(cell.strip() for cell in cells):
-            continue
-        values = {c: cells[i].strip() for i, c in enumerate(columns) if c and i < len(cells)}
+    result.ignored_columns = table.ignored
+    for line, values in table.rows():
         try:
             result.rows.append(cert_row(line, values, settings, today))
         except ValueError as exc:
