@@ -75,33 +75,46 @@ def release(held: list[Work]) -> None:
 
 class AckFirst:
     """WSGI middleware: the work `after_ack` collected while the app ran starts when the server closes the
-    response, i.e. after it wrote the acknowledgement (waitress sends as it writes)."""
+    response, once the acknowledgement is written (waitress sends as it writes)."""
 
     def __init__(self, app: WSGIApplication) -> None:
         self.app = app
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        writes: list[Callable[[bytes], object]] = []
+
+        def starting(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], object]:
+            write = start_response(status, headers, exc_info)
+            writes.append(write)
+            return write
+
         with holding() as held:
             try:
-                body = self.app(environ, start_response)
+                body = self.app(environ, starting)
             except BaseException:
                 release(held)  # the reserved pool slots are given back by the work itself
                 raise
-        return _ThenRelease(body, held)
+        return _ThenRelease(body, held, writes)
 
 
 class _ThenRelease:
     """A response body that releases the held work when the server closes it (PEP 3333: always, in a finally)."""
 
-    def __init__(self, body: Iterable[bytes], held: list[Work]) -> None:
+    def __init__(self, body: Iterable[bytes], held: list[Work], writes: list[Callable[[bytes], object]]) -> None:
         self.body = body
         self.held = held
+        self.writes = writes
 
     def __iter__(self) -> Iterator[bytes]:
         return iter(self.body)
 
     def close(self) -> None:
         try:
+            # A server writes the headers with the first non-empty chunk; an empty ack (the usual one) has none,
+            # and waitress would write its headers only after this close, i.e. after the work had started.
+            # An empty write sends them now (a no-op once they are sent).
+            if self.writes:
+                self.writes[-1](b"")
             close: Any = getattr(self.body, "close", None)
             if close is not None:
                 close()
