@@ -48,6 +48,7 @@ from fakeslack import SECRET, FakeSlack, sign, slash_body  # noqa: E402
 from bot.config.loading import load_config  # noqa: E402
 from bot.process.connections import Connections  # noqa: E402
 from bot.process.runtime import open_runtime  # noqa: E402
+from bot.slack.ackfirst import freeze_startup_heap  # noqa: E402
 from bot.slack.answers import AnswerPool  # noqa: E402
 from bot.slack.app import (  # noqa: E402
     BUSY,
@@ -328,7 +329,7 @@ def show(label: str, values: list[float]) -> None:
     )
 
 
-def serve(workdir: Path, token: str, api_url: str, pipe: Connection) -> None:
+def serve(workdir: Path, token: str, api_url: str, pipe: Connection, in_process: bool = False) -> None:
     """The bot: the database, the Bolt app and waitress on 127.0.0.1, port 0. Sends its URL, serves until told."""
     logging.disable(logging.WARNING)  # "busy" and abandoned answers in the hung round: true, and not the figures
     runtime = open_runtime(load_config(workdir / "whisperer.toml", env={}), datetime.now(UTC))
@@ -336,6 +337,8 @@ def serve(workdir: Path, token: str, api_url: str, pipe: Connection) -> None:
     answers = AnswerPool()
     app = build_app(connections, make_web_client(token, api_url), SECRET, pool=answers)
     server = make_http_server(app, SECRET, "127.0.0.1", 0)
+    if not in_process:
+        freeze_startup_heap()  # as `whisperer run` does before it serves
     host, port = server_address(server)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -355,7 +358,7 @@ def bot_at(workdir: Path, fake: FakeSlack, in_process: bool) -> Iterator[str]:
     here, there = Pipe()
     if in_process:
         worker: threading.Thread | multiprocessing.process.BaseProcess = threading.Thread(
-            target=serve, args=(workdir, fake.token, fake.api_url, there), daemon=True
+            target=serve, args=(workdir, fake.token, fake.api_url, there, True), daemon=True
         )
     else:
         worker = multiprocessing.get_context("spawn").Process(

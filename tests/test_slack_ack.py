@@ -4,9 +4,11 @@ before the ack touches the database. These tests assert order and cause, never h
 
 from __future__ import annotations
 
+import gc
 import logging
 import sqlite3
 import threading
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -23,7 +25,7 @@ from test_native_clicks import SOURCES, buttons, click, posted_change
 from waitress.server import create_server
 
 from bot.config.loading import load_config
-from bot.slack.ackfirst import AckFirst, after_ack
+from bot.slack.ackfirst import AckFirst, after_ack, freeze_startup_heap
 from bot.slack.answers import AnswerPool
 from bot.slack.app import make_socket_handler, server_address, stop_http_server
 from bot.slack.once import DUPLICATE_HEADER
@@ -281,3 +283,25 @@ def test_an_empty_ack_has_reached_the_client_when_the_work_starts() -> None:
     finally:
         stop_http_server(server)
         thread.join(WAIT)
+
+
+def test_the_start_up_heap_is_left_out_of_later_collections() -> None:
+    """`whisperer run` freezes what it built before it serves: a full collection does not walk it again (so an
+    object that dies later in a cycle stays), and what was garbage already is collected, not kept for good."""
+
+    class Node:
+        other: Node | None = None
+
+    garbage, kept = Node(), Node()
+    garbage.other, kept.other = garbage, kept  # cycles: only the collector frees them
+    was_garbage, was_kept = weakref.ref(garbage), weakref.ref(kept)
+    del garbage
+    try:
+        freeze_startup_heap()
+        del kept
+        gc.collect()
+        assert was_garbage() is None and was_kept() is not None
+    finally:
+        gc.unfreeze()
+    gc.collect()
+    assert was_kept() is None
