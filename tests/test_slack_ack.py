@@ -4,14 +4,17 @@ before the ack touches the database. These tests assert order and cause, never h
 
 from __future__ import annotations
 
+import gc
 import logging
 import sqlite3
 import threading
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from botserver import USER, BotServer, text_of, write_config
 from conftest import NOW
@@ -19,11 +22,12 @@ from fakeslack import APP_TOKEN, FakeSlack
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 from test_native_clicks import SOURCES, buttons, click, posted_change
+from waitress.server import create_server
 
 from bot.config.loading import load_config
-from bot.slack.ackfirst import AckFirst, after_ack
+from bot.slack.ackfirst import AckFirst, after_ack, freeze_startup_heap
 from bot.slack.answers import AnswerPool
-from bot.slack.app import make_socket_handler
+from bot.slack.app import make_socket_handler, server_address, stop_http_server
 from bot.slack.once import DUPLICATE_HEADER
 from storage.team import people
 from storage.watching import sources as state
@@ -181,19 +185,31 @@ def test_a_retry_after_a_restart_is_acknowledged_and_not_acted_on_again(tmp_path
 
 
 def serve(app: Callable[..., Iterable[bytes]], events: list[str]) -> None:
-    """What a WSGI server does with one request: call the app, write its body, close it (PEP 3333)."""
+    """What a WSGI server does with one request: call the app, write its body, close it (PEP 3333). As waitress
+    does, the status goes out with the first bytes written (or an empty write), else when the response ends."""
+    status: list[str] = []
 
-    def start_response(status: str, headers: list[tuple[str, str]]) -> None:
-        events.append(f"status {status}")
+    def write(data: bytes) -> None:
+        if len(status) == 1:
+            status.append("sent")
+            events.append(f"status {status[0]}")
+        if data:
+            events.append(f"wrote {data.decode()}")
+
+    def start_response(line: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
+        status.append(line)
+        return write
 
     body = app({"PATH_INFO": "/slack/events", "REQUEST_METHOD": "POST"}, start_response)
     try:
         for chunk in body:
-            events.append(f"wrote {chunk.decode()}")
+            if chunk:
+                write(chunk)
     finally:
         close: Any = getattr(body, "close", None)
         if close is not None:
             close()
+    write(b"")
 
 
 def test_work_handed_to_after_ack_starts_once_the_ack_is_written() -> None:
@@ -211,6 +227,19 @@ def test_work_handed_to_after_ack_starts_once_the_ack_is_written() -> None:
     assert events[-1] == "outside a request: at once"
 
 
+def test_an_empty_ack_is_written_before_the_work_starts() -> None:
+    """An empty body (Bolt's answer to a plain `ack()`) writes nothing, so the status would go out last."""
+    events: list[str] = []
+
+    def listener(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        after_ack(lambda: events.append("work started"))
+        start_response("200 OK", [("Content-Length", "0")])
+        return [b""]
+
+    serve(AckFirst(listener), events)
+    assert events == ["status 200 OK", "work started"]
+
+
 def test_work_is_still_started_when_the_app_fails() -> None:
     """A reserved answer slot is given back by the work itself, so the work must start even then."""
     events: list[str] = []
@@ -224,3 +253,55 @@ def test_work_is_still_started_when_the_app_fails() -> None:
     assert events == ["work started"]
     after_ack(lambda: events.append("and the next request is not held"))
     assert events[-1] == "and the next request is not held"
+
+
+def test_an_empty_ack_has_reached_the_client_when_the_work_starts() -> None:
+    """waitress writes the headers of an empty body only after the server closes it, i.e. after the work was
+    let go; AckFirst writes them first. The work here runs on the server's own thread and waits for the client
+    to have read the ack: were the ack still unwritten, it would wait in vain."""
+    acked, done = threading.Event(), threading.Event()
+    seen: list[bool] = []
+
+    def work() -> None:
+        seen.append(acked.wait(WAIT))
+        done.set()
+
+    def listener(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        after_ack(work)
+        start_response("200 OK", [("Content-Length", "0")])
+        return [b""]  # Bolt's adapter answers an empty ack so
+
+    server = create_server(AckFirst(listener), host="127.0.0.1", port=0, threads=1)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        host, port = server_address(server)
+        response = httpx.post(f"http://{host}:{port}/slack/events", content=b"", timeout=WAIT * 2)
+        acked.set()
+        assert done.wait(WAIT)
+        assert (response.status_code, response.content, seen) == (200, b"", [True])
+    finally:
+        stop_http_server(server)
+        thread.join(WAIT)
+
+
+def test_the_start_up_heap_is_left_out_of_later_collections() -> None:
+    """`whisperer run` freezes what it built before it serves: a full collection does not walk it again (so an
+    object that dies later in a cycle stays), and what was garbage already is collected, not kept for good."""
+
+    class Node:
+        other: Node | None = None
+
+    garbage, kept = Node(), Node()
+    garbage.other, kept.other = garbage, kept  # cycles: only the collector frees them
+    was_garbage, was_kept = weakref.ref(garbage), weakref.ref(kept)
+    del garbage
+    try:
+        freeze_startup_heap()
+        del kept
+        gc.collect()
+        assert was_garbage() is None and was_kept() is not None
+    finally:
+        gc.unfreeze()
+    gc.collect()
+    assert was_kept() is None

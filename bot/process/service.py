@@ -44,6 +44,7 @@ from bot.process.lock import RunLock, RunLockError
 from bot.process.reminders import run_reminder_sweep
 from bot.process.runtime import open_runtime
 from bot.process.scheduler import EXTRA_JOBS, ExtraJob, Scheduler, real_now
+from bot.slack.ackfirst import freeze_startup_heap
 from bot.slack.answers import AnswerPool
 from bot.slack.app import (
     EVENTS_PATH,
@@ -177,6 +178,8 @@ def run_bot(
                 print(f"whisperer: cannot reach Slack at {settings.api_url} ({exc.reason})", file=sys.stderr)
                 return EXIT_FAILED
         _install_signals(scheduler)
+        if app is not None:
+            freeze_startup_heap()
         scheduler.start()
         if mode != "http" and config.ops.listen is not None:
             ops_server = _start_ops_server(ops, *config.ops.listen)

@@ -1,16 +1,22 @@
 """The answer pool: slow follow-ups to a Slack request (response_url posts, views.publish) run here, not on
-Bolt's listener threads, so a hung response_url can never keep the next command from being acknowledged."""
+Bolt's listener threads, so a hung response_url can never keep the next command from being acknowledged.
+Its threads take turns at the processor (bot/slack/turns.py): one answer computes at a time, so the threads
+acknowledging the next commands contend for the interpreter lock with one busy thread, not eight.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 from slack_sdk.errors import SlackRequestError
 from slack_sdk.webhook import WebhookClient
+
+from bot.slack.turns import Turns
 
 log = logging.getLogger("whisperer.slack")
 
@@ -22,13 +28,17 @@ RESPONSE_TIMEOUT = 10
 
 
 class AnswerPool:
-    """A bounded thread pool: `reserve()` a slot before acknowledging, then `run()` the work in it."""
+    """A bounded thread pool: `reserve()` a slot before acknowledging, then `run()` the work in it. The work holds
+    the pool's turn at the processor while it runs, except inside `waiting()`."""
 
-    def __init__(self, threads: int = ANSWER_THREADS, backlog: int = ANSWER_BACKLOG) -> None:
+    def __init__(
+        self, threads: int = ANSWER_THREADS, backlog: int = ANSWER_BACKLOG, turns: Turns | None = None
+    ) -> None:
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="answer")
         self._limit = threads + backlog
         self._taken = 0
         self._lock = threading.Lock()
+        self.turns = turns or Turns()
 
     def reserve(self) -> bool:
         """Take a slot without waiting; False when the pool and its backlog are full."""
@@ -42,11 +52,13 @@ class AnswerPool:
         """Run `work` in a slot taken with `reserve()`; the slot is given back when it ends, however it ends."""
 
         def guarded() -> None:
+            self.turns.take()
             try:
                 work()
             except Exception:
                 log.exception("a Slack follow-up failed")
             finally:
+                self.turns.give()
                 self._give_back()
 
         try:
@@ -67,6 +79,17 @@ class AnswerPool:
         with self._lock:
             self._taken += 1
         self.run(work)
+
+    @contextmanager
+    def waiting(self) -> Iterator[None]:
+        """Around a wait for Slack (a post, a Web API call): the next answer computes meanwhile, unless the wait
+        is short; this one takes its turn back after."""
+        lent = self.turns.lend()
+        try:
+            yield
+        finally:
+            if lent:
+                self.turns.take()
 
     def _give_back(self) -> None:
         with self._lock:

@@ -218,7 +218,9 @@ class Listeners:
             reply = self.answer(text, command.get("user_id"))
             if self.open_form(client, reply, command):
                 return
-            post_response(url, response_for(reply, share))
+            message = response_for(reply, share)
+            with self.pool.waiting():
+                post_response(url, message)
             self._effects(reply)
 
         after_ack(lambda: self.pool.run(respond))
@@ -260,7 +262,9 @@ class Listeners:
             if not self.first_time(context):
                 return
             ctx = make_context(self.connections.runtime(), self.clock(), user_id=user)
-            client.views_publish(user_id=user, view=home_view(home(ctx)))
+            view = home_view(home(ctx))
+            with self.pool.waiting():
+                client.views_publish(user_id=user, view=view)
 
         if not self.pool.reserve():
             log.warning("answer pool full: the Home tab of %s was not refreshed this time", user)

@@ -142,10 +142,11 @@ class Interactions:
         """Tell the person who clicked what happened: ephemeral where they clicked, else in the app's DM."""
         text, blocks = fallback_text(reply), to_blocks(reply)
         try:
-            if body.get("response_url"):
-                respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
-            else:  # a click in a modal or on the Home tab has nowhere else to answer
-                client.chat_postMessage(channel=user, text=text, blocks=blocks)
+            with self.pool.waiting():
+                if body.get("response_url"):
+                    respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
+                else:  # a click in a modal or on the Home tab has nowhere else to answer
+                    client.chat_postMessage(channel=user, text=text, blocks=blocks)
         except SlackApiError as exc:
             log.warning("could not answer %s's click: Slack says %s", user, exc.response.get("error"))
 
@@ -158,12 +159,13 @@ class Interactions:
             self.answer(client, body, user, reply, respond)
             return
         view = diff_view(reply, int(change))
+        current = body.get("view") or {}
         try:
-            current = body.get("view") or {}
-            if current.get("callback_id") == DIFF_VIEW:
-                client.views_update(view_id=current["id"], hash=current.get("hash"), view=view)
-            else:
-                client.views_open(trigger_id=body["trigger_id"], view=view)
+            with self.pool.waiting():
+                if current.get("callback_id") == DIFF_VIEW:
+                    client.views_update(view_id=current["id"], hash=current.get("hash"), view=view)
+                else:
+                    client.views_open(trigger_id=body["trigger_id"], view=view)
         except SlackApiError as exc:
             # hash_conflict (a faster click turned the page already) or an expired trigger: nothing to redo.
             log.info("could not show the diff of change #%s: Slack says %s", change, exc.response.get("error"))
@@ -186,8 +188,10 @@ class Interactions:
     # ── forms ──
     def open_form(self, client: WebClient, form: str, trigger_id: str, user: str, meta: Mapping[str, Any]) -> bool:
         """views.open of a form; False if Slack refused (the caller then answers in text)."""
+        view = form_view(form, user, meta)
         try:
-            client.views_open(trigger_id=trigger_id, view=form_view(form, user, meta))
+            with self.pool.waiting():
+                client.views_open(trigger_id=trigger_id, view=view)
         except SlackApiError as exc:
             log.warning("could not open the %s form: Slack says %s", form, exc.response.get("error"))
             return False
@@ -255,8 +259,10 @@ class Interactions:
     def publish_home(self, client: WebClient, user: str) -> None:
         """A click on the Home tab changed what it shows: publish it again."""
         ctx = make_context(self.connections.runtime(), self.clock(), user_id=user)
+        view = {"type": "home", "blocks": to_blocks(home(ctx), "home")}
         try:
-            client.views_publish(user_id=user, view={"type": "home", "blocks": to_blocks(home(ctx), "home")})
+            with self.pool.waiting():
+                client.views_publish(user_id=user, view=view)
         except SlackApiError as exc:
             log.info("could not refresh the Home tab of %s: Slack says %s", user, exc.response.get("error"))
 
@@ -287,7 +293,8 @@ class Interactions:
             blocks = [b for b in base if b.get("type") != "actions"] + [done]
             text = "Done: " + fallback_text(reply)
         try:
-            client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+            with self.pool.waiting():
+                client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
         except SlackApiError as exc:
             with self._lock:
                 if len(self._dead) >= DEAD_MESSAGES:
