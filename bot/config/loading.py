@@ -23,9 +23,9 @@ from bot.config.upkeep import BackupSettings, RetentionSettings, parse_backup, p
 from bot.config.validation import ConfigError, MissingConfig, Table, type_word
 from handlers.settings import KnowledgeSettings
 from watchers.facts.levels import ImportanceRule
-from watchers.fetching.browser import BrowserSettings
 from watchers.fetching.http import FetchSettings
 from watchers.fetching.network import EntryError, NetworkPolicy
+from watchers.fetching.settings import BrowserSettings
 from watchers.sources import DEFAULT_ALERT_LIMIT, SourceSpec
 
 DEFAULT_CONFIG = "whisperer.toml"
