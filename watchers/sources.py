@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import asdict, dataclass, field, fields
+from functools import lru_cache
 
 KINDS = ("html", "feed", "file", "json", "pdf", "browser")
 REMOTE_KINDS = ("html", "feed", "json", "browser")  # and pdf, when its url is an http(s) address
@@ -16,6 +17,7 @@ _EVERY = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
+@lru_cache(maxsize=256)  # a config of 2,000 sources spells its intervals a few ways
 def parse_every(text: str) -> int:
     """Turn "30m", "6h", "1d" into seconds; raise ValueError on anything else."""
     match = _EVERY.match(text)
