@@ -22,6 +22,7 @@ from watchers.facts.follow import read_followed
 from watchers.facts.gloss import gloss_lines, term_list
 from watchers.facts.impact import Follower, Impact, date_impact, threshold_impact, tier_impact, zone_impact
 from watchers.facts.metrics import describe_move, zone_of
+from watchers.patterns import lazy_pattern
 from watchers.reading.observe import Observation
 from watchers.sources import SourceSpec
 
@@ -133,7 +134,7 @@ class MeaningFacts:
         return tracked
 
 
-_TRAILING = re.compile(
+_TRAILING = lazy_pattern(
     r"\s*(?:\bby|\bon|\bbefore|\buntil|\bno later than|\bat the latest|\bfrom|\bat[ée]|\bsebelum|"
     r"\bpaling lambat|\bpada|\bem|[:：为前])\s*$",
     re.IGNORECASE,
@@ -144,7 +145,7 @@ def _title_from(label: str) -> str:
     """ "Claims for Q4 2026 must be filed by" → "Claims for Q4 2026 must be filed" (a verb phrase for the date)."""
     head = label.split("…")[0].strip()
     for _ in range(2):
-        head = _TRAILING.sub("", head).strip()
+        head = _TRAILING().sub("", head).strip()
     return head if 3 <= len(head) <= 70 else "A deadline you track falls"
 
 
