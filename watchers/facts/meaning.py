@@ -7,7 +7,7 @@ writes, inside the poll's transaction like the other extractors (watchers/facts/
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -32,7 +32,8 @@ class MeaningFacts:
     followers: tuple[Follower, ...] = ()
     tracked_dates: tuple[tuple[str, date], ...] = ()  # (what, day): rebate claim windows, the renewal date
     partner_tier: str | None = None
-    glossary: tuple[tuple[str, str], ...] = ()
+    # The configured and bundled terms, read when a change is first glossed: a poll that records none never does.
+    glossary: Callable[[], Iterable[tuple[str, str]]] = tuple
     label = "the meaning reader"
 
     def __call__(
@@ -51,7 +52,7 @@ class MeaningFacts:
             return
         impacts[first] += moved + self._tier(db, first) + self._zones(db, spec, now)
         tracked = self._tracked(db)
-        terms = term_list([*self.glossary, *((r["term"], r["meaning"]) for r in _glossary_rows(db))])
+        terms = term_list([*self.glossary(), *((r["term"], r["meaning"]) for r in _glossary_rows(db))])
         for change_id in change_ids:
             change = store.get_change(db, change_id)
             if change is None:
