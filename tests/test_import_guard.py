@@ -113,9 +113,11 @@ def test_poll_imports_no_subcommand_module(tmp_path: Path) -> None:
 
 # What a poll of plain pages that records no change never needs: asyncio and the browser's engine (the first
 # browser render), the chat client ([summary]), the backup module (a pending migration), the bundled glossary (the
-# first change glossed), and tomllib (toml-rs reads the file; tomllib only words a syntax error).
+# first change glossed), the cookie jar (a source with a cookies file), and tomllib (toml-rs reads the file;
+# tomllib only words a syntax error).
 NOT_FOR_A_PLAIN_POLL = {
     "asyncio",
+    "http.cookiejar",
     "tomllib",
     "watchers.fetching.browser_engine",
     "watchers.fetching.chat",
@@ -124,7 +126,7 @@ NOT_FOR_A_PLAIN_POLL = {
 }
 
 
-def test_a_plain_poll_imports_no_browser_engine_chat_client_backup_glossary_or_tomllib(tmp_path: Path) -> None:
+def test_a_plain_poll_imports_none_of_what_only_some_sources_or_changes_need(tmp_path: Path) -> None:
     (tmp_path / "page.html").write_text("<html><body><main><p>Hello</p></main></body></html>", encoding="utf-8")
     config = write_config(tmp_path, ("page", "file", "page.html"))
     for _ in ("cold", "warm"):

@@ -12,7 +12,6 @@ import shutil
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from http.cookiejar import HTTPONLY_ATTR  # type: ignore[attr-defined]
 from typing import TYPE_CHECKING, Any
 
 from watchers.fetching.cookies import CookieFileError, load_cookies
@@ -92,6 +91,8 @@ def browser_missing(settings: BrowserSettings, env: Mapping[str, str]) -> str | 
 
 def browser_cookies(path: str) -> list[dict[str, Any]]:
     """The source's cookies.txt (read afresh) as Playwright cookies; the browser itself scopes them by domain."""
+    from http.cookiejar import HTTPONLY_ATTR  # type: ignore[attr-defined]
+
     try:
         jar = load_cookies(path)
     except CookieFileError as exc:
