@@ -26,7 +26,8 @@ sys.path.insert(0, str(ROOT))
 
 from bot.config.loading import load_config  # noqa: E402
 from bot.process.runtime import open_runtime, poll  # noqa: E402
-from watchers.fetching.browser import BrowserSettings, browser_missing  # noqa: E402
+from watchers.fetching.browser import browser_missing  # noqa: E402
+from watchers.fetching.settings import BrowserSettings  # noqa: E402
 
 PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>Dashboard {i}</title>
 <link rel="stylesheet" href="/style.css"></head><body><main><h1>Partner dashboard {i}</h1>

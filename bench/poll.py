@@ -8,6 +8,7 @@ urlwatch (10 workers, its own default) is installed into a venv under the work f
 For each N it prints wall time, peak RSS and cost per source of a cold pass (every page new) and a warm pass
 (nothing changed: every page answers 304), then the ratios against urlwatch. First, the start-up figure:
 `whisperer --help` against `python -c pass`, whole processes, medians of interleaved runs.
+WHISPERER_BENCH_MODULE=1 runs `python -m bot` from this checkout instead of the venv's installed `whisperer`.
 A benchmark, not a test: the figures depend on the machine.
 """
 
@@ -58,7 +59,14 @@ def run_process(argv: list[str], env: dict[str, str] | None = None, cwd: Path | 
 
 def whisperer_argv() -> list[str]:
     script = Path(sys.executable).parent / "whisperer"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "bot"]
+    if script.exists() and not os.environ.get("WHISPERER_BENCH_MODULE"):
+        return [str(script)]
+    return [sys.executable, "-m", "bot"]  # WHISPERER_BENCH_MODULE=1: this checkout's code (see child_env)
+
+
+def child_env(env: dict[str, str]) -> dict[str, str]:
+    """With WHISPERER_BENCH_MODULE=1, `python -m bot` imports this checkout, whatever the venv installed."""
+    return {**env, "PYTHONPATH": str(ROOT)} if os.environ.get("WHISPERER_BENCH_MODULE") else env
 
 
 def compile_bytecode() -> None:
@@ -79,7 +87,7 @@ def startup(runs: int) -> None:
     helped: list[float] = []
     for _ in range(runs):  # interleaved, so load from other work on the machine falls on both alike
         bare.append(run_process([sys.executable, "-c", "pass"]).wall)
-        helped.append(run_process([*whisperer_argv(), "--help"]).wall)
+        helped.append(run_process([*whisperer_argv(), "--help"], child_env(dict(os.environ))).wall)
     b, h = statistics.median(bare), statistics.median(helped)
     print(f"start-up: python -c pass {b * 1000:6.1f} ms, whisperer --help {h * 1000:6.1f} ms  ({h / b:4.1f}×)")
 
@@ -198,7 +206,8 @@ def run_whisperer(base: str, pages: int, workdir: Path, per_host: int | None = N
     config.write_text("\n".join(lines), encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WHISPERER_", "SLACK_"))}
     env["NO_COLOR"] = "1"
-    return {name: run_process([*whisperer_argv(), "--config", str(config), "poll"], env, workdir) for name in PASSES}
+    argv = [*whisperer_argv(), "--config", str(config), "poll"]
+    return {name: run_process(argv, child_env(env), workdir) for name in PASSES}
 
 
 def urlwatch_bin(workdir: Path) -> Path:

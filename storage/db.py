@@ -221,7 +221,9 @@ def open_db(path: str | Path, *, upgrade: bool = True, create: bool = True) -> D
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
-        db = Database(conn)
+        # sqlite-utils plugins serve its own CLI: loading them scans every installed package's entry points (7-20 ms
+        # a start) and would run third-party code on this connection, whose SQL uses none of their functions.
+        db = Database(conn, execute_plugins=False)
         try:
             refuse_newer(db, str(path))
         except SchemaTooNew as exc:
@@ -244,11 +246,13 @@ def backup_before_migrating(db: Database, path: str | Path) -> Path | None:
     """A copy of a database that has migrations pending, taken before any runs (the newest 3 are kept in
     `backups/` beside it); None when there is nothing to migrate or the database is new."""
     from storage.migrations import applied_migrations
-    from storage.ops.backups import BEFORE_MIGRATING, MIGRATION_KEEP, BackupError, backup_database, migration_folder
 
     pending = pending_migrations(db)
     if not pending or not applied_migrations(db):
         return None
+    # Imported only when there is a copy to take (most starts have no migration pending).
+    from storage.ops.backups import BEFORE_MIGRATING, MIGRATION_KEEP, BackupError, backup_database, migration_folder
+
     try:
         copy = backup_database(
             path,

@@ -19,9 +19,10 @@ from sqlite_utils import Database
 from storage.db import transaction
 from storage.watching import sources as state
 from storage.watching.changes import get_snapshot
-from watchers.fetching.browser import Browser, BrowserSettings, browser_missing
+from watchers.fetching.browser import Browser, browser_missing
 from watchers.fetching.http import FetchSettings, HostLimiter, make_client
 from watchers.fetching.network import NetworkPolicy
+from watchers.fetching.settings import BrowserSettings
 from watchers.poll import Outcome, poll_sources
 from watchers.sources import SourceSpec
 

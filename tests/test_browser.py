@@ -11,8 +11,9 @@ from sqlite_utils import Database
 
 from bot.demo.story import run_demo
 from storage.watching import sources as state
-from watchers.fetching.browser import Browser, BrowserSettings
+from watchers.fetching.browser import Browser
 from watchers.fetching.network import NetworkPolicy
+from watchers.fetching.settings import BrowserSettings
 from watchers.sources import SourceSpec
 
 pytestmark = pytest.mark.browser

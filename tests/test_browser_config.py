@@ -14,8 +14,9 @@ from test_browser import DASHBOARD
 from bot.cli.doctor import run_checks
 from bot.config.loading import ConfigError, load_config
 from bot.demo.story import run_demo
-from watchers.fetching.browser import Browser, BrowserMissing, BrowserSettings, browser_cookies, find_browser
+from watchers.fetching.browser import Browser, BrowserMissing, browser_cookies, find_browser
 from watchers.fetching.http import FetchError
+from watchers.fetching.settings import BrowserSettings
 
 BROWSER_SOURCE = """
 [[sources]]

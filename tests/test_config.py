@@ -482,3 +482,41 @@ def test_the_cli_without_a_config_file_says_how_to_make_one(
     assert code == 2
     assert "no configuration file here" in err
     assert "fix: create one with `cp whisperer.example.toml whisperer.toml`" in err
+
+
+URLS = [
+    "https://partner.example/tiers",
+    "http://127.0.0.1:8080/p/1.html?x=1#top",
+    "https://user:pw@host.example:8443/a%20b/[1]?q={x}",
+    "HTTPS://partner.example/",  # urlsplit lowercases the scheme
+    "http://[::1]:8080/",
+    "http://[::1/",  # urlsplit refuses an unclosed bracket
+    "http:///no-host",
+    "http://?q",
+    "http://#frag",
+    "https://\tpartner.example/",  # urlsplit drops tabs
+    "https://partner.example/a b",
+    "https://bücher.example/",
+    "ftp://partner.example/",
+    "partner.example/tiers",
+    "https:/partner.example",
+]
+
+
+@pytest.mark.parametrize("url", URLS)
+def test_a_source_url_is_accepted_exactly_when_urlsplit_finds_an_http_address(tmp_path: Path, url: str) -> None:
+    """The one-regex check for plain URLs is a shortcut, never a different rule."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        valid = parts.scheme in ("http", "https") and bool(parts.netloc)
+    except ValueError:
+        valid = False
+    path = write(tmp_path, f'[[sources]]\nid = "s"\nkind = "html"\nurl = "{url}"\n')
+
+    if valid:
+        assert load_config(path, {}).sources[0].url == url
+    else:
+        with pytest.raises((ConfigError, ValueError)):
+            load_config(path, {})

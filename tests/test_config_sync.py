@@ -62,3 +62,46 @@ def test_a_row_written_without_a_digest_is_rewritten_by_the_next_config_sync(tmp
         assert runtime.db.execute("SELECT spec_hash FROM sources").fetchone()[0] == spec.digest()
     finally:
         runtime.close()
+
+
+def test_an_unchanged_config_is_not_compared_source_by_source(tmp_path: Path) -> None:
+    path = write(tmp_path, {f"s{i}": "main" for i in range(20)})
+    open_runtime(load_config(path, env={}), NOW).close()  # the first sync writes every row and the set's digest
+
+    runtime = open_runtime(load_config(path, env={}), NOW)
+    try:
+        statements: list[str] = []
+        runtime.db.conn.set_trace_callback(statements.append)
+        assert sync_config_sources(runtime, NOW) == 0
+        runtime.db.conn.set_trace_callback(None)
+        assert statements == ["SELECT digest FROM source_sets WHERE origin = 'config'"]  # one read, no row compared
+    finally:
+        runtime.close()
+
+
+def test_a_change_made_in_the_database_is_undone_by_the_next_sync_as_before(tmp_path: Path) -> None:
+    """A config source removed from Slack (or by hand) comes back at the next sync: the set's digest is forgotten
+    by the database itself whenever a source's row changes, whoever changes it."""
+    from storage.watching import sources as state
+
+    path = write(tmp_path, {"a": "main", "b": "main"})
+    runtime = open_runtime(load_config(path, env={}), NOW)
+    try:
+        db = runtime.db
+        assert state.synced_set(db, "config") is not None
+        state.set_paused(db, "a", True)  # the poll's and pause's own updates keep it
+        assert state.synced_set(db, "config") is not None
+
+        assert state.retire_source(db, "a")
+        assert state.synced_set(db, "config") is None
+        assert sync_config_sources(runtime, NOW) == 1
+        assert db.execute("SELECT retired, paused FROM sources WHERE id = 'a'").fetchone() == (0, 1)
+
+        db.execute("UPDATE sources SET spec_hash = 'edited' WHERE id = 'b'")
+        assert sync_config_sources(runtime, NOW) == 1
+        db.execute("DELETE FROM sources WHERE id = 'b'")
+        assert sync_config_sources(runtime, NOW) == 1
+        assert db.execute("SELECT COUNT(*) FROM sources WHERE retired = 0").fetchone()[0] == 2
+        assert sync_config_sources(runtime, NOW) == 0
+    finally:
+        runtime.close()

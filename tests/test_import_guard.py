@@ -111,6 +111,31 @@ def test_poll_imports_no_subcommand_module(tmp_path: Path) -> None:
         assert "dotenv" not in modules  # no .env to read
 
 
+# What a poll of plain pages that records no change never needs: asyncio and the browser's engine (the first
+# browser render), the chat client ([summary]), the backup module (a pending migration), the bundled glossary (the
+# first change glossed), the cookie jar (a source with a cookies file), and tomllib (toml-rs reads the file;
+# tomllib only words a syntax error).
+NOT_FOR_A_PLAIN_POLL = {
+    "asyncio",
+    "http.cookiejar",
+    "tomllib",
+    "watchers.fetching.browser_engine",
+    "watchers.fetching.chat",
+    "storage.ops.backups",
+    "handlers.programme.terms",
+}
+
+
+def test_a_plain_poll_imports_none_of_what_only_some_sources_or_changes_need(tmp_path: Path) -> None:
+    (tmp_path / "page.html").write_text("<html><body><main><p>Hello</p></main></body></html>", encoding="utf-8")
+    config = write_config(tmp_path, ("page", "file", "page.html"))
+    for _ in ("cold", "warm"):
+        status, modules = run_modules(tmp_path, "--config", str(config), "poll")
+        assert status == 0
+        assert "watchers.fetching.browser" in modules  # the probe saw the poll's own imports
+        assert modules & NOT_FOR_A_PLAIN_POLL == set()
+
+
 def test_ask_still_loads_every_subcommand(tmp_path: Path) -> None:
     from handlers.registry import COMMAND_MODULES
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
+from functools import lru_cache
+from operator import attrgetter
 
 KINDS = ("html", "feed", "file", "json", "pdf", "browser")
 REMOTE_KINDS = ("html", "feed", "json", "browser")  # and pdf, when its url is an http(s) address
@@ -16,6 +19,7 @@ _EVERY = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
+@lru_cache(maxsize=256)  # a config of 2,000 sources spells its intervals a few ways
 def parse_every(text: str) -> int:
     """Turn "30m", "6h", "1d" into seconds; raise ValueError on anything else."""
     match = _EVERY.match(text)
@@ -97,9 +101,10 @@ class SourceSpec:
 
     def digest(self) -> str:
         """A digest of what public_dict() holds, without building it: the config sync compares these."""
-        values = tuple(getattr(self, name) for name in _DIGEST_FIELDS)
-        text = repr((_DIGEST_VERSION, values, tuple(name for name, _ in self.headers)))
-        return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+        return hashlib.blake2b(repr(self._digest_key()).encode(), digest_size=16).hexdigest()
+
+    def _digest_key(self) -> tuple[object, ...]:
+        return (_DIGEST_VERSION, _digest_values(self), tuple(name for name, _ in self.headers))
 
     @property
     def is_remote(self) -> bool:
@@ -108,3 +113,10 @@ class SourceSpec:
 
 _DIGEST_VERSION = 1  # bump when public_dict() changes shape, so every stored definition is written again
 _DIGEST_FIELDS = tuple(f.name for f in fields(SourceSpec) if f.name != "headers")  # header values may hold cookies
+_digest_values = attrgetter(*_DIGEST_FIELDS)  # one C call for the tuple of values, in field order
+
+
+def digest_of(specs: Iterable[SourceSpec]) -> str:
+    """One digest of many definitions, in order: it changes whenever any of their digest() would (or the list)."""
+    text = repr([spec._digest_key() for spec in specs])
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from bot.config.validation import ConfigError, Table, expand
 from watchers.facts.levels import IMPORTANCES, LEVELS, ImportanceRule
-from watchers.fetching.chat import ChatSettings
+from watchers.fetching.settings import ChatSettings
 from watchers.sources import TOPICS
 
 SummarySettings = ChatSettings  # [summary] is the chat endpoint's settings

@@ -16,6 +16,10 @@ from watchers.reading.html import SelectorError, check_selector
 from watchers.sources import KINDS, TOPICS, SourceSpec, parse_every
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+# An http(s) URL that urlsplit() would accept, in one match: lowercase scheme, a host part of plain characters (no
+# IPv6 brackets, nothing urlsplit strips or checks), then anything printable. Other spellings go through urlsplit.
+_PLAIN_URL = re.compile(r"https?://[A-Za-z0-9._~%!$&'()*+,;=:@-]+(?:[/?#][!-~]*)?")
+KIND_FIX = f"set kind to one of: {', '.join(KINDS)}"
 
 
 def parse_source(file: str, where: str, data: Any, env: Mapping[str, str], base: Path) -> SourceSpec:
@@ -26,7 +30,7 @@ def parse_source(file: str, where: str, data: Any, env: Mapping[str, str], base:
         raise ConfigError(
             t.key("id"), f"{source_id!r} is not a valid id", "use lowercase letters, digits, '-', '_' or '.'"
         )
-    kind = t.need("kind", str, f"set kind to one of: {', '.join(KINDS)}")
+    kind = t.need("kind", str, KIND_FIX)
     if kind not in KINDS:
         close = difflib.get_close_matches(kind, KINDS, n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
@@ -35,7 +39,7 @@ def parse_source(file: str, where: str, data: Any, env: Mapping[str, str], base:
     if kind == "file" or (kind == "pdf" and "://" not in url):  # a pdf is a URL or a file
         path = Path(url).expanduser()
         url = str(path if path.is_absolute() else base / path)
-    else:
+    elif not _PLAIN_URL.fullmatch(url):
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ConfigError(

@@ -98,6 +98,9 @@ def type_word(kind: type[Any]) -> str:
 
 
 def expand(value: str, where: str, env: Mapping[str, str]) -> str:
+    if "${" not in value:  # most values: no variable to look up
+        return value
+
     def replace(match: re.Match[str]) -> str:
         name = match.group(1)
         if name not in env:

@@ -13,9 +13,10 @@ from storage.db import transaction
 from storage.outbox import alerts as outbox
 from storage.watching import summaries as cache
 from watchers.facts.summary import SYSTEM, diff_key, inert_summary, prompt
-from watchers.fetching.chat import ChatSettings, ask_chat, chat_client
+from watchers.fetching.chat import ask_chat, chat_client
 from watchers.fetching.errors import FetchError
 from watchers.fetching.network import NetworkPolicy
+from watchers.fetching.settings import ChatSettings
 
 log = logging.getLogger("whisperer.summary")
 

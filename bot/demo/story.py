@@ -25,7 +25,8 @@ from bot.slack.render import to_text
 from handlers.registry import dispatch
 from storage.watching import sources as state
 from storage.watching.changes import get_snapshot
-from watchers.fetching.browser import BrowserSettings, browser_missing
+from watchers.fetching.browser import browser_missing
+from watchers.fetching.settings import BrowserSettings
 from watchers.poll import Outcome
 
 DEMO_TOML = """\

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from functools import cache, partial
 
 from bot.config.loading import Config
 from watchers.facts.gloss import needs_gloss
@@ -66,4 +67,5 @@ def gloss_terms(config: Config) -> tuple[tuple[str, str], ...]:
 
 
 def meaning_facts(config: Config) -> MeaningFacts:
-    return MeaningFacts(followers(config), tracked_dates(config), config.partner.tier, gloss_terms(config))
+    glossary = cache(partial(gloss_terms, config))  # the bundled glossary is read at the first change, if any
+    return MeaningFacts(followers(config), tracked_dates(config), config.partner.tier, glossary)

@@ -21,7 +21,7 @@ from watchers.fetching.browser import Browser
 from watchers.fetching.http import Client, HostLimiter, make_client
 from watchers.poll import Extractor, Outcome, poll_sources
 from watchers.recording.levels import ChangeLevels
-from watchers.sources import SourceSpec, format_every
+from watchers.sources import SourceSpec, digest_of, format_every
 
 if TYPE_CHECKING:
     from handlers.registry import Context
@@ -63,10 +63,19 @@ def open_runtime(config: Config, now: datetime) -> Runtime:
 
 
 def sync_config_sources(runtime: Runtime, now: datetime) -> int:
-    """The config's sources into the database; only those whose definition changed are written. Returns how many."""
-    keyed = ((s.id, s.digest(), s.public_dict) for s in runtime.config.sources)
+    """The config's sources into the database; only those whose definition changed are written. Returns how many.
+
+    One digest of the whole set comes first: when the database holds that very set (nothing was edited since the
+    last sync, here or in the database), no definition is compared one by one."""
+    sources = runtime.config.sources
+    whole = digest_of(sources)
+    if state.synced_set(runtime.db, "config") == whole:
+        return 0
+    keyed = ((s.id, s.digest(), s.public_dict) for s in sources)
     with transaction(runtime.db):
-        return state.sync_keyed(runtime.db, keyed, now, origin="config")
+        written = state.sync_keyed(runtime.db, keyed, now, origin="config")
+        state.mark_synced_set(runtime.db, "config", whole)
+    return written
 
 
 def slack_sources(runtime: Runtime) -> list[SourceSpec]:

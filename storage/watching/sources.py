@@ -54,6 +54,17 @@ def sync_keyed(db: Database, keyed: Iterable[Keyed], now: datetime, origin: str 
     return written + len(gone)
 
 
+def synced_set(db: Database, origin: str) -> str | None:
+    """The digest of the whole set of `origin`'s definitions as last synced, or None (never, or changed since)."""
+    row = db.execute("SELECT digest FROM source_sets WHERE origin = ?", [origin]).fetchone()
+    return str(row[0]) if row else None
+
+
+def mark_synced_set(db: Database, origin: str, digest: str) -> None:
+    """Record that the rows now hold exactly this set (triggers on `sources` forget it at the next change)."""
+    db.execute("INSERT OR REPLACE INTO source_sets (origin, digest) VALUES (?, ?)", [origin, digest])
+
+
 def _upsert(db: Database, spec: Row, digest: str | None, now: datetime, origin: str) -> None:
     db.execute(
         """

@@ -14,19 +14,20 @@ from difflib import SequenceMatcher
 from typing import Any
 
 from watchers.facts.values import Value, find_values
+from watchers.patterns import lazy_pattern
 
 MAX_FACTS = 12  # per change: past this the diff itself says more
 _PAIRING_BUDGET = 2500  # line comparisons per change before only exact templates are paired (a rewritten page)
 _SIMILAR = 0.6
-_NOISE = re.compile(
+_NOISE = lazy_pattern(
     r"views?\b|visit(?:s|ors?)\b|visitas|downloads?\b|likes?\b|comments?\b|shares\b|reads\b|"
     r"(?:seconds?|minutes?|mins?|hours?)\s+ago|refreshed|copyright|©|all rights reserved|"
     r"浏览|阅读|访问|点击|点赞|评论|版权|ICP|刷新|"
     r"dilihat|pengunjung|hak cipta|visualiza|acessos|direitos reservados",
     re.IGNORECASE,
 )
-_BULLET = re.compile(r"^\s*(?:[-•·*]|\d{1,2}[.)、])\s+")
-_WORD_BEFORE = re.compile(r"(\S+\s*){1,3}$")
+_BULLET = lazy_pattern(r"^\s*(?:[-•·*]|\d{1,2}[.)、])\s+")
+_WORD_BEFORE = lazy_pattern(r"(\S+\s*){1,3}$")
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ def _clip_right(text: str, width: int) -> str:
 
 def label_of(line: str, value: Value) -> str:
     """The words around a value, the value itself shown as "…"; trimmed to a readable length."""
-    before = _BULLET.sub("", line[: value.start]).strip()
+    before = _BULLET().sub("", line[: value.start]).strip()
     after = line[value.end :].strip().rstrip("。．.;；:：,，!！")
     before, after = _clip_left(before, 60), _clip_right(after, 40)
     label = " ".join(p for p in (before, "…" if after else "", after) if p)
@@ -91,11 +92,11 @@ def label_of(line: str, value: Value) -> str:
 
 def _is_noise(line: str, value: Value) -> bool:
     window = line[max(0, value.start - 40) : value.end + 30]
-    return bool(_NOISE.search(window))
+    return bool(_NOISE().search(window))
 
 
 def _context(line: str, value: Value) -> str:
-    match = _WORD_BEFORE.search(line[: value.start])
+    match = _WORD_BEFORE().search(line[: value.start])
     return (match.group(0) if match else line[max(0, value.start - 8) : value.start]).casefold().strip()
 
 

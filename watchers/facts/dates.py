@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cache
 
+from watchers.patterns import lazy_pattern
+
 _MONTHS = {
     "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7, "august": 8,
     "september": 9, "october": 10, "november": 11, "december": 12,
@@ -79,13 +81,13 @@ class DatedSentence:
     sentence: str
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])|(?<=[。！？；])")
+_SENTENCE_END = lazy_pattern(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])|(?<=[。！？；])")
 
 
 def sentences(text: str) -> list[str]:
     out: list[str] = []
     for line in text.splitlines():
-        out.extend(part.strip() for part in _SENTENCE_END.split(line) if part.strip())
+        out.extend(part.strip() for part in _SENTENCE_END().split(line) if part.strip())
     return out
 
 

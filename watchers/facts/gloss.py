@@ -3,17 +3,17 @@ English. A gloss of terms, not a translation: the words it knows, in order, and 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 
 from watchers.facts.terms import TERMS
+from watchers.patterns import lazy_pattern
 
-_NON_LATIN = re.compile(r"[\u0400-\u04ff\u0600-\u06ff\u0e00-\u0e7f\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+_NON_LATIN = lazy_pattern(r"[\u0400-\u04ff\u0600-\u06ff\u0e00-\u0e7f\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 MAX_GLOSSED_LINES = 6
 
 
 def needs_gloss(line: str) -> bool:
-    return bool(_NON_LATIN.search(line))
+    return bool(_NON_LATIN().search(line))
 
 
 def term_list(extra: Iterable[tuple[str, str]] = ()) -> dict[str, str]:

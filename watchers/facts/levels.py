@@ -10,12 +10,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from watchers.patterns import lazy_pattern
+
 LEVELS = ("urgent", "normal", "low")
 IMPORTANCES = LEVELS  # a source's `importance`: its changes' level when no reason says otherwise
 
 # Lines that change without meaning anything to a partner, once the built-in noise (watchers/reading/normalise.py)
 # has been removed: copyright years, "last updated" dates, build numbers, request ids.
-_NOISE_LIKE = re.compile(
+_NOISE_LIKE = lazy_pattern(
     r"©|\bcopyright\b|all rights reserved|\blast (?:updated|modified|refreshed|reviewed)\b|\bupdated (?:on|at)\b"
     r"|\bpage generated\b|\bgenerated (?:on|at|in)\b|\bbuild\s*[:#]?\s*[\w.-]*\d|\brequest[- ]id\b|\btrace[- ]id\b"
     r"|\bserver time\b|版权所有|更新时间|最后更新",
@@ -65,7 +67,7 @@ class Verdict:
 
 def noise_like(lines: Sequence[str]) -> bool:
     """Every changed line is of the kind that changes without meaning (copyright, "last updated", build ids)."""
-    return bool(lines) and all(_NOISE_LIKE.search(line) for line in lines)
+    return bool(lines) and all(_NOISE_LIKE().search(line) for line in lines)
 
 
 def decide_level(
@@ -112,7 +114,7 @@ def diff_sides(diff: str) -> tuple[list[str], list[str]]:
     return removed, added
 
 
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_NUMBER = lazy_pattern(r"\d+(?:[.,]\d+)*")
 
 
 def learned_pattern(removed: Sequence[str], added: Sequence[str], limit: int = 8) -> str:
@@ -121,7 +123,7 @@ def learned_pattern(removed: Sequence[str], added: Sequence[str], limit: int = 8
     So a rule from "Views this week: 1,204" also matches "Views this week: 1,377", and nothing else."""
     parts: list[str] = []
     for line in dict.fromkeys(line.strip() for line in [*removed, *added] if line.strip()):
-        pieces = _NUMBER.split(line)
+        pieces = _NUMBER().split(line)
         generalised = r"\d[\d.,]*".join(re.escape(piece).replace("\\ ", " ") for piece in pieces)
         if generalised not in parts:
             parts.append(generalised)

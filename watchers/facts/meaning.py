@@ -7,7 +7,7 @@ writes, inside the poll's transaction like the other extractors (watchers/facts/
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -22,6 +22,7 @@ from watchers.facts.follow import read_followed
 from watchers.facts.gloss import gloss_lines, term_list
 from watchers.facts.impact import Follower, Impact, date_impact, threshold_impact, tier_impact, zone_impact
 from watchers.facts.metrics import describe_move, zone_of
+from watchers.patterns import lazy_pattern
 from watchers.reading.observe import Observation
 from watchers.sources import SourceSpec
 
@@ -31,7 +32,8 @@ class MeaningFacts:
     followers: tuple[Follower, ...] = ()
     tracked_dates: tuple[tuple[str, date], ...] = ()  # (what, day): rebate claim windows, the renewal date
     partner_tier: str | None = None
-    glossary: tuple[tuple[str, str], ...] = ()
+    # The configured and bundled terms, read when a change is first glossed: a poll that records none never does.
+    glossary: Callable[[], Iterable[tuple[str, str]]] = tuple
     label = "the meaning reader"
 
     def __call__(
@@ -50,7 +52,7 @@ class MeaningFacts:
             return
         impacts[first] += moved + self._tier(db, first) + self._zones(db, spec, now)
         tracked = self._tracked(db)
-        terms = term_list([*self.glossary, *((r["term"], r["meaning"]) for r in _glossary_rows(db))])
+        terms = term_list([*self.glossary(), *((r["term"], r["meaning"]) for r in _glossary_rows(db))])
         for change_id in change_ids:
             change = store.get_change(db, change_id)
             if change is None:
@@ -133,7 +135,7 @@ class MeaningFacts:
         return tracked
 
 
-_TRAILING = re.compile(
+_TRAILING = lazy_pattern(
     r"\s*(?:\bby|\bon|\bbefore|\buntil|\bno later than|\bat the latest|\bfrom|\bat[ée]|\bsebelum|"
     r"\bpaling lambat|\bpada|\bem|[:：为前])\s*$",
     re.IGNORECASE,
@@ -144,7 +146,7 @@ def _title_from(label: str) -> str:
     """ "Claims for Q4 2026 must be filed by" → "Claims for Q4 2026 must be filed" (a verb phrase for the date)."""
     head = label.split("…")[0].strip()
     for _ in range(2):
-        head = _TRAILING.sub("", head).strip()
+        head = _TRAILING().sub("", head).strip()
     return head if 3 <= len(head) <= 70 else "A deadline you track falls"
 
 

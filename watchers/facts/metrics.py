@@ -6,10 +6,11 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 
+from watchers.patterns import lazy_pattern
 from watchers.sources import MetricWatch
 
 ZONE_MARKS = {"red": "🔴", "yellow": "🟡", "green": "🟢"}
-_THOUSANDS = re.compile(r"^\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
+_THOUSANDS = lazy_pattern(r"^\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
 
 
 class MetricUnreadable(ValueError):
@@ -24,7 +25,7 @@ def _compiled(pattern: str) -> re.Pattern[str]:
 def parse_number(text: str) -> float:
     """ "73.8", "1,234.5", "73,8", "-2", "25%" → a float; ValueError otherwise."""
     cleaned = text.strip().rstrip("%").replace("\u00a0", "").replace(" ", "")
-    if _THOUSANDS.match(cleaned):
+    if _THOUSANDS().match(cleaned):
         cleaned = cleaned.replace(",", "")
     elif cleaned.count(",") == 1 and "." not in cleaned:
         cleaned = cleaned.replace(",", ".")  # a decimal comma

@@ -7,15 +7,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
+from watchers.patterns import lazy_pattern
 from watchers.reading.html import parse_html
 
 _CELL = " | "
-_HEADER = re.compile(r"^(?:partner\s+)?(?:tier|tiers|tier\s+name|name|等级|级别|级别名称|名称|合作伙伴级别)$", re.I)
-_OTHER_HEADER = re.compile(
+_HEADER = lazy_pattern(r"^(?:partner\s+)?(?:tier|tiers|tier\s+name|name|等级|级别|级别名称|名称|合作伙伴级别)$", re.I)
+_OTHER_HEADER = lazy_pattern(
     r"^(?:level|no\.?|#|rank|order|requirements?|benefits?|序号|排名|要求|条件|权益|说明)$", re.I
 )
-_NUMBERING = re.compile(r"^\s*(?:\d{1,2}[.)、:]\s*|[-•·*]\s+)")
-_NUMERIC = re.compile(r"^[\d\s.#]+$")
+_NUMBERING = lazy_pattern(r"^\s*(?:\d{1,2}[.)、:]\s*|[-•·*]\s+)")
+_NUMERIC = lazy_pattern(r"^[\d\s.#]+$")
 
 
 def _cells(line: str) -> list[str]:
@@ -30,20 +31,20 @@ def ladder_from_lines(lines: Sequence[str]) -> list[str]:
         column: int | None = None
         start = 0
         for i, row in enumerate(rows):
-            named = [j for j, cell in enumerate(row) if _HEADER.match(cell)]
-            if named and all(_HEADER.match(c) or _OTHER_HEADER.match(c) or not c for c in row):
+            named = [j for j, cell in enumerate(row) if _HEADER().match(cell)]
+            if named and all(_HEADER().match(c) or _OTHER_HEADER().match(c) or not c for c in row):
                 column, start = named[0], i + 1
                 break
         for row in rows[start:]:
             if column is not None:
                 cell = row[column] if column < len(row) else ""
             else:  # no header: the first cell that is not a number ("3 | Premier | 3 HCIE")
-                cell = next((c for c in row if c and not _NUMERIC.match(c)), "")
+                cell = next((c for c in row if c and not _NUMERIC().match(c)), "")
             names.append(cell)
     else:
         for line in lines:
-            line = _NUMBERING.sub("", line).strip()
-            if line and len(line) <= 40 and len(line.split()) <= 5 and not _NUMERIC.match(line):
+            line = _NUMBERING().sub("", line).strip()
+            if line and len(line) <= 40 and len(line.split()) <= 5 and not _NUMERIC().match(line):
                 names.append(line)
     seen: set[str] = set()
     ladder = []

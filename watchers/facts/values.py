@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 
+from watchers.patterns import lazy_pattern
+
 # Month names: English, Indonesian, Portuguese (full and the usual abbreviations).
 _MONTHS = {
     "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7, "august": 8,
@@ -28,27 +30,27 @@ _LEFT = r"(?<![A-Za-z0-9_./\-])"  # not glued to a word, a path or an id ("HCIE-
 _RIGHT = r"(?![A-Za-z0-9_])"
 
 _DATES = (
-    re.compile(rf"{_LEFT}(?P<year>(?:19|20)\d{{2}})-(?P<month>\d{{1,2}})-(?P<day>\d{{1,2}})(?![\d:T])"),
-    re.compile(r"(?P<year>(?:19|20)\d{2})\s*年\s*(?P<month>\d{1,2})\s*月\s*(?P<day>\d{1,2})\s*[日号]"),
+    lazy_pattern(rf"{_LEFT}(?P<year>(?:19|20)\d{{2}})-(?P<month>\d{{1,2}})-(?P<day>\d{{1,2}})(?![\d:T])"),
+    lazy_pattern(r"(?P<year>(?:19|20)\d{2})\s*年\s*(?P<month>\d{1,2})\s*月\s*(?P<day>\d{1,2})\s*[日号]"),
     # 15 Jan 2027, 15 Januari 2027, 15 de janeiro de 2027
-    re.compile(rf"{_LEFT}{_DAY}\s+(?:de\s+)?{_MONTH}(?![a-zç]),?\s+(?:de\s+)?{_YEAR}(?!\d)", re.IGNORECASE),
+    lazy_pattern(rf"{_LEFT}{_DAY}\s+(?:de\s+)?{_MONTH}(?![a-zç]),?\s+(?:de\s+)?{_YEAR}(?!\d)", re.IGNORECASE),
     # January 15, 2027
-    re.compile(rf"{_LEFT}{_MONTH}\s+{_DAY}(?!\d),?\s+{_YEAR}(?!\d)", re.IGNORECASE),
+    lazy_pattern(rf"{_LEFT}{_MONTH}\s+{_DAY}(?!\d),?\s+{_YEAR}(?!\d)", re.IGNORECASE),
 )
 _NUMBER = r"\d{1,3}(?:[,.\u00a0]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)?"
 _SCALE = r"(?:[KkMB](?![A-Za-z])|bn|mn|million|billion|juta|miliar|ribu|mil|milhões|milhão|bilhões|bilhão|万|亿|千)"
 _CODES = r"USD|US\$|CNY|RMB|IDR|SAR|BRL|EUR|HKD|SGD|MYR|THB|AED|JPY|GBP|R\$|Rp\.?|\$|¥|￥|€|£"
 _MONEY = (
-    re.compile(rf"(?<![A-Za-z])(?:{_CODES})\s?(?:{_NUMBER})(?:\s?{_SCALE})?"),
-    re.compile(
+    lazy_pattern(rf"(?<![A-Za-z])(?:{_CODES})\s?(?:{_NUMBER})(?:\s?{_SCALE})?"),
+    lazy_pattern(
         rf"{_LEFT}(?:{_NUMBER})(?:\s?{_SCALE})?\s?(?:USD|CNY|RMB|IDR|SAR|BRL|EUR|元|美元|人民币|rupiah|reais|riyals?)"
     ),
 )
-_PERCENT = re.compile(rf"{_LEFT}(?:{_NUMBER})\s?[%％]|百分之[\d.]+")
-_VERSION = re.compile(
+_PERCENT = lazy_pattern(rf"{_LEFT}(?:{_NUMBER})\s?[%％]|百分之[\d.]+")
+_VERSION = lazy_pattern(
     r"(?<![A-Za-z0-9_.\-])[vV]?\d+(?:\.\d+){1,3}(?!\.?\d)(?![A-Za-z])|(?<![A-Za-z0-9_])[vV]\d+(?![\w.])"
 )
-_PERIOD = re.compile(r"(?<![A-Za-z0-9_])(?:Q[1-4]|H[12]|FY)\s?(?:19|20)\d{2}(?!\d)|(?:19|20)\d{2}\s?年?\s?Q[1-4]")
+_PERIOD = lazy_pattern(r"(?<![A-Za-z0-9_])(?:Q[1-4]|H[12]|FY)\s?(?:19|20)\d{2}(?!\d)|(?:19|20)\d{2}\s?年?\s?Q[1-4]")
 _UNITS = (
     r"days?|hours?|hrs?|weeks?|months?|years?|minutes?|mins?|seconds?|business days|working days|"
     r"hari|jam|minggu|bulan|tahun|dias?|horas?|semanas?|meses|mês|anos?|"
@@ -56,11 +58,11 @@ _UNITS = (
     r"certifications?|certificates?|pessoas|orang|"
     r"天|日|小时|个月|月|周|年|名|人|个|家|次|万|亿|千"
 )
-_WITH_UNIT = re.compile(rf"{_LEFT}(?P<number>{_NUMBER})\s?(?:{_SCALE}\s?)?(?:{_UNITS})(?![A-Za-z])")
-_SCALED = re.compile(rf"{_LEFT}(?:{_NUMBER})\s?(?:{_SCALE})")
-_COUNT = re.compile(rf"{_LEFT}(?:{_NUMBER})(?![A-Za-z0-9_\-])")
-_YEARISH = re.compile(r"(?:19|20)\d{2}")
-_TIME = re.compile(r"(?:19|20)\d{2}-\d{2}-\d{2}T[\d:.]+Z?|\d{1,2}:\d{2}(?::\d{2})?")
+_WITH_UNIT = lazy_pattern(rf"{_LEFT}(?P<number>{_NUMBER})\s?(?:{_SCALE}\s?)?(?:{_UNITS})(?![A-Za-z])")
+_SCALED = lazy_pattern(rf"{_LEFT}(?:{_NUMBER})\s?(?:{_SCALE})")
+_COUNT = lazy_pattern(rf"{_LEFT}(?:{_NUMBER})(?![A-Za-z0-9_\-])")
+_YEARISH = lazy_pattern(r"(?:19|20)\d{2}")
+_TIME = lazy_pattern(r"(?:19|20)\d{2}-\d{2}-\d{2}T[\d:.]+Z?|\d{1,2}:\d{2}(?::\d{2})?")
 
 
 @dataclass(frozen=True)
@@ -112,11 +114,11 @@ def find_values(line: str) -> tuple[Value, ...]:
 
     if not any(ch.isdigit() for ch in line):
         return ()
-    for m in _TIME.finditer(line):  # times of day are not facts; mark them taken
+    for m in _TIME().finditer(line):  # times of day are not facts; mark them taken
         if free(m.start(), m.end()):
             found.append(Value("time", m.group(0), m.start(), m.end()))
-    for pattern in _DATES if _YEARISH.search(line) else ():  # no year, no date: skip the costly patterns
-        for m in pattern.finditer(line):
+    for pattern in _DATES if _YEARISH().search(line) else ():  # no year, no date: skip the costly patterns
+        for m in pattern().finditer(line):
             try:
                 day = date(int(m.group("year")), _month(m.group("month")), int(m.group("day")))
             except (ValueError, KeyError):
@@ -132,7 +134,7 @@ def find_values(line: str) -> tuple[Value, ...]:
         ("count", (_COUNT,)),
     ):
         for pattern in patterns:
-            for m in pattern.finditer(line):
+            for m in pattern().finditer(line):
                 text = m.group(0).strip()
                 if not text or not free(m.start(), m.end()):
                     continue

@@ -5,25 +5,15 @@ Only this module talks to the `[summary]` endpoint; page text is sent there (the
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 
 import urllib3
 
 from watchers.fetching.errors import FetchError
 from watchers.fetching.guarded import guarded_pools
 from watchers.fetching.network import NetworkPolicy
+from watchers.fetching.settings import ChatSettings
 
 MAX_ANSWER = 64_000  # bytes: a summary is two sentences; anything larger is not one
-
-
-@dataclass(frozen=True)
-class ChatSettings:
-    """[summary]: where the endpoint is, which model, its key (from the environment) and the timeout."""
-
-    url: str
-    model: str
-    api_key: str = field(default="", repr=False)
-    timeout: float = 10.0
 
 
 def chat_client(policy: NetworkPolicy) -> urllib3.PoolManager:

@@ -6,11 +6,13 @@ except in the Cookie header of a request to a matching domain and path: not in l
 
 from __future__ import annotations
 
-import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from http.cookiejar import Cookie, DefaultCookiePolicy, LoadError, MozillaCookieJar
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # http.cookiejar and urllib.request are imported when a cookies file is read, not by every poll
+    from http.cookiejar import Cookie, MozillaCookieJar
 
 EXPORT_HINT = "export the portal's cookies again from your browser (a cookies.txt extension, Netscape format)"
 
@@ -32,6 +34,8 @@ class CookieInfo:
 
 def load_cookies(path: str) -> MozillaCookieJar:
     """Every cookie in the file, expired ones and session ones included (the server is the judge of those)."""
+    from http.cookiejar import LoadError, MozillaCookieJar
+
     jar = MozillaCookieJar(str(Path(path).expanduser()))
     try:
         jar.load(ignore_discard=True, ignore_expires=True)
@@ -51,6 +55,9 @@ def load_cookies(path: str) -> MozillaCookieJar:
 def cookies_for(jar: MozillaCookieJar, url: str, now: datetime | None = None) -> list[Cookie]:
     """The cookies a browser would send to `url`: domain, path and secure flag matched (the standard library's
     rules), longest path first; with `now`, those expired by then are left out."""
+    import urllib.request
+    from http.cookiejar import DefaultCookiePolicy
+
     request = urllib.request.Request(url)
     policy = DefaultCookiePolicy()
     secure = url.lower().startswith("https://")

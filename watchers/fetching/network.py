@@ -17,7 +17,6 @@ An address inside an IPv6 form (IPv4-mapped, IPv4-compatible, NAT64, 6to4, Tered
 from __future__ import annotations
 
 import ipaddress
-import re
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from functools import lru_cache
 from urllib.parse import urlsplit
 
 from watchers.fetching.errors import FetchError
+from watchers.patterns import lazy_pattern
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -187,7 +187,7 @@ def normal_host(host: str) -> str:
     return host.strip().lower().removesuffix(".").removeprefix("[").removesuffix("]")
 
 
-_HOST_NAME = re.compile(r"^[a-z0-9_]([a-z0-9_-]{0,62})(\.[a-z0-9_]([a-z0-9_-]{0,62}))*$")
+_HOST_NAME = lazy_pattern(r"^[a-z0-9_]([a-z0-9_-]{0,62})(\.[a-z0-9_]([a-z0-9_-]{0,62}))*$")
 
 
 class EntryError(ValueError):
@@ -233,7 +233,7 @@ class NetworkPolicy:
             ip = parse_ip(text)
             if ip is not None:
                 networks.append(ipaddress.ip_network(embedded_ipv4(ip)))
-            elif _HOST_NAME.match(normal_host(text)):
+            elif _HOST_NAME().match(normal_host(text)):
                 hosts.add(normal_host(text))
             else:
                 raise EntryError(

@@ -15,24 +15,25 @@ import re
 from functools import lru_cache
 from urllib.parse import urljoin, urlsplit
 
+from watchers.patterns import lazy_pattern
 from watchers.sources import SourceSpec
 
 # Path words of sign-in addresses: /login, /signin, /sso/…, /cas/login, /oauth2/authorize, loginAuth.html …
-_LOGIN_PATH = re.compile(
+_LOGIN_PATH = lazy_pattern(
     r"(?:log-?in|sign-?in|sign-?on|/sso\b|/cas/|/oauth2?/|/saml2?/|/authorize\b|/auth/|/authui/|/idp/)", re.IGNORECASE
 )
-_LOGIN_HOST = re.compile(r"^(?:auth|login|signin|sso|passport|id\d*|account|accounts)\.", re.IGNORECASE)
-_PASSWORD = re.compile(r"<input\b[^>]*\btype\s*=\s*[\"']?password\b", re.IGNORECASE)
-_TITLE = re.compile(r"<title\b[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
-_H1 = re.compile(r"<h1\b[^>]*>(.*?)</h1>", re.IGNORECASE | re.DOTALL)
-_TAG = re.compile(r"<[^>]+>")
-_SEPARATORS = re.compile(r"\s[-|–—:·]\s|[|｜·]")
-_PHRASE = re.compile(
+_LOGIN_HOST = lazy_pattern(r"^(?:auth|login|signin|sso|passport|id\d*|account|accounts)\.", re.IGNORECASE)
+_PASSWORD = lazy_pattern(r"<input\b[^>]*\btype\s*=\s*[\"']?password\b", re.IGNORECASE)
+_TITLE = lazy_pattern(r"<title\b[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_H1 = lazy_pattern(r"<h1\b[^>]*>(.*?)</h1>", re.IGNORECASE | re.DOTALL)
+_TAG = lazy_pattern(r"<[^>]+>")
+_SEPARATORS = lazy_pattern(r"\s[-|–—:·]\s|[|｜·]")
+_PHRASE = lazy_pattern(
     r"^(?:please\s+)?(?:sign\s*in|log\s*in|sign\s*on|single\s+sign[\s-]*on)(?:\s+(?:to|with)\b.*)?[.!]?$"
     r"|^(?:用户|账号|帐号|请)?(?:登录|登入)",
     re.IGNORECASE,
 )
-_HTML_START = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b", re.IGNORECASE | re.DOTALL)
+_HTML_START = lazy_pattern(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b", re.IGNORECASE | re.DOTALL)
 
 AUTH_STATUSES = (401, 403)
 CREDENTIAL_HEADERS = ("cookie", "authorization")
@@ -44,7 +45,7 @@ def logs_in(spec: SourceSpec) -> bool:
 
 
 def looks_like_html(body: bytes, content_type: str | None) -> bool:
-    return "html" in (content_type or "").lower() or bool(_HTML_START.match(body[:2048]))
+    return "html" in (content_type or "").lower() or bool(_HTML_START().match(body[:2048]))
 
 
 def login_redirect(requested: str, final: str) -> str | None:
@@ -53,27 +54,27 @@ def login_redirect(requested: str, final: str) -> str | None:
     if not final or final == requested:
         return None
     parts = urlsplit(final)
-    if _LOGIN_PATH.search(parts.path) or _LOGIN_HOST.match(parts.hostname or ""):
+    if _LOGIN_PATH().search(parts.path) or _LOGIN_HOST().match(parts.hostname or ""):
         return f"{parts.scheme}://{parts.netloc}{parts.path}"  # no query: it may carry tokens
     return None
 
 
 def _text(fragment: str) -> str:
-    return " ".join(html.unescape(_TAG.sub(" ", fragment)).split())
+    return " ".join(html.unescape(_TAG().sub(" ", fragment)).split())
 
 
 def is_sign_in_page(markup: str) -> str | None:
     """Why this HTML is a sign-in page ("it asks for a password", "its title is 'Sign in'"), or None."""
-    if _PASSWORD.search(markup):
+    if _PASSWORD().search(markup):
         return "the page asks for a password"
     for name, pattern in (("title", _TITLE), ("heading", _H1)):
-        match = pattern.search(markup)
+        match = pattern().search(markup)
         if not match:
             continue
         text = _text(match.group(1))
         if len(text) > 80:
             continue
-        if any(_PHRASE.match(part.strip()) for part in _SEPARATORS.split(text)):
+        if any(_PHRASE().match(part.strip()) for part in _SEPARATORS().split(text)):
             return f"its {name} is {text!r}"
     return None
 
