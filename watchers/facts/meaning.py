@@ -34,6 +34,10 @@ class MeaningFacts:
     glossary: tuple[tuple[str, str], ...] = ()
     label = "the meaning reader"
 
+    def applies(self, spec: SourceSpec, change_ids: Sequence[int]) -> bool:
+        """Changes to read, or a threshold this source states."""
+        return bool(change_ids) or any(f.follow.source == spec.id for f in self.followers)
+
     def __call__(
         self,
         db: Database,
