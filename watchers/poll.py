@@ -118,13 +118,36 @@ def poll_sources(
     pending: list[tuple[int, SourceSpec, Observation]] = []  # parsed, waiting to be written in one transaction
 
     def write_pending() -> None:
-        """One transaction for a batch of results, each source in its own savepoint (one bad record harms no other).
-        Their rows are read once, inside that transaction, so a poll that overlapped this one is still seen."""
+        """One transaction for a batch of results. Their rows are read once, inside it, so a poll that overlapped
+        this one is still seen. The batch is written in one savepoint; if recording any source raises, that is
+        undone and the batch written again each source in its own savepoint (one bad record harms no other)."""
         with transaction(db):
             fresh = state.rows_by_id(db, [spec.id for _, spec, _ in pending])
-            for index, spec, obs in pending:
-                row = fresh.pop(spec.id, None)  # a second result for the same id reads its row again
-                outcomes[index] = _record(db, spec, obs, now, failure_threshold, extractors, admins, row)
+            try:
+                with savepoint(db, "batch"):
+                    rows = dict(fresh)
+                    written = [
+                        # A second result for the same id reads its row again (pop).
+                        record_observation(
+                            db,
+                            spec,
+                            obs,
+                            now,
+                            failure_threshold=failure_threshold,
+                            extractors=extractors,
+                            started=now,
+                            admins=admins,
+                            row=rows.pop(spec.id, None),
+                        )
+                        for _, spec, obs in pending
+                    ]
+            except Exception:  # undone by the savepoint; _record below turns the bug into that source's failure
+                written = [
+                    _record(db, spec, obs, now, failure_threshold, extractors, admins, fresh.pop(spec.id, None))
+                    for _, spec, obs in pending
+                ]
+            for (index, _, _), outcome in zip(pending, written, strict=True):
+                outcomes[index] = outcome
         pending.clear()
 
     quiet: dict[str, list[str]] = {status: [] for status in QUIET.values()}
