@@ -54,10 +54,8 @@ def one_round(folder: Path, bodies: list[bytes], show_digest: bool) -> dict[str,
     """Each stage over every page, timed apart (the later stages on what the earlier ones made): wall and CPU."""
     from bot.config.loading import load_config
     from bot.process.runtime import open_runtime
-    from storage.db import transaction
-    from storage.watching import sources as state
     from watchers.fetching.http import Fetched
-    from watchers.poll import WRITE_BATCH, _record
+    from watchers.poll import WRITE_BATCH, record_batch
     from watchers.reading import fasthtml
     from watchers.reading.decode import decode_body
     from watchers.reading.normalise import normalise_lines
@@ -94,10 +92,7 @@ def one_round(folder: Path, bodies: list[bytes], show_digest: bool) -> dict[str,
     lap("observe (all of the above)")
     pairs = list(zip(specs, observed, strict=True))
     for start in range(0, len(pairs), WRITE_BATCH):  # as watchers/poll.py writes a cold pass
-        with transaction(db):
-            rows = state.rows_by_id(db, [spec.id for spec, _ in pairs[start : start + WRITE_BATCH]])
-            for spec, obs in pairs[start : start + WRITE_BATCH]:
-                _record(db, spec, obs, NOW, 3, runtime.extractors, (), rows.pop(spec.id))
+        record_batch(db, pairs[start : start + WRITE_BATCH], NOW, extractors=runtime.extractors)
     lap("record (batched)")
     if show_digest:
         print(f"digest {digest(db)}")
