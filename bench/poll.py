@@ -57,15 +57,8 @@ def run_process(argv: list[str], env: dict[str, str] | None = None, cwd: Path | 
 
 
 def whisperer_argv() -> list[str]:
-    """The venv's `whisperer` script, else `python -m bot`; WHISPERER_BENCH_MODULE=1 runs `python -m bot` from this
-    checkout (the script runs the installed code), for comparing branches."""
     script = Path(sys.executable).parent / "whisperer"
-    if os.environ.get("WHISPERER_BENCH_MODULE") == "1":
-        paths = os.environ.get("PYTHONPATH", "").split(os.pathsep)
-        os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys([str(ROOT), *filter(None, paths)]))
-    elif script.exists():
-        return [str(script)]
-    return [sys.executable, "-m", "bot"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "bot"]
 
 
 def startup(runs: int) -> None:
