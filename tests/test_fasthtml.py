@@ -30,6 +30,13 @@ DOCUMENTS = {
     "text": "plain text only",
     "empty": "",
     "deep": "<body><p>before</p>" + "<div>" * 3000 + "deep" + "</div>" * 3000 + "<p>after</p></body>",
+    # Just under the depth libxml2 builds completely, and just over it with fewer closing tags than opening ones.
+    "nearly too deep": "<body>" + "<div>" * 2040 + "deep" + "</div>" * 2040 + "<p>after</p></body>",
+    "too deep, unclosed": "<body><p>before</p>" + "<b>" * 2050 + "deep",
+    "nested": """<body><pre> a <textarea>  </textarea> <b> </b>\n</pre>\n<ruby>x<rt> <pre> hid <b>den</b> </pre>
+        </rt> y</ruby><p>a<script>x</script>  <style>y</style>\n<b>b</b>\t<!-- c -->\x0c</p>
+        <table><tr><td><table><tr><td>inner</td></tr></table>|</td><th> </th></tr></table>
+        <pre><rp> ( </rp> kept <!-- c --> \n </pre><p>| x |</p><div><td>cell<div>block</div>after</td></div></body>""",
 }
 SELECTORS = [
     None, "main", "table", "p", ".a", "#x", "div > p", "div p", "h1, p", "table td", "tr > td", "div.a", "#Y",

@@ -142,3 +142,76 @@ def test_real_extractors_ignore_a_json_page_that_is_not_a_feed_snapshot(tmp_path
         watch.close()
     assert {o.status for o in outcomes.values()} == {"changed"}  # type: ignore[attr-defined]
     assert all(o.warning is None for o in outcomes.values())  # type: ignore[attr-defined]
+
+
+class Refusing(Exploding):
+    """The same bug, in an extractor that says it has nothing to read here: it is not called."""
+
+    label = "the refusing reader"
+
+    def applies(self, spec: SourceSpec, change_ids: Sequence[int]) -> bool:
+        return False
+
+
+def test_a_failing_extractor_loses_its_own_writes_only_and_one_that_does_not_apply_is_not_run(
+    tmp_path: Path, db: Database
+) -> None:
+    """The extractors share one savepoint; when one raises they run again one savepoint each: the deadline
+    reader before it keeps its deadline (written once), the exploding one's half-write is gone."""
+    page = tmp_path / "page.txt"
+    page.write_text("Certification renewal closes on 2026-12-15.\n", encoding="utf-8")
+    spec = SourceSpec(id="page", kind="file", url=str(page), extract_deadlines=True)
+    watch = Watch(db)
+    try:
+        outcome = poll(watch, [DeadlineFacts(), Refusing(), Exploding()], spec)["page"]
+    finally:
+        watch.close()
+    assert outcome.status == "new"  # type: ignore[attr-defined]
+    assert outcome.warning.startswith("the exploding reader could not read this snapshot")  # type: ignore[attr-defined]
+    assert "refusing" not in outcome.warning  # type: ignore[attr-defined]
+    due = [(d["source_id"], d["due"], d["title"]) for d in deadlines.live_deadlines(db)]
+    assert due == [("page", "2026-12-15", "Certification renewal closes on 2026-12-15.")]
+    assert watch.source("page")["warning"] == outcome.warning  # type: ignore[attr-defined]
+
+
+TIER_PAGE = "Partner tiers\nRegistered\nSilver\nGold\nPremier\nPolicy version 3.2, updated 2026-11-01.\n"
+
+
+def test_the_readers_that_do_not_apply_would_have_written_nothing(db: Database) -> None:
+    """`applies` is a promise: for another topic and no change, calling the reader writes not one row."""
+    from bot.config.loading import default_config
+    from bot.process.meaning import meaning_facts
+    from watchers.facts.follow import Follow
+    from watchers.facts.impact import Follower
+    from watchers.facts.meaning import MeaningFacts
+    from watchers.recording.levels import ChangeLevels
+
+    text = TIER_PAGE + "Claims close on 2026-12-15. At least 40% year on year.\n"
+    follower = Follower("kpi", "Growth", None, "min", "%", Follow("elsewhere", r"at least (\d+)%"), 30.0)
+    readers = [
+        *make_extractors("Acme Cloud", "Premier"),
+        meaning_facts(default_config({})),
+        MeaningFacts(followers=(follower,)),
+        ChangeLevels(),
+    ]
+    obs = Observation("ok", text=text, readable=text)
+    with transaction(db):
+        state.sync_sources(db, [SourceSpec(id="page", kind="file", url="page.txt").public_dict()], NOW)
+    for topic in ("general", "pricing"):
+        spec = SourceSpec(id="page", kind="file", url="page.txt", topic=topic)
+        for reader in readers:
+            assert not reader.applies(spec, [])  # type: ignore[attr-defined]
+            before = db.conn.total_changes
+            with transaction(db):
+                reader(db, spec, obs, TIER_PAGE, [], NOW)  # type: ignore[operator]
+            assert db.conn.total_changes == before, reader
+    for topic in ("tiers", "policy", "deadlines"):  # and each reads what its topic holds
+        spec = SourceSpec(id="page", kind="file", url="page.txt", topic=topic)
+        assert [type(r).__name__ for r in readers if r.applies(spec, [])] == [  # type: ignore[attr-defined]
+            {"tiers": "TierFacts", "policy": "PolicyFacts", "deadlines": "DeadlineFacts"}[topic]
+        ]
+        before = db.conn.total_changes
+        with transaction(db):
+            for reader in readers:
+                reader(db, spec, obs, None, [], NOW)  # type: ignore[operator]
+        assert db.conn.total_changes > before, topic

@@ -219,3 +219,20 @@ def test_the_threshold_is_configurable(server: FixtureServer, watch: Watch) -> N
 
     [alert] = watch.alerts("source-failing")
     assert json.loads(alert["payload"])["failures"] == 1
+
+
+def test_a_bug_while_recording_one_source_fails_that_source_alone(server: FixtureServer, watch: Watch) -> None:
+    """A poll writes its results in batches; a source whose recording raises (here a JSON string holding a lone
+    surrogate, which no snapshot can store) is that source's failure, and the batch's other sources are kept."""
+    plain = {"Content-Type": "application/json"}
+    server.routes["/a.json"] = Response(body=b'{"tier": "Gold"}', headers=plain)
+    server.routes["/broken.json"] = Response(body=b'{"tier": "\\ud800 Gold"}', headers=plain)
+    server.routes["/c.json"] = Response(body=b'{"tier": "Silver"}', headers=plain)
+    specs = [SourceSpec(id=name, kind="json", url=server.url(f"/{name}.json")) for name in ("a", "broken", "c")]
+    outcomes = watch.poll(*specs)
+    assert {name: o.status for name, o in outcomes.items()} == {"a": "new", "broken": "error", "c": "new"}
+    assert "unexpected UnicodeEncodeError while recording" in (outcomes["broken"].error or "")
+    assert watch.snapshot("a") == "tier: Gold" and watch.snapshot("c") == "tier: Silver"
+    broken = watch.source("broken")
+    assert (broken["failures"], broken["last_hash"], broken["last_status"]) == (1, None, "error")
+    assert watch.count("snapshots") == 2 and watch.count("changes") == 0

@@ -26,6 +26,32 @@ def test_normalising_twice_changes_nothing() -> None:
     assert normalise_lines(once) == once
 
 
+# Lines whose whitespace, control characters or noise words make normalise_lines do work a plain page skips.
+ODD = [
+    "Tier \x07 Gold",  # removing the BEL leaves two spaces, which collapse
+    "Tier\u200b\u200bGold\x00",
+    "\x1b[31mElite\x1b[0m: 6%\tnow",
+    "Premier:\xa0\xa08%",
+    "Visitors: 12\x00,345 · Updated at 10:42 · 3 views",
+    "Straße ΑΣ İstanbul: seen 5 minutes ago",
+    "first half\nLast refreshed 3 seconds ago",
+    "刚刚 更新 · 浏览量: 1,234",
+    "plain line",
+]
+
+
+@pytest.mark.parametrize("ignore", [(), (re.compile(r"Gold"),), (re.compile(r"\s+"),)])
+def test_a_line_normalises_the_same_whatever_the_page_around_it(ignore: tuple[re.Pattern[str], ...]) -> None:
+    """normalise_lines asks the whole page first whether a step is needed: no line may depend on another."""
+    lines = [c["in"] for c in CASES] + ODD
+    alone = [out for line in lines for out in normalise_lines([line], ignore)]
+    assert normalise_lines(lines, ignore) == alone
+    assert normalise_lines(iter(lines[::-1]), ignore) == [
+        o for line in lines[::-1] for o in normalise_lines([line], ignore)
+    ]
+    assert normalise_lines(["plain line", *ODD[:1]]) == ["plain line", "Tier Gold"]
+
+
 def test_user_patterns_remove_only_what_they_match() -> None:
     ignore = (re.compile(r"Build \S+"), re.compile(r"^Rendered by node-\d+$"))
     lines = ["Deal registration: 90 days", "Footer · Build 2026.11.26-7f3a", "Rendered by node-7", "Elite: 6%"]

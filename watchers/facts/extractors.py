@@ -44,6 +44,9 @@ class TierFacts:
     partner_tier: str | None  # as configured; the effective one may have been renamed since
     label = "the tier-ladder reader"
 
+    def applies(self, spec: SourceSpec, change_ids: Sequence[int]) -> bool:
+        return spec.topic == "tiers"
+
     def __call__(
         self,
         db: Database,
@@ -146,6 +149,9 @@ class PolicyFacts:
 
     label = "the policy-version reader"
 
+    def applies(self, spec: SourceSpec, change_ids: Sequence[int]) -> bool:
+        return spec.topic == "policy"
+
     def __call__(
         self,
         db: Database,
@@ -217,6 +223,9 @@ class DeadlineFacts:
     """topic = "deadlines" or extract_deadlines = true: every dated sentence becomes a deadline."""
 
     label = "the deadline reader"
+
+    def applies(self, spec: SourceSpec, change_ids: Sequence[int]) -> bool:
+        return spec.topic == "deadlines" or spec.extract_deadlines
 
     def __call__(
         self,

@@ -36,6 +36,10 @@ class MeaningFacts:
     glossary: Callable[[], Iterable[tuple[str, str]]] = tuple
     label = "the meaning reader"
 
+    def applies(self, spec: SourceSpec, change_ids: Sequence[int]) -> bool:
+        """Changes to read, or a threshold this source states."""
+        return bool(change_ids) or any(f.follow.source == spec.id for f in self.followers)
+
     def __call__(
         self,
         db: Database,

@@ -18,19 +18,14 @@ from watchers.reading.html import _BLOCK, _DROP, _SIMPLE_SELECTOR
 
 _PRESERVE = frozenset(("pre", "textarea"))  # BeautifulSoup keeps whitespace-only strings as they are here
 _NOT_TEXT = frozenset(("rt", "rp"))  # BeautifulSoup files these strings as ruby annotations, not page text
-_ASCII_SPACES = frozenset("\x20\x0a\x09\x0c\x0d")
-_FLUSH = object()
+_CELLS = frozenset(("td", "th"))
+_DROPPED = frozenset(_DROP)
+_BLOCKS = frozenset(_BLOCK)
+_ASCII_SPACES = "\x20\x0a\x09\x0c\x0d"  # what BeautifulSoup counts as whitespace (str.strip's characters)
 
 _IDENT = r"[A-Za-z_][A-Za-z0-9_-]*"
 _STEP = rf"(?P<type>[A-Za-z][A-Za-z0-9-]*|\*)?(?P<rest>(?:[.#]{_IDENT})*)"
 _PART = rf"\s*(?P<comb>>)\s*|(?P<space>\s+)|{_STEP}"
-
-
-def _string(text: str, preserve: bool) -> str:
-    """What BeautifulSoup stores for a string: whitespace-only ones shrink to a newline or a space."""
-    if not preserve and all(ch in _ASCII_SPACES for ch in text):
-        return "\n" if "\n" in text else " "
-    return text
 
 
 def _literal(value: str) -> str:
@@ -83,7 +78,9 @@ def parse_document(text: str) -> Any:
     except etree.ParserError:  # an empty document: BeautifulSoup's reading of it is the reference
         return None
     # libxml2 stops building its tree at _MAX_DEPTH, silently; BeautifulSoup does not: it reads such a page.
-    if root is None or _too_deep()(root):
+    # Each element but the few libxml2 implies (html, head, body, p) starts with a "<": a page with fewer than
+    # _MAX_DEPTH of them cannot be that deep, and counting is far cheaper than the XPath test.
+    if root is None or (text.count("<") >= _MAX_DEPTH - _IMPLIED and _too_deep()(root)):
         return None
     return root
 
@@ -96,48 +93,65 @@ def _too_deep() -> Any:
 
 
 _MAX_DEPTH = 2048  # elements deep, <html> included: the last depth libxml2 builds completely (huge_tree)
+_IMPLIED = 16  # more than the elements libxml2 can add on one path without a "<" for them in the page
 
 
 def text_lines(root: Any) -> list[str]:
-    """html.py's _text_lines over an lxml element: one line per block element, table cells joined with " | "."""
-    lines: list[str] = []
-    buf: list[str] = []
+    """html.py's _text_lines over an lxml element: one line per block element, table cells joined with " | ".
 
-    def flush() -> None:
-        line = "".join(buf).strip()
-        buf.clear()
-        if line:
-            lines.append(line.rstrip("|").strip())
+    One lxml walk (iterwalk: start and end events, comments); the strings are gathered in one list and the line
+    breaks kept as positions in it, so no node costs more than a few comparisons and an append."""
+    from lxml import etree
 
-    preserve_root = any(a.tag in _PRESERVE for a in root.iterancestors())
-    hidden_root = any(a.tag in _NOT_TEXT for a in root.iterancestors())
-    # Items: (element, preserve, hidden) to walk, a string to add, or _FLUSH.
-    stack: list[Any] = [(root, preserve_root, hidden_root)]
-    while stack:
-        item = stack.pop()
-        if item is _FLUSH:
-            flush()
+    if not isinstance(root.tag, str) or root.tag in _DROPPED:
+        return []
+    # Depths inside <pre>/<textarea> and <rt>/<rp>, counting those around the root.
+    preserve = sum(a.tag in _PRESERVE for a in root.iterancestors())
+    hidden = sum(a.tag in _NOT_TEXT for a in root.iterancestors())
+    parts: list[str] = []
+    add = parts.append
+    breaks: list[int] = []  # where a block element starts or ends: a line ends there
+    walker = etree.iterwalk(root, events=("start", "end", "comment", "pi"))
+    for event, node in walker:
+        tag = node.tag
+        if event == "start":
+            if tag in _DROPPED or not isinstance(tag, str):  # a dropped element (or an entity): its tail only
+                walker.skip_subtree()
+                continue
+            if tag in _PRESERVE:
+                preserve += 1
+            elif tag in _NOT_TEXT:
+                hidden += 1
+            if tag in _BLOCKS:
+                breaks.append(len(parts))
+            text = node.text
+            if text and not hidden:
+                add(text if preserve or text.strip(_ASCII_SPACES) else "\n" if "\n" in text else " ")
             continue
-        if isinstance(item, str):
-            buf.append(item)
-            continue
-        node, preserve, hidden = item
-        name = node.tag
-        if not isinstance(name, str) or name in _DROP:  # a comment or processing instruction; a dropped element
-            continue
-        inner_preserve = preserve or name in _PRESERVE
-        inner_hidden = hidden or name in _NOT_TEXT
-        children: list[Any] = []
-        if node.text and not inner_hidden:
-            children.append(_string(node.text, inner_preserve))
-        for child in node:
-            children.append((child, inner_preserve, inner_hidden))
-            if child.tail and not inner_hidden:
-                children.append(_string(child.tail, inner_preserve))
-        if name in ("td", "th"):
-            children.append(" | ")
-        if name in _BLOCK:
-            children = [_FLUSH, *children, _FLUSH]
-        stack.extend(reversed(children))
-    flush()
-    return [line for line in lines if line]
+        if event == "end" and tag not in _DROPPED and isinstance(tag, str):
+            if tag in _PRESERVE:
+                preserve -= 1
+            elif tag in _NOT_TEXT:
+                hidden -= 1
+            if tag in _CELLS:
+                add(" | ")
+            if tag in _BLOCKS:
+                breaks.append(len(parts))
+            if node is root:  # the root's tail is not its text
+                break
+        tail = node.tail  # an element's, comment's or processing instruction's: text of the enclosing element
+        if tail and not hidden:
+            # What BeautifulSoup stores for a string: a whitespace-only one shrinks to a newline or a space.
+            add(tail if preserve or tail.strip(_ASCII_SPACES) else "\n" if "\n" in tail else " ")
+    breaks.append(len(parts))
+    lines = []
+    start = 0
+    for end in breaks:
+        if end > start:
+            line = "".join(parts[start:end]).strip()
+            if line:
+                line = line.rstrip("|").strip()
+                if line:
+                    lines.append(line)
+        start = end
+    return lines

@@ -7,11 +7,11 @@ import re
 from collections.abc import Iterable, Sequence
 from functools import cache
 
-from watchers.reading.inert import inert
+from watchers.reading.inert import inert, is_inert
 
 # Volatile fragments that change on every visit and never mean anything to a partner.
 # Each pattern is replaced (not the whole line dropped) so the rest of the line still counts.
-# Each comes with the words one of its matches must contain: most lines hold none of them, and a
+# Each comes with the words one of its matches must contain: most pages hold few of them, and a
 # substring test is far cheaper than running the pattern.
 _NOISE: tuple[tuple[str, tuple[str, ...]], ...] = (
     # "47 seconds ago", "a minute ago", "3 hrs ago"
@@ -50,13 +50,8 @@ def builtin_noise() -> tuple[tuple[re.Pattern[str], tuple[str, ...]], ...]:
     return tuple((re.compile(pattern, re.IGNORECASE), hints) for pattern, hints in _NOISE)
 
 
-@cache
-def _any_hint() -> re.Pattern[str]:
-    """Finds any noise pattern's hint: most lines hold none, and then no pattern needs trying."""
-    return re.compile("|".join(re.escape(hint) for _, hints in _NOISE for hint in hints))
-
-
 _SPACE = re.compile(r"[ \t\u00a0\u3000\u200b\r\f\v]+")
+_ODD_SPACES = ("  ", "\t", "\u00a0", "\u3000", "\u200b", "\r", "\f", "\v")  # what _SPACE would change
 
 
 def compile_patterns(patterns: Iterable[str]) -> tuple[re.Pattern[str], ...]:
@@ -69,25 +64,64 @@ def normalise_lines(
     ignore: Sequence[re.Pattern[str]] = (),
     unordered: bool = False,
 ) -> list[str]:
-    """Collapse whitespace, strip volatile fragments and user noise, drop blank lines."""
-    out: list[str] = []
-    for raw in lines:
+    """Collapse whitespace, strip volatile fragments and user noise, drop blank lines.
+
+    Each step is first asked of the whole page, in C (a substring test, one scan), and run line by line only
+    when the page needs it: most pages hold no odd whitespace, no control character, and few noise words."""
+    raw_lines = lines if isinstance(lines, list) else list(lines)
+    page = "\n".join(raw_lines)  # "\n" is neither a _SPACE nor a control character to `inert`
+    spaced = any(odd in page for odd in _ODD_SPACES)
+    controlled = not is_inert(page)
+    cleaned: list[str] = []
+    fixed: list[bool] = []  # `inert` removed something: spaces on either side of it may now touch
+    for raw in raw_lines:
         # Escapes, control characters and bidi overrides go first (watchers/reading/inert.py): the snapshot is what
         # diffs, summaries and alerts are made of, so a page can neither write into a terminal nor reorder text.
-        line = inert(_SPACE.sub(" ", raw)).strip()
-        folded = line.casefold()
-        if _any_hint().search(folded):
-            for pattern, hints in builtin_noise():
-                if any(hint in folded for hint in hints):
-                    line = pattern.sub("", line)
+        line = _SPACE.sub(" ", raw) if spaced else raw
+        if controlled:
+            safe = inert(line)
+            fixed.append(safe != line)
+            line = safe
+        cleaned.append(line.strip())
+    noisy = _noisy_lines("\x00".join(cleaned).casefold())  # see _noisy_lines: no cleaned line holds a NUL
+    out: list[str] = []
+    for index, line in enumerate(cleaned):
+        before = line
+        for pattern in noisy.get(index, ()):
+            line = pattern.sub("", line)
         for pattern in ignore:
             line = pattern.sub("", line)
-        line = _SPACE.sub(" ", line).strip()
+        # A line nothing was removed from is already collapsed and stripped: doing it again would change nothing.
+        if line != before or (controlled and fixed[index]):
+            line = _SPACE.sub(" ", line).strip()
         if line:
             out.append(line)
     if unordered:
         out = sorted(set(out))
     return out
+
+
+def _noisy_lines(folded: str) -> dict[int, list[re.Pattern[str]]]:
+    """Which lines hold a hint of which noise patterns (in their order), found in the whole casefolded page.
+
+    The lines are joined by NUL: `inert` removes every NUL, and a page without control characters has none, so
+    each NUL is a line break. casefold maps each character alone, so a line's hints are found where they were."""
+    found: dict[int, list[re.Pattern[str]]] = {}
+    for pattern, hints in builtin_noise():
+        lines: set[int] = set()
+        for hint in hints:
+            at = folded.find(hint)
+            line = scanned = 0
+            while at >= 0:
+                line += folded.count("\x00", scanned, at)
+                lines.add(line)
+                scanned = folded.find("\x00", at)  # a hint holds no NUL: go on from the next line
+                if scanned < 0:
+                    break
+                at = folded.find(hint, scanned)
+        for line in lines:
+            found.setdefault(line, []).append(pattern)
+    return found
 
 
 def normalise_text(text: str, ignore: Sequence[re.Pattern[str]] = (), unordered: bool = False) -> str:

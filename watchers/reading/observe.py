@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import PurePath
 
@@ -83,11 +83,11 @@ def observe(spec: SourceSpec, fetched: Fetched, previous_body: str | None = None
         )
         if reason:
             return Observation("logged_out", error=reason, etag=etag, last_modified=last_modified)
-    obs = _parse(spec, fetched, decoded)
-    return replace(obs, body_hash=key) if obs.status == "ok" else obs
+    return _parse(spec, fetched, key, decoded)
 
 
-def _parse(spec: SourceSpec, fetched: Fetched, decoded: Decoded | None = None) -> Observation:
+def _parse(spec: SourceSpec, fetched: Fetched, key: str, decoded: Decoded | None = None) -> Observation:
+    """The observation of a body; an "ok" one carries `key`, the body_key of what it read."""
     etag, last_modified = fetched.etag, fetched.last_modified
     refused = binary_refusal(spec.kind, fetched.body, fetched.content_type)  # a PNG is not a page
     if refused:
@@ -98,13 +98,14 @@ def _parse(spec: SourceSpec, fetched: Fetched, decoded: Decoded | None = None) -
             feed = parse_feed(fetched.body, ignore, fetched.content_type)
         except FeedError as exc:
             return Observation("error", error=str(exc), etag=etag, last_modified=last_modified)
-        return Observation("ok", text=feed_snapshot(feed), warning=feed.warning, etag=etag, last_modified=last_modified)
+        text = feed_snapshot(feed)
+        return Observation("ok", text, warning=feed.warning, etag=etag, last_modified=last_modified, body_hash=key)
     if spec.kind == "pdf":
         try:
             lines = pdf_lines(fetched.body)
         except PdfError as exc:
             return Observation("error", error=str(exc), etag=etag, last_modified=last_modified)
-        return _lines_observation(spec, lines, "", None, etag, last_modified)
+        return _lines_observation(spec, lines, "", None, etag, last_modified, key)
     decoded = decoded or decode_body(fetched.body, fetched.content_type)
     try:
         if spec.kind == "json":
@@ -118,11 +119,17 @@ def _parse(spec: SourceSpec, fetched: Fetched, decoded: Decoded | None = None) -
     except JsonError as exc:
         return Observation("error", error=str(exc), etag=etag, last_modified=last_modified)
     warning = "; ".join(w for w in (fetched.warning, decoded.warning) if w) or None  # a browser's blocked requests
-    return _lines_observation(spec, lines, decoded.text, warning, etag, last_modified)
+    return _lines_observation(spec, lines, decoded.text, warning, etag, last_modified, key)
 
 
 def _lines_observation(
-    spec: SourceSpec, lines: list[str], document: str, warning: str | None, etag: str | None, last_modified: str | None
+    spec: SourceSpec,
+    lines: list[str],
+    document: str,
+    warning: str | None,
+    etag: str | None,
+    last_modified: str | None,
+    key: str,
 ) -> Observation:
     text = "\n".join(normalise_lines(lines, patterns(spec.ignore), spec.unordered))
     return Observation(
@@ -132,6 +139,7 @@ def _lines_observation(
         warning=warning,
         etag=etag,
         last_modified=last_modified,
+        body_hash=key,
         readable="\n".join(lines),
     )
 

@@ -98,6 +98,9 @@ class ChangeLevels:
     partner_tier: str | None = None
     label = "the level decision"
 
+    def applies(self, spec: SourceSpec, change_ids: Sequence[int]) -> bool:
+        return bool(change_ids)
+
     def __call__(
         self,
         db: Database,

@@ -42,7 +42,10 @@ class Outcome:
 
 
 class Extractor(Protocol):
-    """Turns a new snapshot into facts, inside the poll's transaction (tier ladders, versions, dates)."""
+    """Turns a new snapshot into facts, inside the poll's transaction (tier ladders, versions, dates).
+
+    One may also have `applies(spec, change_ids) -> bool`, False when it can write nothing for this source and
+    these changes (another topic; no change): it is then not called, and costs a cold pass no savepoint."""
 
     def __call__(
         self,
@@ -326,12 +329,42 @@ def record_observation(
         )
         change_ids = [c for c, _ in changes]
         if status in ("new", "changed"):
-            results = [_run_extractor(db, extract, spec, obs, old_text, change_ids, now) for extract in extractors]
-            problems = [problem for problem in results if problem]
+            problems = _run_extractors(db, extractors, spec, obs, old_text, change_ids, now)
             if problems:
                 warning = "; ".join([*([warning] if warning else []), *problems])
                 state.set_warning(db, spec.id, warning)
         return Outcome(spec.id, status, change_ids, [s for _, s in changes], warning=warning)
+
+
+def _applies(extract: Extractor, spec: SourceSpec, change_ids: Sequence[int]) -> bool:
+    applies = getattr(extract, "applies", None)
+    return applies is None or bool(applies(spec, change_ids))
+
+
+def _run_extractors(
+    db: Database,
+    extractors: Sequence[Extractor],
+    spec: SourceSpec,
+    obs: Observation,
+    old_text: str | None,
+    change_ids: Sequence[int],
+    now: datetime,
+) -> list[str]:
+    """Run the extractors that apply, in order; returns what those that raised could not read.
+
+    They share one savepoint (two statements, not two each). If one raises, all of their writes are undone and
+    they run again one savepoint each, which undoes the failing one's writes alone and keeps the others'."""
+    chosen = [extract for extract in extractors if _applies(extract, spec, change_ids)]
+    if len(chosen) > 1:
+        try:
+            with savepoint(db, "extractors"):
+                for extract in chosen:
+                    extract(db, spec, obs, old_text, change_ids, now)
+            return []
+        except Exception:  # undone by the savepoint; the run below names the extractor that raised
+            pass
+    results = [_run_extractor(db, extract, spec, obs, old_text, change_ids, now) for extract in chosen]
+    return [problem for problem in results if problem]
 
 
 def _run_extractor(
