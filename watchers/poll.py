@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime
+from itertools import chain
 from urllib.parse import urlsplit
 
 from sqlite_utils import Database
@@ -26,6 +27,9 @@ __all__ = ["Extractor", "Outcome", "fetch_source", "poll_sources", "record_batch
 # Results written per transaction on a cold pass: parsing happens before the write lock is taken, so the lock is
 # held only for the writes (a few milliseconds a source), and a crash loses at most this many fresh snapshots.
 WRITE_BATCH = 256
+
+# At most this many consecutive sources are fetched by one thread in a row (see _runs).
+RUN_LENGTH = 16
 
 
 def fetch_source(
@@ -84,6 +88,15 @@ def session_cookies(spec: SourceSpec, now: datetime) -> tuple[str | None, Expiry
     return header, earliest_expiry(matching)
 
 
+def _runs(specs: Sequence[SourceSpec], workers: int) -> Iterator[Sequence[SourceSpec]]:
+    """The sources in runs of consecutive ones, each fetched by one thread: this thread then waits for (and is
+    woken by) a run, not every one of thousands of answers. Runs stay short enough that every thread has some
+    sixteen of them, so a slow host holds up little; a poll of a few sources gets one source per run."""
+    size = max(1, min(RUN_LENGTH, len(specs) // (workers * 16)))
+    for start in range(0, len(specs), size):
+        yield specs[start : start + size]
+
+
 def _useful_workers(specs: Sequence[SourceSpec], settings: FetchSettings) -> int:
     """No more threads than can be busy: per_host slots per host (files count as one host each)."""
     hosts: dict[str, int] = {}
@@ -140,12 +153,16 @@ def poll_sources(
         )
         return spec, fetched, expiry
 
+    def work_run(run: Sequence[SourceSpec]) -> list[tuple[SourceSpec, Fetched | Observation, Expiry | None]]:
+        return [work(spec) for spec in run]
+
+    workers = _useful_workers(specs, settings)
     # Threads only fetch (I/O); parsing and writing stay on this thread, so CPU-bound parsing never
     # fights the database writes for the interpreter lock.
-    with ThreadPoolExecutor(max_workers=_useful_workers(specs, settings), thread_name_prefix="poll") as pool:
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poll") as pool:
         # Results are recorded in the order of the sources (not as fetches finish), so change numbers
         # come out the same on every run over the same world.
-        for spec, fetched, expiry in pool.map(work, specs):
+        for spec, fetched, expiry in chain.from_iterable(pool.map(work_run, _runs(specs, workers))):
             row = rows.get(spec.id) or {}
             if expiry is not None:
                 expiries.append((spec, expiry))
