@@ -65,7 +65,7 @@ def trusting(ca: trustme.CA, *allow: str) -> Client:
     client = make_client(replace(FAST, network=NetworkPolicy.from_entries(allow)))
     context = ssl.create_default_context()
     ca.configure_trust(context)
-    client.connection_pool_kw["ssl_context"] = context
+    client.ssl_context = context
     return client
 
 

@@ -1,0 +1,183 @@
+"""Keep-alive on the fetch path: reuse only whole answers on live connections, retry only a stale kept-alive one.
+
+A scripted TCP server on 127.0.0.1: its n-th connection answers requests in the order its script says, and
+records every request line it reads with the connection it came on, so each test sees which connection carried what.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+
+import pytest
+from conftest import FAST
+
+from watchers.fetching.http import Client, FetchError, fetch_url, make_client
+
+PAGE = b"<html><body><p>Elite rebate: 6%</p></body></html>"
+
+
+def ok(body: bytes = PAGE, *head: str) -> bytes:
+    lines = ["HTTP/1.1 200 OK", "Content-Type: text/html", f"Content-Length: {len(body)}", *head]
+    return "\r\n".join(lines).encode() + b"\r\n\r\n" + body
+
+
+class Closing(bytes):
+    """An answer after which the server closes the connection."""
+
+
+CUT = Closing(b"")  # no answer at all: the server reads the request and closes the connection
+
+
+class Scripted:
+    """Connection n answers its requests with scripts[n] (a Closing answer then closes); past its script, it reads
+    on and records what comes (a request it should never have been sent), then closes."""
+
+    def __init__(self, scripts: Sequence[Sequence[bytes]]) -> None:
+        self.scripts = scripts
+        self.seen: list[tuple[int, str]] = []  # (connection number, request target), in the order read
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self._lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def _accept(self) -> None:
+        number = 0
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            script = self.scripts[number] if number < len(self.scripts) else []
+            threading.Thread(target=self._serve, args=(number, conn, script), daemon=True).start()
+            number += 1
+
+    def _serve(self, number: int, conn: socket.socket, script: Sequence[bytes]) -> None:
+        buffer = b""
+        with conn, contextlib.suppress(OSError):
+            for answer in [*script, CUT]:
+                while b"\r\n\r\n" not in buffer:
+                    data = conn.recv(65536)
+                    if not data:
+                        return
+                    buffer += data
+                head, buffer = buffer.split(b"\r\n\r\n", 1)
+                with self._lock:
+                    self.seen.append((number, head.split(b" ")[1].decode()))
+                conn.sendall(answer)
+                if isinstance(answer, Closing):
+                    return
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+@pytest.fixture
+def scripted() -> Iterator[list[Scripted]]:
+    made: list[Scripted] = []
+    yield made
+    for server in made:
+        server.close()
+
+
+@pytest.fixture
+def client() -> Iterator[Client]:
+    made = make_client(replace(FAST, total_timeout=10.0))
+    yield made
+    made.clear()
+
+
+def serve(made: list[Scripted], *scripts: Sequence[bytes]) -> Scripted:
+    server = Scripted(scripts)
+    made.append(server)
+    return server
+
+
+def get(client: Client, url: str) -> bytes:
+    return fetch_url(client, url, max_bytes=FAST.max_bytes).body
+
+
+def test_whole_answers_keep_their_connection(scripted: list[Scripted], client: Client) -> None:
+    server = serve(scripted, [ok(), ok(), ok()])
+    assert [get(client, server.url(p)) for p in ("/a", "/b", "/c")] == [PAGE] * 3
+    assert server.seen == [(0, "/a"), (0, "/b"), (0, "/c")]
+
+
+def test_a_kept_alive_connection_that_dies_unanswered_is_retried_once_on_a_fresh_one(
+    scripted: list[Scripted], client: Client
+) -> None:
+    # The server closes the idle connection just as our next request arrives on it: a GET is safe to send again.
+    server = serve(scripted, [ok(), CUT], [ok()])
+    assert get(client, server.url("/a")) == PAGE
+    assert get(client, server.url("/b")) == PAGE
+    assert server.seen == [(0, "/a"), (0, "/b"), (1, "/b")]
+
+
+def test_a_fresh_connection_that_dies_unanswered_is_not_retried(scripted: list[Scripted], client: Client) -> None:
+    server = serve(scripted, [CUT], [ok()])
+    with pytest.raises(FetchError, match=r"closed the connection without answering\); nothing was stored"):
+        get(client, server.url("/a"))
+    assert server.seen == [(0, "/a")]
+
+
+def test_a_kept_alive_connection_that_dies_mid_answer_is_not_retried(scripted: list[Scripted], client: Client) -> None:
+    server = serve(scripted, [ok(), Closing(b"HTTP/1.1 200 OK\r\nContent-Ty")], [ok()])
+    assert get(client, server.url("/a")) == PAGE
+    with pytest.raises(FetchError, match=r"the answer ended inside its headers"):
+        get(client, server.url("/b"))
+    assert server.seen == [(0, "/a"), (0, "/b")]
+
+
+def big_chunked() -> bytes:
+    piece = b"x" * 16_000
+    chunk = b"%x\r\n%s\r\n" % (len(piece), piece)
+    return b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + chunk * 5 + b"0\r\n\r\n"
+
+
+@pytest.mark.parametrize(
+    ("answer", "problem"),
+    [
+        (ok(b"x" * (FAST.max_bytes + 1)), "server announced"),
+        (big_chunked(), "body kept coming"),
+        (b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\nnot found", "HTTP 404"),
+    ],
+    ids=["announced too big", "too big while streaming", "error status with a body"],
+)
+def test_an_answer_not_read_to_its_end_never_goes_back_to_the_pool(
+    scripted: list[Scripted], client: Client, answer: bytes, problem: str
+) -> None:
+    server = serve(scripted, [answer], [ok()])
+    with pytest.raises(FetchError, match=problem):
+        get(client, server.url("/a"))
+    assert get(client, server.url("/b")) == PAGE
+    assert server.seen == [(0, "/a"), (1, "/b")]  # never (0, "/b"): that connection still held the unread rest
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        ok(PAGE, "Connection: close"),
+        b"HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(PAGE), PAGE),
+    ],
+    ids=["Connection: close", "HTTP/1.0"],
+)
+def test_a_connection_the_server_means_to_close_is_not_reused(
+    scripted: list[Scripted], client: Client, answer: bytes
+) -> None:
+    server = serve(scripted, [answer], [ok()])  # the server keeps the connection open: only the answer says close
+    assert get(client, server.url("/a")) == PAGE
+    assert get(client, server.url("/b")) == PAGE
+    assert server.seen == [(0, "/a"), (1, "/b")]
+
+
+def test_the_request_target_and_host_are_spelled_as_before(scripted: list[Scripted], client: Client) -> None:
+    server = serve(scripted, [ok(), ok()])
+    get(client, server.url("/a b/./c/../d?q=ü&r=%2f#fragment"))
+    get(client, server.url(""))
+    assert server.seen == [(0, "/a%20b/d?q=%C3%BC&r=%2F"), (0, "/")]
