@@ -181,3 +181,10 @@ def test_the_request_target_and_host_are_spelled_as_before(scripted: list[Script
     get(client, server.url("/a b/./c/../d?q=ü&r=%2f#fragment"))
     get(client, server.url(""))
     assert server.seen == [(0, "/a%20b/d?q=%C3%BC&r=%2F"), (0, "/")]
+
+
+def test_an_idle_connection_the_server_closed_is_not_used(scripted: list[Scripted], client: Client) -> None:
+    server = serve(scripted, [Closing(ok())], [ok()])  # closed after a keep-alive answer, as an idle timeout does
+    assert get(client, server.url("/a")) == PAGE
+    assert get(client, server.url("/b")) == PAGE
+    assert server.seen == [(0, "/a"), (1, "/b")]

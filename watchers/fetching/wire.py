@@ -243,7 +243,8 @@ class Answer:
         self.status = response.status_code
         self.reason = response.reason.decode("latin-1")
         headers: dict[bytes, bytes] = {}
-        for name, value in response.headers:
+        for raw, value in response.headers.raw_items():  # a list: iterating the Headers sequence costs more
+            name = raw.lower()
             headers[name] = headers[name] + b", " + value if name in headers else value
         self._headers = headers
         self._done = False
@@ -488,12 +489,14 @@ class Pool:
 
 def _request(to: Target, headers: Iterable[tuple[str, str]]) -> h11.Request:
     """A GET with our headers (str, sent as Latin-1 as http.client did); the caller's Host header wins."""
-    fields: list[tuple[bytes, bytes]] = []
+    fields = [(b"Host", to.host_header)]
+    ours = True
     try:
         for name, value in headers:
+            if ours and name.lower() == "host":
+                del fields[0]  # the source sets its own
+                ours = False
             fields.append((name.encode("latin-1"), value.encode("latin-1")))
-        if not any(name.lower() == b"host" for name, _ in fields):
-            fields.insert(0, (b"Host", to.host_header))
         return h11.Request(method=b"GET", target=to.path, headers=fields)
     except (UnicodeEncodeError, h11.LocalProtocolError) as exc:
         raise InvalidRequest(str(exc).replace("Illegal header", "Invalid header", 1)) from None
