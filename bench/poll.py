@@ -1,6 +1,7 @@
 """Benchmark: start-up, and `whisperer poll` over N pages beside urlwatch, cold and warm, as whole processes.
 
     python bench/poll.py [--sizes 200,2000,20000] [--no-peer] [--server nginx|python] [--per-host N] [--workdir DIR]
+                         [--this-tree]
 
 Pages are static files served by nginx on 127.0.0.1 (a generated config on a free port in a temporary folder);
 without nginx, the bundled Python page server (bench/pageserver.py) serves them, and the bench says so.
@@ -56,9 +57,16 @@ def run_process(argv: list[str], env: dict[str, str] | None = None, cwd: Path | 
     return Run(wall, usage.ru_maxrss / 1024, lines[-1] if lines else "")
 
 
+THIS_TREE = False  # --this-tree: run `python -m bot` from this checkout, not the installed whisperer script
+
+
 def whisperer_argv() -> list[str]:
     script = Path(sys.executable).parent / "whisperer"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "bot"]
+    return [str(script)] if script.exists() and not THIS_TREE else [sys.executable, "-m", "bot"]
+
+
+def tree_env(env: dict[str, str]) -> dict[str, str]:
+    return {**env, "PYTHONPATH": str(ROOT)} if THIS_TREE else env
 
 
 def startup(runs: int) -> None:
@@ -66,7 +74,7 @@ def startup(runs: int) -> None:
     helped: list[float] = []
     for _ in range(runs):  # interleaved, so load from other work on the machine falls on both alike
         bare.append(run_process([sys.executable, "-c", "pass"]).wall)
-        helped.append(run_process([*whisperer_argv(), "--help"]).wall)
+        helped.append(run_process([*whisperer_argv(), "--help"], tree_env(dict(os.environ))).wall)
     b, h = statistics.median(bare), statistics.median(helped)
     print(f"start-up: python -c pass {b * 1000:6.1f} ms, whisperer --help {h * 1000:6.1f} ms  ({h / b:4.1f}×)")
 
@@ -185,7 +193,8 @@ def run_whisperer(base: str, pages: int, workdir: Path, per_host: int | None = N
     config.write_text("\n".join(lines), encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WHISPERER_", "SLACK_"))}
     env["NO_COLOR"] = "1"
-    return {name: run_process([*whisperer_argv(), "--config", str(config), "poll"], env, workdir) for name in PASSES}
+    argv = [*whisperer_argv(), "--config", str(config), "poll"]
+    return {name: run_process(argv, tree_env(env), workdir) for name in PASSES}
 
 
 def urlwatch_bin(workdir: Path) -> Path:
@@ -232,7 +241,10 @@ def main() -> None:
         "--per-host", type=int, help="also run whisperer with this [fetch] per_host (loopback is your own server)"
     )
     parser.add_argument("--workdir", default=str(ROOT / ".bench"), help="where urlwatch's venv is kept")
+    parser.add_argument("--this-tree", action="store_true", help="run this checkout's code, not the installed script")
     args = parser.parse_args()
+    global THIS_TREE
+    THIS_TREE = args.this_tree
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     server_kind = args.server or ("nginx" if shutil.which("nginx") or Path("/usr/sbin/nginx").exists() else "python")
