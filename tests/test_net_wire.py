@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
@@ -29,6 +30,11 @@ class Closing(bytes):
     """An answer after which the server closes the connection."""
 
 
+class Dripping(bytes):
+    """An answer sent one byte every 0.2 s (no read timeout trips; only the fetch's deadline ends it), at most 150
+    bytes (30 s); the server then waits for the client to hang up."""
+
+
 CUT = Closing(b"")  # no answer at all: the server reads the request and closes the connection
 
 
@@ -39,6 +45,7 @@ class Scripted:
     def __init__(self, scripts: Sequence[Sequence[bytes]]) -> None:
         self.scripts = scripts
         self.seen: list[tuple[int, str]] = []  # (connection number, request target), in the order read
+        self.dripped = 0  # bytes of a Dripping answer sent before the client hung up
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self._lock = threading.Lock()
@@ -70,6 +77,13 @@ class Scripted:
                 head, buffer = buffer.split(b"\r\n\r\n", 1)
                 with self._lock:
                     self.seen.append((number, head.split(b" ")[1].decode()))
+                if isinstance(answer, Dripping):
+                    for byte in answer[:150]:
+                        conn.sendall(bytes([byte]))  # fails once the client has hung up
+                        self.dripped += 1
+                        time.sleep(0.2)
+                    conn.recv(1)
+                    return
                 conn.sendall(answer)
                 if isinstance(answer, Closing):
                     return
@@ -188,3 +202,16 @@ def test_an_idle_connection_the_server_closed_is_not_used(scripted: list[Scripte
     assert get(client, server.url("/a")) == PAGE
     assert get(client, server.url("/b")) == PAGE
     assert server.seen == [(0, "/a"), (1, "/b")]
+
+
+def test_a_reused_connection_is_under_the_fetchs_deadline_too(scripted: list[Scripted]) -> None:
+    client = make_client(replace(FAST, total_timeout=1.0))
+    server = serve(scripted, [ok(), Dripping(ok(b"x" * 1000))])
+    try:
+        assert get(client, server.url("/a")) == PAGE
+        with pytest.raises(FetchError, match=r"total_timeout \(1 s\)"):
+            get(client, server.url("/b"))
+    finally:
+        client.clear()
+    assert server.seen == [(0, "/a"), (0, "/b")]
+    assert server.dripped < 150  # the deadline shut the kept-alive socket: the fetch did not wait out the drip

@@ -183,17 +183,16 @@ class Connection:
     """A socket and its h11 state.
 
     A plain socket is left blocking, its timeouts kept by the kernel (SO_RCVTIMEO/SO_SNDTIMEO): one system call per
-    send or receive instead of poll() and then the call, each releasing the interpreter lock, which the other fetch
-    thread then takes; on the warm pass those hand-offs, not the bytes, were the cost. TLS keeps Python's timeouts.
+    send or receive instead of poll() and then the call, each of which releases the interpreter lock for the other
+    fetch thread to take. TLS sockets keep Python's timeouts.
     """
 
-    __slots__ = ("plain", "protocol", "reused", "sock", "timeout")
+    __slots__ = ("plain", "protocol", "sock", "timeout")
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
         self.plain = not isinstance(sock, ssl.SSLSocket)
         self.protocol = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD)
-        self.reused = False
         self.timeout = -1.0
         if self.plain:
             sock.settimeout(None)
@@ -377,7 +376,6 @@ class Pool:
                     return None
                 conn = idle.pop()
             if not conn.dropped():
-                conn.reused = True
                 return conn
             conn.close()
 
@@ -484,7 +482,8 @@ class Pool:
                 protocol.receive_data(data)
             elif type(event) is h11.Response:
                 return Answer(self, conn, origin, event)
-            # else an informational answer (100 Continue): the real one follows
+            elif type(event) is not h11.InformationalResponse:  # 100 Continue and the like: the answer follows
+                raise Broken(f"unexpected {type(event).__name__} before the answer")
 
 
 def _request(to: Target, headers: Iterable[tuple[str, str]]) -> h11.Request:
