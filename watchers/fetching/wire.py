@@ -107,7 +107,7 @@ def target(url: str) -> Target:
     if port != DEFAULT_PORTS[scheme]:
         shown = f"{shown}:{port}"
     path = parts.path or "/"
-    if "." in path:
+    if "/." in path:  # a "." or ".." segment (the path always starts with "/")
         path = _remove_dot_segments(path)
     path = _encode(path, _PATH_CHARS)
     if parts.query:
