@@ -17,6 +17,7 @@ import pytest
 from conftest import FAST
 
 from watchers.fetching.http import Client, FetchError, fetch_url, make_client
+from watchers.fetching.wire import target
 
 PAGE = b"<html><body><p>Elite rebate: 6%</p></body></html>"
 
@@ -215,3 +216,23 @@ def test_a_reused_connection_is_under_the_fetchs_deadline_too(scripted: list[Scr
         client.clear()
     assert server.seen == [(0, "/a"), (0, "/b")]
     assert server.dripped < 150  # the deadline shut the kept-alive socket: the fetch did not wait out the drip
+
+
+@pytest.mark.parametrize(
+    ("url", "origin", "host", "path"),
+    [
+        (
+            "http://Bücher.example:8080/a b?x=ü#f",
+            ("http", "xn--bcher-kva.example", 8080),
+            "xn--bcher-kva.example:8080",
+            "/a%20b?x=%C3%BC",
+        ),
+        ("https://portal.example./p", ("https", "portal.example", 443), "portal.example", "/p"),
+        ("http://user:pw@portal.example:80", ("http", "portal.example", 80), "portal.example", "/"),
+        ("HTTP://[::1]:8443/x?", ("http", "::1", 8443), "[::1]:8443", "/x?"),
+        ("https://10.0.0.1:443/a/%7e/./b", ("https", "10.0.0.1", 443), "10.0.0.1", "/a/%7E/b"),
+    ],
+)
+def test_where_a_url_goes_and_what_it_asks_for(url: str, origin: tuple[str, str, int], host: str, path: str) -> None:
+    to = target(url)
+    assert (to.origin, to.host_header.decode(), to.path.decode()) == (origin, host, path)

@@ -110,7 +110,7 @@ def target(url: str) -> Target:
     if "/." in path:  # a "." or ".." segment (the path always starts with "/")
         path = _remove_dot_segments(path)
     path = _encode(path, _PATH_CHARS)
-    if parts.query:
+    if parts.query or "?" in url.partition("#")[0]:  # an empty query's "?" is sent too, as urllib3 sent it
         path = f"{path}?{_encode(parts.query, _QUERY_CHARS)}"
     return Target((scheme, host, port), shown.encode("ascii"), path.encode("ascii"))
 
