@@ -236,3 +236,134 @@ def test_a_reused_connection_is_under_the_fetchs_deadline_too(scripted: list[Scr
 def test_where_a_url_goes_and_what_it_asks_for(url: str, origin: tuple[str, str, int], host: str, path: str) -> None:
     to = target(url)
     assert (to.origin, to.host_header.decode(), to.path.decode()) == (origin, host, path)
+
+
+def test_informational_answers_before_the_answer_are_skipped(scripted: list[Scripted], client: Client) -> None:
+    early = b'HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\nETag: "early"\r\n\r\n'
+    server = serve(scripted, [b"HTTP/1.1 100 Continue\r\n\r\n" + early + ok(), ok()])
+    fetched = fetch_url(client, server.url("/a"), max_bytes=FAST.max_bytes)
+    assert (fetched.body, fetched.etag) == (PAGE, None)  # nothing of the hints' head is the answer's
+    assert get(client, server.url("/b")) == PAGE
+    assert server.seen == [(0, "/a"), (0, "/b")]
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [ok(), b"garbage", b"HTTP/1.1 200 OK\r\nContent-Le"],
+    ids=["a second answer", "garbage", "half a head"],
+)
+def test_bytes_after_the_answer_cost_the_connection_its_reuse(
+    scripted: list[Scripted], client: Client, extra: bytes
+) -> None:
+    server = serve(scripted, [ok() + extra, ok()], [ok()])
+    assert get(client, server.url("/a")) == PAGE
+    assert get(client, server.url("/b")) == PAGE
+    assert server.seen == [(0, "/a"), (1, "/b")]
+
+
+def test_an_http10_server_that_offers_keep_alive_is_taken_up_on_it(scripted: list[Scripted], client: Client) -> None:
+    # As http.client did (h11 closed every HTTP/1.0 connection): the server says it keeps the connection open.
+    answer = b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: %d\r\n\r\n%s" % (len(PAGE), PAGE)
+    server = serve(scripted, [answer, ok()])
+    assert [get(client, server.url(p)) for p in ("/a", "/b")] == [PAGE] * 2
+    assert server.seen == [(0, "/a"), (0, "/b")]
+
+
+def test_a_head_over_1_MiB_is_refused(scripted: list[Scripted], client: Client) -> None:
+    head = b"HTTP/1.1 200 OK\r\n" + b"X-Pad: %s\r\n" % (b"a" * 1000) * 1100
+    server = serve(scripted, [head + b"Content-Length: 0\r\n\r\n"])
+    with pytest.raises(FetchError, match=r"connection broken mid-answer \(Receive buffer too long\)"):
+        get(client, server.url("/a"))
+
+
+@pytest.mark.parametrize(
+    ("answer", "problem"),
+    [
+        (b"HTTP/1.1 abc OK\r\n\r\n", r"illegal status line: bytearray\(b'HTTP/1.1 abc OK'\)"),
+        (b"<html>no status line</html>", r"illegal status line: bytearray\(b'<html>no status line</html>'\)"),
+        (b"HTTP/1.1 200 OK\r\nBogus\r\nContent-Length: 0\r\n\r\n", r"illegal header line: bytearray\(b'Bogus'\)"),
+        (b"HTTP/1.1 200 OK\r\nX-A : 1\r\n\r\n", r"illegal header line: bytearray\(b'X-A : 1'\)"),
+        (b"HTTP/1.1 200 OK\r\nX-A: a\0b\r\n\r\n", r"illegal header line: bytearray\(b'X-A: a\\x00b'\)"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 5x\r\n\r\n", r"\(bad Content-Length\)"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", "conflicting Content-Length headers"),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", "Only Transfer-Encoding: chunked is supported"),
+        (b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n", "without a pending proposal"),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nabcde\r\nzz\r\n", r"\(the body stopped short\)"),
+    ],
+    ids=[
+        "bad status",
+        "no status line",
+        "header without colon",
+        "space before colon",
+        "NUL in a value",
+        "bad Content-Length",
+        "two Content-Lengths",
+        "gzip transfer coding",
+        "unasked-for upgrade",
+        "bad chunk size",
+    ],
+)
+def test_a_malformed_answer_is_refused_in_the_words_used_before(
+    scripted: list[Scripted], client: Client, answer: bytes, problem: str
+) -> None:
+    server = serve(scripted, [answer], [ok()])
+    with pytest.raises(FetchError, match=f"connection broken mid-answer .*{problem}"):
+        get(client, server.url("/a"))
+    assert get(client, server.url("/b")) == PAGE
+    assert server.seen == [(0, "/a"), (1, "/b")]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b'HTTP/1.1 200 OK\nETag: "v"\nContent-Length: 5\n\n<html',
+        b'HTTP/1.1 200 OK\r\nX-Folded: a\r\n  b\r\nETag: "v"\r\nContent-Length: 5\r\n\r\n<html',
+        b'HTTP/1.1 200 OK\r\nETag: \t"v" \t\r\nX-Control: a\x01b\r\nContent-Length: 5\r\n\r\n<html',
+        b'HTTP/1.1 200 OK\r\nETag: "v"\r\nTransfer-Encoding: chunked\r\n\r\n5  \r\n<html\r\n0\r\n\r\n',
+    ],
+    ids=["bare LF line ends", "a folded header", "whitespace and control bytes in values", "spaces after a chunk size"],
+)
+def test_answers_http_client_took_are_still_taken(scripted: list[Scripted], client: Client, answer: bytes) -> None:
+    server = serve(scripted, [answer, ok()])
+    fetched = fetch_url(client, server.url("/a"), max_bytes=FAST.max_bytes)
+    assert (fetched.body, fetched.etag) == (b"<html", '"v"')
+    assert get(client, server.url("/b")) == PAGE
+    assert server.seen == [(0, "/a"), (0, "/b")]
+
+
+def test_chunked_beside_a_content_length_is_read_chunked_on_a_connection_then_closed(
+    scripted: list[Scripted], client: Client
+) -> None:
+    answer = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n<html\r\n0\r\n\r\n"
+    server = serve(scripted, [answer, ok()], [ok()])
+    assert get(client, server.url("/a")) == b"<html"
+    assert get(client, server.url("/b")) == PAGE
+    assert server.seen == [(0, "/a"), (1, "/b")]
+
+
+@pytest.mark.parametrize(
+    ("headers", "problem"),
+    [
+        ({"Cookie": "a=b\r\nX-Evil: 1"}, r"Invalid header value b'a=b\\r\\nX-Evil: 1'"),
+        ({"Cookie": "a=b\n"}, r"Invalid header value b'a=b\\n'"),
+        ({"X-Token": "a\0b"}, r"Invalid header value b'a\\x00b'"),
+        ({"X Token": "t"}, r"Invalid header name b'X Token'"),
+        ({"X-Token:": "t"}, r"Invalid header name b'X-Token:'"),
+        ({"X-Token": "€"}, r"'latin-1' codec can't encode character '\\u20ac'"),
+    ],
+    ids=["CRLF in a value", "LF at the end", "NUL", "space in a name", "colon in a name", "not Latin-1"],
+)
+def test_a_header_that_cannot_be_sent_as_it_is_is_refused_before_connecting(
+    scripted: list[Scripted], client: Client, headers: dict[str, str], problem: str
+) -> None:
+    server = serve(scripted, [ok()])
+    with pytest.raises(FetchError, match=r"invalid URL \(" + problem):
+        fetch_url(client, server.url("/a"), max_bytes=FAST.max_bytes, headers=headers)
+    assert server.seen == []
+
+
+def test_a_source_that_asks_to_close_the_connection_has_it_closed(scripted: list[Scripted], client: Client) -> None:
+    server = serve(scripted, [ok(), ok()], [ok()])
+    fetch_url(client, server.url("/a"), max_bytes=FAST.max_bytes, headers={"Connection": "close"})
+    assert get(client, server.url("/b")) == PAGE
+    assert server.seen == [(0, "/a"), (1, "/b")]

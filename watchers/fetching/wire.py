@@ -1,9 +1,10 @@
-"""HTTP/1.1 GETs framed by h11 on sockets we open ourselves: the client of every fetch in a poll pass.
+"""HTTP/1.1 GETs on sockets we open ourselves, answers parsed by llhttp: the client of every fetch in a poll pass.
 
 Why not urllib3: on the warm pass every page answers 304, and urllib3 spent ~300 µs of Python per request (http.client
-alone ~210 µs) under the GIL, where the loopback round trip itself costs ~100 µs. h11 keeps the framing right
-(Content-Length, chunked, read-to-close, keep-alive and HTTP/1.0 rules); this module does the rest: the network
-policy at every connect, TLS, the fetch deadline's watch on every socket, and keep-alive reuse per origin.
+alone ~210 µs) under the GIL, where the loopback round trip itself costs ~100 µs; h11, pure Python, still 45-95 µs.
+llhttp (Node's parser, in C, through httptools) keeps the framing right (Content-Length, chunked, read-to-close,
+keep-alive and HTTP/1.0 rules); the request is simple enough to write ourselves; this module does the rest: the
+network policy at every connect, TLS, the fetch deadline's watch on every socket, and keep-alive reuse per origin.
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ import socket
 import ssl
 import struct
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterator
 from functools import lru_cache
-from typing import NamedTuple
+from typing import NamedTuple, NoReturn
 from urllib.parse import urlsplit
 
-import h11
+import httptools
 
 from watchers.fetching import deadline
 from watchers.fetching.network import NetworkPolicy
@@ -32,6 +33,7 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 KEPT_ORIGINS = 256  # origins whose idle connections are kept; the least recently used beyond are closed
 MAX_HEAD = 1 << 20  # bytes of response head (http.client allowed 100 lines of 64 KiB)
 READ_SIZE = 65536
+SHOWN = 200  # bytes of a malformed line quoted in the error
 CLOSED_SILENTLY = "the server closed the connection without answering"
 STOPPED_SHORT = "the body stopped short"
 
@@ -179,23 +181,125 @@ _TCP_INFO = getattr(socket, "TCP_INFO", None)  # Linux
 _TCP_ESTABLISHED = 1
 
 
+class _Refused(Exception):
+    """Raised in a parser callback: an answer we will not read, with the reason as its text."""
+
+
+_LENIENCIES = {
+    "lenient_headers": True,  # obs-fold and control bytes in values, as http.client and h11 took them (NUL is ours)
+    "lenient_optional_cr_before_lf": True,  # bare LF line ends in the head
+    "lenient_spaces_after_chunk_size": True,
+    "lenient_chunked_length": True,  # chunked wins over a Content-Length beside it (the connection is then closed)
+}
+
+
 class Connection:
-    """A socket and its h11 state.
+    """A socket, its llhttp parser, and the answer being parsed (the parser's callbacks are these methods).
 
     A plain socket is left blocking, its timeouts kept by the kernel (SO_RCVTIMEO/SO_SNDTIMEO): one system call per
     send or receive instead of poll() and then the call, each of which releases the interpreter lock for the other
     fetch thread to take. TLS sockets keep Python's timeouts.
     """
 
-    __slots__ = ("plain", "protocol", "sock", "timeout")
+    __slots__ = (
+        "body",
+        "closing",
+        "complete",
+        "failed",
+        "head_done",
+        "headers",
+        "keep",
+        "parser",
+        "plain",
+        "reason",
+        "sock",
+        "status",
+        "timeout",
+    )
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
         self.plain = not isinstance(sock, ssl.SSLSocket)
-        self.protocol = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD)
         self.timeout = -1.0
         if self.plain:
             sock.settimeout(None)
+        # One parser for the connection's life: once an answer is complete, llhttp is ready for the next.
+        self.parser = httptools.HttpResponseParser(self)
+        self.parser.set_dangerous_leniencies(**_LENIENCIES)
+        self.expect(False)
+
+    def expect(self, closing: bool) -> None:
+        """Ready for the answer to a request just sent (with Connection: close if `closing`)."""
+        self.closing = closing
+        self.status = 0
+        self.reason = b""
+        self.headers: dict[bytes, bytes] = {}
+        self.body: list[bytes] = []
+        self.head_done = False
+        self.complete = False
+        self.failed = ""
+        self.keep = False
+
+    # llhttp's callbacks, in the order it makes them
+
+    def on_message_begin(self) -> None:
+        if self.complete:  # bytes after the answer, which nobody asked for: stop, and never reuse the connection
+            raise _Refused("bytes after the answer")
+
+    def on_status(self, reason: bytes) -> None:
+        self.reason += reason  # in pieces if the line came in pieces
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if b"\0" in value:
+            raise _Refused("a NUL byte in a header value")
+        name = name.lower()
+        value = value.rstrip(b" \t")  # llhttp leaves the whitespace after a value
+        headers = self.headers
+        if name not in headers:
+            headers[name] = value
+        elif name == b"transfer-encoding":
+            raise _Refused("multiple Transfer-Encoding headers")
+        else:
+            headers[name] += b", " + value  # repeated headers joined, as urllib3 did
+
+    def on_headers_complete(self) -> None:
+        status = self.parser.get_status_code()
+        if status < 200:
+            if status == 101:  # a protocol switch nobody asked for
+                raise _Refused("Received server _SWITCH_UPGRADE event without a pending proposal")
+            self.reason, self.headers = b"", {}  # 100 Continue, 103 Early Hints: the answer follows
+            return
+        coding = self.headers.get(b"transfer-encoding")
+        if coding is not None:
+            if coding.lower() != b"chunked":  # llhttp would read to the close, the body still encoded
+                raise _Refused("Only Transfer-Encoding: chunked is supported")
+            if b"content-length" in self.headers:
+                self.closing = True  # both framings: read as chunked, but the connection is not to be trusted
+        self.status = status
+        self.head_done = True
+
+    def on_body(self, body: bytes) -> None:
+        self.body.append(body)
+
+    def on_message_complete(self) -> None:
+        if self.head_done:  # (not an informational answer's end)
+            self.complete = True
+            # Asked here: once the callback returns, llhttp resets its flags for the next answer.
+            self.keep = not self.closing and self.parser.should_keep_alive()
+
+    def feed(self, data: bytes) -> None:
+        """Parse what arrived. A fault in the head raises _ParseFailed; one in the body is kept in `failed`, for
+        chunks() to raise once it has given out what came before; bytes past the answer only cost its reuse."""
+        try:
+            self.parser.feed_data(data)
+        except (httptools.HttpParserError, httptools.HttpParserUpgrade) as exc:
+            self.keep = False
+            if self.complete:
+                return
+            failed = _ParseFailed(exc)
+            if not self.head_done:
+                raise failed from None
+            self.failed = failed.reason
 
     def set_timeout(self, seconds: float) -> None:
         if seconds == self.timeout:
@@ -227,27 +331,57 @@ class Connection:
             self.sock.close()
 
 
-_END = h11.EndOfMessage()
+class _ParseFailed(Exception):
+    """The parser refused the answer: `reason` is what it said, worded for people by the caller."""
+
+    def __init__(self, exc: Exception) -> None:
+        cause = exc.__context__ if isinstance(exc, httptools.HttpParserCallbackError) else None
+        if isinstance(cause, _Refused):
+            self.reason = str(cause)
+        elif isinstance(exc, httptools.HttpParserUpgrade):
+            self.reason = "Received server _SWITCH_UPGRADE event without a pending proposal"
+        else:
+            self.reason = str(exc)
+        super().__init__(self.reason)
+
+
+_STATUS_LINE = re.compile(rb"HTTP/[0-9]\.[0-9] [0-9]{3}(?: [\t\x20-\x7e\x80-\xff]*)?")
+_HEADER_LINE = re.compile(rb"[-!#$%&'*+.^_`|~0-9a-zA-Z]+:[ \t]*(?:[^\x00\s]+(?:[ \t]+[^\x00\s]+)*)?[ \t]*")
+
+
+def _head_error(head: bytes, failed: _ParseFailed) -> str:
+    """What is wrong with an answer's head, in the words used before (h11's): the line at fault where one is."""
+    lines = [line.removesuffix(b"\r") for line in head.split(b"\n")]
+    while lines and not lines[0]:
+        lines.pop(0)  # empty lines before the status line are skipped
+    if lines and not _STATUS_LINE.fullmatch(lines[0]):
+        return f"illegal status line: {bytearray(lines[0][:SHOWN])!r}"
+    for line in lines[1:]:
+        if not line:
+            break
+        if line[:1] not in (b" ", b"\t") and not _HEADER_LINE.fullmatch(line):  # (a folded line continues one)
+            return f"illegal header line: {bytearray(line[:SHOWN])!r}"
+    reason = failed.reason
+    if "Duplicate Content-Length" in reason:
+        lengths = {line.partition(b":")[2].strip() for line in lines if line.lower().startswith(b"content-length:")}
+        return "conflicting Content-Length headers" if len(lengths) > 1 else "repeated Content-Length header"
+    if "Content-Length" in reason:
+        return "bad Content-Length"
+    return reason
 
 
 class Answer:
     """A response whose head has arrived. Read the body with chunks(), then release() it, or close() it unread."""
 
-    __slots__ = ("_conn", "_done", "_headers", "_origin", "_pool", "_received", "reason", "status")
+    __slots__ = ("_conn", "_headers", "_origin", "_pool", "reason", "status")
 
-    def __init__(self, pool: Pool, conn: Connection, origin: Origin, response: h11.Response) -> None:
+    def __init__(self, pool: Pool, conn: Connection, origin: Origin) -> None:
         self._pool = pool
         self._conn: Connection | None = conn
         self._origin = origin
-        self.status = response.status_code
-        self.reason = response.reason.decode("latin-1")
-        headers: dict[bytes, bytes] = {}
-        for raw, value in response.headers.raw_items():  # a list: iterating the Headers sequence costs more
-            name = raw.lower()
-            headers[name] = headers[name] + b", " + value if name in headers else value
-        self._headers = headers
-        self._done = False
-        self._received = 0
+        self._headers = conn.headers
+        self.status = conn.status
+        self.reason = conn.reason.decode("latin-1")
 
     def header(self, name: bytes) -> str | None:
         """A header by its lower-case name; repeated headers joined with ", " (as urllib3 did)."""
@@ -258,31 +392,35 @@ class Answer:
         """The body as it arrives, undecoded; raises Broken if it stops short of its framing's end."""
         conn = self._conn
         assert conn is not None, "the answer was already released"
-        protocol, sock = conn.protocol, conn.sock
+        sock = conn.sock
+        received = 0
         while True:
-            try:
-                event = protocol.next_event()
-            except h11.RemoteProtocolError as exc:
-                raise Broken(self._cut(str(exc))) from None
-            if event is h11.NEED_DATA:
-                protocol.receive_data(_recv(sock))  # b"" at the end: a read-to-close body ends, any other is cut
-            elif type(event) is h11.Data:
-                self._received += len(event.data)
-                yield event.data
-            elif type(event) is h11.EndOfMessage:
-                self._done = True
+            body = conn.body
+            if body:
+                conn.body = []
+                for piece in body:
+                    received += len(piece)
+                    yield piece
+            if conn.complete:
                 return
-            else:  # ConnectionClosed, after a read-to-close body's end
-                return
+            if conn.failed:
+                raise Broken(self._cut(received, conn.failed))
+            data = _recv(sock)
+            if not data:
+                headers = conn.headers
+                if b"content-length" in headers or b"transfer-encoding" in headers:
+                    raise Broken(self._cut(received, STOPPED_SHORT))
+                return  # a body read to the close: the close is its end (the connection goes, not kept)
+            conn.feed(data)
 
-    def _cut(self, detail: str) -> str:
-        """What h11 found wrong in the body, said as before: how much was read and how much was promised."""
+    def _cut(self, received: int, detail: str) -> str:
+        """What is wrong with the body, said as before: how much was read and how much was promised."""
         if b"transfer-encoding" in self._headers:
             return STOPPED_SHORT
         declared = self._headers.get(b"content-length")
-        if declared is not None and declared.isdigit():
+        if declared is not None and declared.strip().isdigit():
             expected = int(declared)
-            return f"{STOPPED_SHORT}: {self._received:,} bytes read, {expected - self._received:,} more expected"
+            return f"{STOPPED_SHORT}: {received:,} bytes read, {expected - received:,} more expected"
         return detail or STOPPED_SHORT
 
     def release(self) -> None:
@@ -290,12 +428,7 @@ class Answer:
         conn, self._conn = self._conn, None
         if conn is None:
             return
-        if not self._done:  # an answer without a body (304, 204) ends with its head: h11 says so without I/O
-            try:
-                self._done = type(conn.protocol.next_event()) is h11.EndOfMessage
-            except h11.ProtocolError:
-                self._done = False
-        if self._done:
+        if conn.complete and conn.keep:  # an answer without a body (304, 204) is complete with its head
             self._pool._keep(self._origin, conn)
         else:
             conn.close()
@@ -331,18 +464,18 @@ class Pool:
         self._idle: dict[Origin, list[Connection]] = {}  # in order of use, the most recent last
 
     def get(
-        self, to: Target, headers: Iterable[tuple[str, str]], connect_timeout: float, read_timeout: float
+        self, to: Target, headers: Collection[tuple[str, str]], connect_timeout: float, read_timeout: float
     ) -> Answer:
         """Send a GET and wait for the head of its answer; the body is the Answer's to read.
 
         A kept-alive connection that dies before any byte of the answer is retried once on a fresh one (a GET is
         idempotent; the server closed it while idle); a fresh connection's failure is never retried.
         """
-        request = _request(to, headers)
+        request, closing = _request(to, headers)
         conn = self._take(to.origin)
         if conn is not None:
             try:
-                return self._exchange(conn, to.origin, request, read_timeout)
+                return self._exchange(conn, to.origin, request, closing, read_timeout)
             except _Died:
                 conn.close()
                 if deadline.expired():
@@ -352,7 +485,7 @@ class Pool:
                 raise
         conn = self._connect(to.origin, connect_timeout)
         try:
-            return self._exchange(conn, to.origin, request, read_timeout)
+            return self._exchange(conn, to.origin, request, closing, read_timeout)
         except _Died as exc:
             conn.close()
             raise Broken(str(exc)) from None
@@ -380,11 +513,6 @@ class Pool:
             conn.close()
 
     def _keep(self, origin: Origin, conn: Connection) -> None:
-        protocol = conn.protocol
-        if protocol.our_state is not h11.DONE or protocol.their_state is not h11.DONE or protocol.trailing_data[0]:
-            conn.close()  # Connection: close, HTTP/1.0, or bytes after the answer that nobody asked for
-            return
-        protocol.start_next_cycle()
         evicted: list[Connection] = []
         with self._lock:
             idle = self._idle.pop(origin, None) or []
@@ -446,13 +574,13 @@ class Pool:
             raise Broken(str(exc)) from None
         return tls
 
-    def _exchange(self, conn: Connection, origin: Origin, request: h11.Request, timeout: float) -> Answer:
-        sock, protocol = conn.sock, conn.protocol
+    def _exchange(self, conn: Connection, origin: Origin, request: bytes, closing: bool, timeout: float) -> Answer:
+        sock = conn.sock
         deadline.watch(sock)  # a kept-alive socket is under this fetch's deadline too
         conn.set_timeout(timeout)
-        data = (protocol.send(request) or b"") + (protocol.send(_END) or b"")
+        conn.expect(closing)
         try:
-            sock.sendall(data)
+            sock.sendall(request)
         except (TimeoutError, BlockingIOError):
             raise ReadTimedOut("write timed out") from None
         except (ssl.SSLEOFError, ssl.SSLZeroReturnError, ConnectionError) as exc:
@@ -461,41 +589,75 @@ class Pool:
             raise TlsFailed(str(exc)) from None
         except OSError as exc:
             raise _Died(str(exc)) from None
-        started = False  # any byte of the answer yet
-        while True:
+        head: list[bytes] = []  # what has arrived: the head, and whatever of the body came with it
+        size = 0
+        while not conn.head_done:
             try:
-                event = protocol.next_event()
-            except h11.RemoteProtocolError as exc:
-                raise Broken(str(exc)) from None
-            if event is h11.NEED_DATA:
-                try:
-                    data = _recv(sock)
-                except Broken as exc:  # reset, aborted
-                    if started:
-                        raise
-                    raise _Died(str(exc)) from None
-                if not data:
-                    if started:
-                        raise Broken("the answer ended inside its headers")
-                    raise _Died(CLOSED_SILENTLY)
-                started = True
-                protocol.receive_data(data)
-            elif type(event) is h11.Response:
-                return Answer(self, conn, origin, event)
-            elif type(event) is not h11.InformationalResponse:  # 100 Continue and the like: the answer follows
-                raise Broken(f"unexpected {type(event).__name__} before the answer")
+                data = _recv(sock)
+            except Broken as exc:  # reset, aborted
+                if head:
+                    raise
+                raise _Died(str(exc)) from None
+            if not data:
+                if head:
+                    raise Broken("the answer ended inside its headers")
+                raise _Died(CLOSED_SILENTLY)
+            head.append(data)
+            try:
+                conn.feed(data)
+            except _ParseFailed as exc:
+                raise Broken(_head_error(b"".join(head), exc)) from None
+            size += len(data)
+            if size > MAX_HEAD and not conn.head_done:
+                raise Broken("Receive buffer too long")
+        return Answer(self, conn, origin)
 
 
-def _request(to: Target, headers: Iterable[tuple[str, str]]) -> h11.Request:
-    """A GET with our headers (str, sent as Latin-1 as http.client did); the caller's Host header wins."""
-    fields = [(b"Host", to.host_header)]
-    ours = True
+_TOKEN = re.compile(r"[-!#$%&'*+.^_`|~0-9a-zA-Z]+")
+_NOT_IN_VALUE = re.compile(r"[\r\n\0]")
+_NAMES: dict[str, str] = {}  # header names already found to be tokens → their lower case
+
+
+def _request(to: Target, headers: Collection[tuple[str, str]]) -> tuple[bytes, bool]:
+    """A GET with our headers (str, sent as Latin-1 as http.client did), and whether it asks to close the connection.
+
+    The Host line comes first: the caller's if it sent one, else ours. Names must be tokens, values free of CR, LF
+    and NUL (anything else is refused by _refuse, in the words used before).
+    """
+    lines = [""]
+    closing = False
+    for name, value in headers:
+        lower = _NAMES.get(name)
+        if lower is None:
+            if not _TOKEN.fullmatch(name):
+                _refuse(headers)
+            lower = _NAMES[name] = name.lower()
+        if _NOT_IN_VALUE.search(value):
+            _refuse(headers)
+        if lower == "host":
+            lines[0] = f"{name}: {value}\r\n"
+            continue
+        if lower == "connection" and "close" in value.lower().replace(" ", "").split(","):
+            closing = True
+        lines.append(f"{name}: {value}\r\n")
     try:
-        for name, value in headers:
-            if ours and name.lower() == "host":
-                del fields[0]  # the source sets its own
-                ours = False
-            fields.append((name.encode("latin-1"), value.encode("latin-1")))
-        return h11.Request(method=b"GET", target=to.path, headers=fields)
-    except (UnicodeEncodeError, h11.LocalProtocolError) as exc:
-        raise InvalidRequest(str(exc).replace("Illegal header", "Invalid header", 1)) from None
+        fields = "".join(lines).encode("latin-1")
+    except UnicodeEncodeError:
+        _refuse(headers)
+    if lines[0]:
+        return b"GET %s HTTP/1.1\r\n%s\r\n" % (to.path, fields), closing
+    return b"GET %s HTTP/1.1\r\nHost: %s\r\n%s\r\n" % (to.path, to.host_header, fields), closing
+
+
+def _refuse(headers: Collection[tuple[str, str]]) -> NoReturn:
+    """The first thing wrong with the headers, as before: a character Latin-1 lacks, then a bad name or value."""
+    try:
+        fields = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers]
+    except UnicodeEncodeError as exc:
+        raise InvalidRequest(str(exc)) from None
+    for name, value in fields:
+        if not _TOKEN.fullmatch(name.decode("latin-1")):
+            raise InvalidRequest(f"Invalid header name {name!r}")
+        if _NOT_IN_VALUE.search(value.decode("latin-1")):
+            raise InvalidRequest(f"Invalid header value {value!r}")
+    raise AssertionError("nothing to refuse")
