@@ -269,9 +269,17 @@ def test_an_http10_server_that_offers_keep_alive_is_taken_up_on_it(scripted: lis
     assert server.seen == [(0, "/a"), (0, "/b")]
 
 
-def test_a_head_over_1_MiB_is_refused(scripted: list[Scripted], client: Client) -> None:
-    head = b"HTTP/1.1 200 OK\r\n" + b"X-Pad: %s\r\n" % (b"a" * 1000) * 1100
-    server = serve(scripted, [head + b"Content-Length: 0\r\n\r\n"])
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"HTTP/1.1 200 OK\r\n" + b"X-Pad: %s\r\n" % (b"a" * 1000) * 1100 + b"Content-Length: 0\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nX-Pad: " + b"a" * 1_100_000 + b"\r\nContent-Length: 0\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nX-Pad: " + b"a" * 1_100_000,  # and no end: the server waits
+    ],
+    ids=["many lines", "one long line", "one endless line"],
+)
+def test_a_head_over_1_MiB_is_refused(scripted: list[Scripted], client: Client, head: bytes) -> None:
+    server = serve(scripted, [head])
     with pytest.raises(FetchError, match=r"connection broken mid-answer \(Receive buffer too long\)"):
         get(client, server.url("/a"))
 

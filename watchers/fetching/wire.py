@@ -36,6 +36,7 @@ READ_SIZE = 65536
 SHOWN = 200  # bytes of a malformed line quoted in the error
 CLOSED_SILENTLY = "the server closed the connection without answering"
 STOPPED_SHORT = "the body stopped short"
+HEAD_TOO_BIG = "Receive buffer too long"  # (h11's words)
 
 
 class WireError(Exception):
@@ -207,6 +208,7 @@ class Connection:
         "complete",
         "failed",
         "head_done",
+        "head_size",
         "headers",
         "keep",
         "parser",
@@ -236,6 +238,7 @@ class Connection:
         self.headers: dict[bytes, bytes] = {}
         self.body: list[bytes] = []
         self.head_done = False
+        self.head_size = 0  # bytes of header lines so far (informational answers' too)
         self.complete = False
         self.failed = ""
         self.keep = False
@@ -252,6 +255,9 @@ class Connection:
     def on_header(self, name: bytes, value: bytes) -> None:
         if b"\0" in value:
             raise _Refused("a NUL byte in a header value")
+        self.head_size += len(name) + len(value) + 4
+        if self.head_size > MAX_HEAD:
+            raise _Refused(HEAD_TOO_BIG)
         name = name.lower()
         value = value.rstrip(b" \t")  # llhttp leaves the whitespace after a value
         headers = self.headers
@@ -608,8 +614,8 @@ class Pool:
             except _ParseFailed as exc:
                 raise Broken(_head_error(b"".join(head), exc)) from None
             size += len(data)
-            if size > MAX_HEAD and not conn.head_done:
-                raise Broken("Receive buffer too long")
+            if size > MAX_HEAD and not conn.head_done:  # one endless line: llhttp gathers it before any callback
+                raise Broken(HEAD_TOO_BIG)
         return Answer(self, conn, origin)
 
 
