@@ -1,6 +1,7 @@
 """Benchmark: start-up, and `whisperer poll` over N pages beside urlwatch, cold and warm, as whole processes.
 
     python bench/poll.py [--sizes 200,2000,20000] [--no-peer] [--server nginx|python] [--per-host N] [--workdir DIR]
+                         [--this-tree]
 
 Pages are static files served by nginx on 127.0.0.1 (a generated config on a free port in a temporary folder);
 without nginx, the bundled Python page server (bench/pageserver.py) serves them, and the bench says so.
@@ -254,7 +255,10 @@ def main() -> None:
         "--per-host", type=int, help="also run whisperer with this [fetch] per_host (loopback is your own server)"
     )
     parser.add_argument("--workdir", default=str(ROOT / ".bench"), help="where urlwatch's venv is kept")
+    parser.add_argument("--this-tree", action="store_true", help="run this checkout's code, not the installed script")
     args = parser.parse_args()
+    if args.this_tree:
+        os.environ["WHISPERER_BENCH_MODULE"] = "1"
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     server_kind = args.server or ("nginx" if shutil.which("nginx") or Path("/usr/sbin/nginx").exists() else "python")

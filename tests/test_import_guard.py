@@ -17,7 +17,16 @@ ROOT = Path(__file__).resolve().parent.parent
 # Slack SDK and Bolt, Playwright, the PDF reader, JSONPath, the calendar writer, the scheduler.
 NEVER_FOR_LIGHT = {"slack_sdk", "slack_bolt", "playwright", "pypdfium2", "jsonpath", "icalendar", "apscheduler"}
 # The parsers, the database layer and the HTTP client, besides: `--help` and `--version` need none of them.
-NEVER_FOR_HELP = NEVER_FOR_LIGHT | {"bs4", "soupsieve", "lxml", "feedparser", "sqlite_utils", "urllib3", "yaml"}
+NEVER_FOR_HELP = NEVER_FOR_LIGHT | {
+    "bs4",
+    "soupsieve",
+    "lxml",
+    "feedparser",
+    "sqlite_utils",
+    "urllib3",
+    "httptools",
+    "yaml",
+}
 PARSERS = {"bs4", "lxml", "feedparser", "jsonpath", "pypdfium2"}
 OURS = {"handlers", "storage", "watchers"}
 

@@ -32,9 +32,20 @@ def ca() -> trustme.CA:
 
 @pytest.fixture
 def tls_server(ca: trustme.CA) -> Iterator[TlsServer]:
+    yield from serve_tls(ca, "HTTP/1.0")  # closes after each answer
+
+
+@pytest.fixture
+def tls_keep_alive(ca: trustme.CA) -> Iterator[TlsServer]:
+    yield from serve_tls(ca, "HTTP/1.1")
+
+
+def serve_tls(ca: trustme.CA, protocol: str) -> Iterator[TlsServer]:
     seen = TlsServer(0)
 
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = protocol
+
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
@@ -65,7 +76,7 @@ def trusting(ca: trustme.CA, *allow: str) -> Client:
     client = make_client(replace(FAST, network=NetworkPolicy.from_entries(allow)))
     context = ssl.create_default_context()
     ca.configure_trust(context)
-    client.connection_pool_kw["ssl_context"] = context
+    client.ssl_context = context
     return client
 
 
@@ -98,3 +109,15 @@ def test_a_certificate_for_another_name_still_fails(ca: trustme.CA, tls_server: 
     finally:
         client.clear()
     assert tls_server.hosts == []
+
+
+def test_https_connections_are_kept_alive(ca: trustme.CA, tls_keep_alive: TlsServer) -> None:
+    client = trusting(ca, "localhost")
+    try:
+        for path in ("/tiers", "/rebates", "/tiers"):
+            fetched = fetch_url(client, f"https://localhost:{tls_keep_alive.port}{path}", max_bytes=10_000)
+            assert b"Premier" in fetched.body
+    finally:
+        client.clear()
+    assert tls_keep_alive.names == ["localhost"]  # one handshake: the later GETs went on the same connection
+    assert len(tls_keep_alive.hosts) == 3

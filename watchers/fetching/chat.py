@@ -5,19 +5,24 @@ Only this module talks to the `[summary]` endpoint; page text is sent there (the
 from __future__ import annotations
 
 import json
-
-import urllib3
+from typing import TYPE_CHECKING
 
 from watchers.fetching.errors import FetchError
-from watchers.fetching.guarded import guarded_pools
 from watchers.fetching.network import NetworkPolicy
 from watchers.fetching.settings import ChatSettings
+
+if TYPE_CHECKING:  # urllib3 is imported when a summary is asked for: the configuration needs only ChatSettings
+    import urllib3
 
 MAX_ANSWER = 64_000  # bytes: a summary is two sentences; anything larger is not one
 
 
 def chat_client(policy: NetworkPolicy) -> urllib3.PoolManager:
     """A pool whose connections go only where the network policy allows (as every fetch's do)."""
+    import urllib3
+
+    from watchers.fetching.guarded import guarded_pools
+
     pool = urllib3.PoolManager(num_pools=4, maxsize=2, retries=False)
     pool.pool_classes_by_scheme = guarded_pools(policy)
     return pool
@@ -25,6 +30,8 @@ def chat_client(policy: NetworkPolicy) -> urllib3.PoolManager:
 
 def ask_chat(client: urllib3.PoolManager, settings: ChatSettings, system: str, user: str) -> str:
     """The first choice's message content; raises FetchError (timeout, refused, not JSON, no content)."""
+    import urllib3
+
     body = json.dumps(
         {
             "model": settings.model,

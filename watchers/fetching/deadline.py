@@ -110,3 +110,9 @@ def watch(sock: socket.socket | None) -> None:
     current: Deadline | None = getattr(_active, "deadline", None)
     if current is not None and sock is not None:
         current.watch(sock)
+
+
+def expired() -> bool:
+    """Whether this thread's fetch has hit its deadline (its sockets were shut: a failure then is no server's)."""
+    current: Deadline | None = getattr(_active, "deadline", None)
+    return current is not None and current.expired

@@ -1,4 +1,5 @@
-"""urllib3 connections that connect only to addresses the network policy allows.
+"""urllib3 connections that connect only to addresses the network policy allows (the summary endpoint's; pages
+are fetched by watchers.fetching.wire, which applies the same policy the same way).
 
 The name is resolved here, every address checked, and the socket opened to a checked address: a DNS answer
 cannot change between the check and the connect (rebinding). TLS still verifies and sends SNI for the host name.
