@@ -20,12 +20,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from sqlite_utils import Database
 
 from bot.ops.endpoints import Ops, make_ops_server
 from bot.ops.health import Heartbeat
 from bot.ops.metrics import Metrics
 from bot.slack.app import server_address, stop_http_server
+from storage.database import Database
 from storage.db import file_identity, open_db, transaction
 from storage.outbox import alerts as outbox
 from storage.watching import sources as state

@@ -11,10 +11,9 @@ from datetime import datetime, tzinfo
 from importlib import import_module
 from typing import Any
 
-from sqlite_utils import Database
-
 from handlers.reply import Mono, Reply, error, note, para, reply
 from handlers.settings import KnowledgeSettings
+from storage.database import Database
 from watchers.fetching.network import NetworkPolicy
 
 Handler = Callable[["Context", list[str]], Reply]

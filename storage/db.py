@@ -16,8 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlite_utils import Database
-
+from storage.database import Database
 from storage.migrations import SchemaTooNew, migrate, pending_migrations, refuse_newer
 
 # Importing each area's schema module registers its migrations (numbered across areas, run in order).
@@ -221,9 +220,7 @@ def open_db(path: str | Path, *, upgrade: bool = True, create: bool = True) -> D
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
-        # sqlite-utils plugins serve its own CLI: loading them scans every installed package's entry points (7-20 ms
-        # a start) and would run third-party code on this connection, whose SQL uses none of their functions.
-        db = Database(conn, execute_plugins=False)
+        db = Database(conn)
         try:
             refuse_newer(db, str(path))
         except SchemaTooNew as exc:

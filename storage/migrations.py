@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlite_utils import Database
+from storage.database import Database
 
 Migration = Callable[[Database], None]
 MIGRATIONS: list[tuple[int, str, Migration]] = []

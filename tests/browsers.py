@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 from conftest import NOW
-from sqlite_utils import Database
 
+from storage.database import Database
 from storage.db import transaction
 from storage.watching import sources as state
 from storage.watching.changes import get_snapshot

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlite_utils import Database
 
+from storage.database import Database
 from storage.db import open_db, transaction
 from storage.watching import sources as state
 from storage.watching.changes import get_snapshot

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 from browsers import POLICY, Site, poll, snapshot, spec
-from sqlite_utils import Database
 
 from bot.demo.story import run_demo
+from storage.database import Database
 from storage.watching import sources as state
 from watchers.fetching.browser import Browser
 from watchers.fetching.network import NetworkPolicy

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 from browsers import POLICY, Site, poll, spec
-from sqlite_utils import Database
 from test_browser import DASHBOARD
 
 from bot.cli.doctor import run_checks
 from bot.config.loading import ConfigError, load_config
 from bot.demo.story import run_demo
+from storage.database import Database
 from watchers.fetching.browser import Browser, BrowserMissing, browser_cookies, find_browser
 from watchers.fetching.http import FetchError
 from watchers.fetching.settings import BrowserSettings

@@ -16,6 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Slack SDK and Bolt, Playwright, the PDF reader, JSONPath, the calendar writer, the scheduler.
 NEVER_FOR_LIGHT = {"slack_sdk", "slack_bolt", "playwright", "pypdfium2", "jsonpath", "icalendar", "apscheduler"}
+# sqlite-utils is installed for its command line only: the bot's storage/database.py does not import it.
+NEVER_FOR_LIGHT |= {"sqlite_utils"}
 # The parsers, the database layer and the HTTP client, besides: `--help` and `--version` need none of them.
 NEVER_FOR_HELP = NEVER_FOR_LIGHT | {
     "bs4",
@@ -88,7 +90,7 @@ def test_reading_commands_import_no_slack_browser_pdf_jsonpath_calendar_or_sched
         status, loaded = run(tmp_path, "--config", config, *argv)
         assert status in (0, 2), argv
         assert loaded & NEVER_FOR_LIGHT == set(), argv
-        assert "sqlite_utils" in loaded  # they did open the database: the probe sees a real run
+        assert "storage" in loaded  # they did open the database: the probe sees a real run
 
 
 def test_poll_imports_only_the_parsers_of_the_kinds_it_polls(tmp_path: Path) -> None:

@@ -7,8 +7,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from conftest import DATA, NOW, FixtureServer, Response, Watch
-from sqlite_utils import Database
 
+from storage.database import Database
 from storage.db import open_db, stamp
 from storage.migrations import MIGRATIONS, latest_version, migrate, schema_version
 from storage.outbox import alerts as outbox

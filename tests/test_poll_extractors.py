@@ -7,11 +7,11 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from conftest import FAST, NOW, Watch
-from sqlite_utils import Database
 
 from bot.cli.main import main
 from bot.slack.render import to_text
 from handlers.registry import Context, dispatch
+from storage.database import Database
 from storage.db import transaction
 from storage.programme import deadlines
 from storage.watching import sources as state

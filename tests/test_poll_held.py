@@ -8,10 +8,10 @@ from datetime import timedelta
 from pathlib import Path
 
 from conftest import FAST, NOW, FixtureServer, Response, Seen, Watch
-from sqlite_utils import Database
 
 from bot.slack.render import to_text
 from handlers.registry import Context, dispatch
+from storage.database import Database
 from storage.db import open_db
 from watchers.sources import SourceSpec
 

@@ -6,13 +6,13 @@ from datetime import UTC
 
 import pytest
 from conftest import NOW
-from sqlite_utils import Database
 
 from bot.slack.render import to_text
 from handlers.alerting.compose import compose_alert
 from handlers.overview.home import home
 from handlers.registry import Context, dispatch
 from handlers.reply import Heading, Reply
+from storage.database import Database
 from storage.db import transaction
 from storage.outbox import alerts as outbox
 from storage.outbox import delivery as blocks

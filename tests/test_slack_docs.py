@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from sqlite_utils import Database
 
 from bot.cli.doctor import REQUIRED_SCOPES
 from bot.slack.app import COMMAND, EVENTS_PATH
 from bot.slack.render import to_text
 from handlers.registry import Context, dispatch, load_commands
+from storage.database import Database
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from conftest import NOW
-from sqlite_utils import Database
 
+from storage.database import Database
 from storage.db import transaction
 from storage.migrations import schema_version
 from storage.outbox import alerts as outbox

@@ -7,8 +7,8 @@ from dataclasses import replace
 
 import pytest
 from conftest import FAST, FixtureServer, Response, Seen, Watch
-from sqlite_utils import Database
 
+from storage.database import Database
 from watchers.poll import Outcome
 from watchers.sources import SourceSpec
 

@@ -9,8 +9,7 @@ from datetime import datetime
 from itertools import chain
 from urllib.parse import urlsplit
 
-from sqlite_utils import Database
-
+from storage.database import Database
 from storage.db import savepoint, transaction
 from storage.watching import sources as state
 from watchers.fetching.browser import Browser, render_source

@@ -21,8 +21,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
-from sqlite_utils import Database
-
 from bot.delivery.errors import (
     Blocked,
     DeliveryProblem,
@@ -35,6 +33,7 @@ from bot.delivery.errors import (
 from bot.delivery.sinks import Sink, is_dm, target_of
 from handlers.alerting.compose import compose_alert
 from handlers.reply import Reply
+from storage.database import Database
 from storage.db import StorageUnavailable, parse_stamp, stamp, transaction
 from storage.outbox import alerts as outbox
 from storage.outbox import attempts, ownership

@@ -12,11 +12,11 @@ from typing import Any, Protocol
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
-from sqlite_utils import Database
 
 from bot.delivery.errors import BLOCKING_FIXES, Blocked, PostedUnrecorded, Undeliverable, classify
 from bot.slack.render import fallback_text, to_blocks, to_text
 from handlers.reply import Note, Reply, plain_text
+from storage.database import Database
 from storage.db import StorageUnavailable, transaction
 from storage.outbox import attempts, threads
 from storage.team import people

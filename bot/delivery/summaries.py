@@ -7,8 +7,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlite_utils import Database
-
+from storage.database import Database
 from storage.db import transaction
 from storage.outbox import alerts as outbox
 from storage.watching import summaries as cache

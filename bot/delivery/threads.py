@@ -13,13 +13,12 @@ import logging
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
-from sqlite_utils import Database
-
 from bot.delivery.errors import PostedUnrecorded, Undeliverable, classify
 from bot.delivery.sinks import UpdatingSink, is_dm
 from handlers.alerting.compose import compose_alert
 from handlers.alerting.events import shared_event
 from handlers.reply import Reply
+from storage.database import Database
 from storage.db import parse_stamp
 from storage.outbox import threads
 

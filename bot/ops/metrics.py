@@ -29,9 +29,9 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlite_utils import Database
 
 from bot import __version__
+from storage.database import Database
 from storage.db import StorageUnavailable
 from storage.ops.health import last_successes, outbox_depth
 

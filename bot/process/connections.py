@@ -9,9 +9,8 @@ from __future__ import annotations
 import threading
 from dataclasses import replace
 
-from sqlite_utils import Database
-
 from bot.process.runtime import Runtime
+from storage.database import Database
 from storage.db import FileIdentity, lost_database, open_db
 
 

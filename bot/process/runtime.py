@@ -9,11 +9,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlite_utils import Database
-
 from bot.config.loading import Config, ConfigError
 from bot.config.sources import parse_source
 from bot.process.meaning import meaning_facts
+from storage.database import Database
 from storage.db import open_db, transaction
 from storage.watching import sources as state
 from watchers.facts.extractors import make_extractors

@@ -6,9 +6,8 @@ import shutil
 from pathlib import Path
 from typing import Protocol
 
-from sqlite_utils import Database
-
 from bot.process.lock import running_holder
+from storage.database import Database
 from storage.db import StorageUnavailable, file_identity, probe_write
 
 LOW_SPACE = 50 * 1024 * 1024  # below this, say so before SQLite starts refusing writes

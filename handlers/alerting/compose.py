@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import datetime, tzinfo
 from typing import Any
 
-from sqlite_utils import Database
-
 from handlers.alerting.events import event_line
 from handlers.alerting.levels import change_level_line, kind_level_line, summary_line
 from handlers.alerting.meaning import meaning_blocks
@@ -31,6 +29,7 @@ from handlers.reply import (
 from handlers.reply_codec import decode_reply
 from handlers.watch.changes import when
 from handlers.watch.ownership import change_actions, change_status
+from storage.database import Database
 from storage.outbox import ownership, threads
 from storage.watching import changes as store
 from storage.watching import sources as state

@@ -7,9 +7,8 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-from sqlite_utils import Database
-
 from handlers.reply import Block, Strong, note
+from storage.database import Database
 from storage.outbox import threads
 from storage.watching import changes as store
 from watchers.facts.levels import diff_sides

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlite_utils import Database
-
 from handlers.reply import Block, Strong, note
+from storage.database import Database
 from storage.watching import summaries
 from watchers.facts.summary import diff_key
 

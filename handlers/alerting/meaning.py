@@ -9,9 +9,8 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from sqlite_utils import Database
-
 from handlers.reply import Block, Inline, Strong, bullets, note, para
+from storage.database import Database
 from storage.db import parse_stamp
 from storage.watching import changes as store
 from storage.watching import sources as state

@@ -13,11 +13,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, tzinfo
 from typing import Any
 
-from sqlite_utils import Database
-
 from handlers.csvtable import read_table
 from handlers.money.deal_rules import CURRENCIES, ORIGINS, STATES, local_day, parse_amount
 from handlers.reply import Block, Reply, bullets, note, para, reply
+from storage.database import Database
 from storage.db import transaction
 from storage.programme import deals as store
 from watchers.facts.dates import parse_day

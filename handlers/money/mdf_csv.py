@@ -10,12 +10,11 @@ import io
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlite_utils import Database
-
 from handlers.money.mdf import AMOUNT, CURRENCY
 from handlers.money.settings import STATES, MdfSettings
 from handlers.registry import Context, record_id
 from handlers.reply import Block, Heading, Mono, Reply, bullets, code_excerpt, note, para, reply
+from storage.database import Database
 from storage.db import transaction
 from storage.programme import money as store
 from watchers.facts.dates import parse_day

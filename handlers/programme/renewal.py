@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlite_utils import Database
-
 from handlers.programme.deadlines import when_left
 from handlers.programme.metrics import metric_watches, sparkline, watch_def, zone_text
 from handlers.programme.thresholds import kpi_in_force
@@ -18,6 +16,7 @@ from handlers.registry import Context, UsageError, admin_refusal, command, did_y
 from handlers.reply import Block, Heading, Inline, Mono, Reply, Strong, bullets, error, note, para, reply
 from handlers.settings import CertificationSettings, Kpi, MetricDef
 from handlers.team.certificates import first_name
+from storage.database import Database
 from storage.db import transaction
 from storage.programme import metrics as store
 from storage.team import certifications as certs

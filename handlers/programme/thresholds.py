@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 
-from sqlite_utils import Database
-
 from handlers.settings import Kpi
 from handlers.watch.changes import when
+from storage.database import Database
 from storage.db import parse_stamp
 from storage.watching import changes as store
 from storage.watching import facts as kept

@@ -6,11 +6,10 @@ from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Any
 
-from sqlite_utils import Database
-
 from handlers.registry import Context, UsageError, command, did_you_mean, suggest
 from handlers.reply import Block, Heading, Inline, Link, Mono, Reply, Strong, bullets, code_excerpt, error, note, para
 from handlers.reply import reply as make_reply
+from storage.database import Database
 from storage.db import parse_stamp
 from storage.programme import knowledge
 from storage.watching import changes as store

@@ -7,11 +7,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlite_utils import Database
-
 from handlers.csvtable import read_table
 from handlers.reply import Block, Reply, Strong, bullets, error, para
 from handlers.settings import LEVELS, CertificationSettings, level_of
+from storage.database import Database
 from storage.db import transaction
 from storage.team import certifications as certs
 from storage.team import departures, people

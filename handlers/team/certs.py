@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlite_utils import Database
-
 from handlers.registry import Context, UsageError, admin_refusal, command, form_reply, record_id, suggest
 from handlers.reply import Block, Heading, Inline, Mono, Reply, Strong, bullets, error, note, para, reply
 from handlers.team.cert_followups import FOLLOWUPS
@@ -20,6 +18,7 @@ from handlers.team.certificates import (
     person_for,
     status_text,
 )
+from storage.database import Database
 from storage.db import transaction
 from storage.team import certifications as certs
 from storage.team import people

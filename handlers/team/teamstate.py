@@ -13,10 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
-from sqlite_utils import Database
-
 from handlers.settings import CertificationSettings, KnowledgeSettings, level_of
 from handlers.team.certificates import add_years
+from storage.database import Database
 from storage.team import certifications as certs
 from storage.team import holds
 from storage.team import people as people_store

@@ -9,11 +9,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
-from sqlite_utils import Database
-
 from handlers.registry import Context, UsageError, command, needs_user
 from handlers.reply import Action, Block, Mention, Mono, Reply, Strong, error, note, para, reply
 from handlers.watch.changes import when
+from storage.database import Database
 from storage.db import stamp, transaction
 from storage.outbox import ownership
 from storage.team import people

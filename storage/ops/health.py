@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlite_utils import Database
-
+from storage.database import Database
 from storage.db import parse_stamp
 from storage.migrations import latest_version, schema_version
 

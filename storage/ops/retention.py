@@ -12,8 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlite_utils import Database
-
+from storage.database import Database
 from storage.db import stamp, transaction
 
 # Snapshots a source or a change still needs, whatever their age: each source's newest and a result held for a

@@ -6,8 +6,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlite_utils import Database
-
+from storage.database import Database
 from storage.db import stamp
 from storage.watching.sources import Row, _rows
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlite_utils import Database
-
+from storage.database import Database
 from storage.db import parse_stamp, stamp
 from storage.watching.sources import Row, _rows
 

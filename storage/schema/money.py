@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from sqlite_utils import Database
-
+from storage.database import Database
 from storage.migrations import _run, migration
 
 

@@ -7,8 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlite_utils import Database
-
+from storage.database import Database
 from storage.db import stamp
 from storage.watching.sources import Row, _rows
 

@@ -7,8 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlite_utils import Database
-
+from storage.database import Database
 from storage.db import stamp
 
 Row = dict[str, Any]

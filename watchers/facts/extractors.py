@@ -11,8 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlite_utils import Database
-
+from storage.database import Database
 from storage.outbox import alerts as outbox
 from storage.programme import deadlines, knowledge
 from storage.watching import changes as store

@@ -11,8 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlite_utils import Database
-
+from storage.database import Database
 from storage.db import stamp
 from storage.programme import deadlines, knowledge
 from storage.programme import metrics as readings

@@ -7,8 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlite_utils import Database
-
+from storage.database import Database
 from storage.programme import knowledge
 from storage.watching import changes as store
 from storage.watching import facts

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlite_utils import Database
-
+from storage.database import Database
 from storage.db import parse_stamp
 from storage.outbox import alerts as outbox
 from storage.programme import metrics as store

@@ -7,8 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from sqlite_utils import Database
-
+from storage.database import Database
 from storage.db import savepoint, transaction
 from storage.outbox import alerts as outbox
 from storage.watching import changes as store

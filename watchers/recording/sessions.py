@@ -9,8 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlite_utils import Database
-
+from storage.database import Database
 from storage.db import stamp
 from storage.outbox import alerts as outbox
 from storage.watching import sessions
