@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import io
 import os
 import re
@@ -132,9 +133,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return EXIT_USAGE
-    if args.command == "poll" and args.ping:
-        return _pinged(args)
-    return _main(args)
+    try:
+        if args.command == "poll" and args.ping:
+            return _pinged(args)
+        return _main(args)
+    finally:
+        # The interpreter's last full collection would walk every object the command made, only to free memory
+        # that the exit frees anyway: ~20 ms after a poll of 2,000 sources. Frozen objects are skipped by it.
+        gc.freeze()
 
 
 def _main(args: argparse.Namespace) -> int:
