@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import pytest
 
+from watchers.fetching.http import host_key
 from watchers.poll import RUN_LENGTH, _runs
 from watchers.sources import SourceSpec
 
@@ -27,3 +30,21 @@ def test_a_small_poll_gives_each_thread_single_sources() -> None:
 def test_a_large_poll_is_fetched_in_runs() -> None:
     runs = list(_runs(specs(2000), 2))
     assert len(runs) == 125 and {len(run) for run in runs} == {RUN_LENGTH}
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8080/p/1.html",
+        "HTTPS://Portal.Example.com?x=1",
+        "https://a.example#frag",
+        "http://user:pw@Host.example:1/x",
+        "http://[::1]:80/x",
+        "https://partner.huaweicloud.example",
+        "file:///srv/pages/x.html",
+        "/srv/pages/x.html",
+        "mailto:someone@example.com",
+    ],
+)
+def test_the_politeness_key_is_urlsplits_netloc(url: str) -> None:
+    assert host_key(url) == urlsplit(url).netloc.lower()

@@ -7,14 +7,22 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime
 from itertools import chain
-from urllib.parse import urlsplit
 
 from storage.database import Database
 from storage.db import savepoint, transaction
 from storage.watching import sources as state
 from watchers.fetching.browser import Browser, render_source
 from watchers.fetching.cookies import CookieFileError, cookies_for, earliest_expiry, load_cookies
-from watchers.fetching.http import Client, Fetched, FetchError, FetchSettings, HostLimiter, fetch_url, read_file
+from watchers.fetching.http import (
+    Client,
+    Fetched,
+    FetchError,
+    FetchSettings,
+    HostLimiter,
+    fetch_url,
+    host_key,
+    read_file,
+)
 from watchers.fetching.session import AUTH_STATUSES, logs_in
 from watchers.reading.observe import Observation, safe_observe
 from watchers.recording.record import QUIET, Extractor, Outcome, record_observation
@@ -100,7 +108,7 @@ def _useful_workers(specs: Sequence[SourceSpec], settings: FetchSettings) -> int
     """No more threads than can be busy: per_host slots per host (files count as one host each)."""
     hosts: dict[str, int] = {}
     for spec in specs:
-        host = urlsplit(spec.url).netloc.lower() if spec.is_remote else spec.url
+        host = host_key(spec.url) if spec.is_remote else spec.url
         hosts[host] = hosts.get(host, 0) + 1
     useful = sum(min(count, settings.per_host) for count in hosts.values())
     return max(1, min(settings.workers, useful))
