@@ -19,6 +19,8 @@ from watchers.fetching.http import (
     FetchError,
     FetchSettings,
     HostLimiter,
+    Request,
+    fetch_lanes,
     fetch_url,
     host_key,
     read_file,
@@ -50,10 +52,6 @@ def fetch_source(
     browser: Browser | None = None,
 ) -> Fetched | Observation:
     """The I/O half of a check: the fetched body, or an error (or logged-out) Observation. Never raises."""
-    headers = dict(spec.headers)
-    if cookie:  # the cookies file's cookies join any Cookie header the source sets itself
-        name = next((n for n in headers if n.lower() == "cookie"), "Cookie")
-        headers[name] = f"{headers[name]}; {cookie}" if headers.get(name) else cookie
     try:
         if not spec.is_remote:  # a file, or a pdf given as a path
             return read_file(spec.url, settings.max_bytes)
@@ -69,14 +67,34 @@ def fetch_source(
                 max_bytes=settings.max_bytes,
                 etag=etag,
                 last_modified=last_modified,
-                headers=headers,
+                headers=source_headers(spec, cookie),
             )
-    except FetchError as exc:
+    except Exception as exc:
+        return failed_fetch(spec, exc)
+
+
+def source_headers(spec: SourceSpec, cookie: str | None) -> dict[str, str]:
+    """The source's own headers; the cookies file's cookies join any Cookie header the source sets itself."""
+    headers = dict(spec.headers)
+    if cookie:
+        name = next((n for n in headers if n.lower() == "cookie"), "Cookie")
+        headers[name] = f"{headers[name]}; {cookie}" if headers.get(name) else cookie
+    return headers
+
+
+def failed_fetch(spec: SourceSpec, exc: Exception) -> Observation:
+    """What a failed fetch means: logged out (an auth status from a portal we log in to), or an error."""
+    if isinstance(exc, FetchError):
         if exc.status in AUTH_STATUSES and logs_in(spec):
             return Observation("logged_out", error=f"the portal answered HTTP {exc.status} to our credentials")
         return Observation("error", error=str(exc))
-    except Exception as exc:  # whatever the network layer throws must not stop the other sources
-        return Observation("error", error=f"unexpected {type(exc).__name__}: {exc}")
+    # whatever the network layer throws must not stop the other sources
+    return Observation("error", error=f"unexpected {type(exc).__name__}: {exc}")
+
+
+def in_lanes(spec: SourceSpec) -> bool:
+    """Fetched by fetch_lanes (a plain GET), rather than one at a time (files, browser pages)."""
+    return spec.is_remote and spec.kind != "browser"
 
 
 Expiry = tuple[datetime, str]
@@ -105,12 +123,13 @@ def _runs(specs: Sequence[SourceSpec], workers: int) -> Iterator[Sequence[Source
 
 
 def _useful_workers(specs: Sequence[SourceSpec], settings: FetchSettings) -> int:
-    """No more threads than can be busy: per_host slots per host (files count as one host each)."""
+    """No more threads than can be busy: one per host of plain GETs (a thread keeps per_host of them out at once,
+    see fetch_lanes), per_host per host of browser pages, and files count as one host each."""
     hosts: dict[str, int] = {}
     for spec in specs:
         host = host_key(spec.url) if spec.is_remote else spec.url
-        hosts[host] = hosts.get(host, 0) + 1
-    useful = sum(min(count, settings.per_host) for count in hosts.values())
+        hosts[host] = hosts.get(host, 0) + (0 if in_lanes(spec) else 1)
+    useful = sum(max(1, min(count, settings.per_host)) for count in hosts.values())
     return max(1, min(settings.workers, useful))
 
 
@@ -161,7 +180,35 @@ def poll_sources(
         return spec, fetched, expiry
 
     def work_run(run: Sequence[SourceSpec]) -> list[tuple[SourceSpec, Fetched | Observation, Expiry | None]]:
-        return [work(spec) for spec in run]
+        """A run's sources: plain GETs with up to per_host of them out at once from this thread (fetch_lanes)."""
+        done: list[tuple[SourceSpec, Fetched | Observation, Expiry | None] | None] = [None] * len(run)
+        lanes: list[tuple[int, SourceSpec, Expiry | None]] = []
+        requests: list[Request] = []
+        for position, spec in enumerate(run):
+            if not in_lanes(spec):
+                done[position] = work(spec)
+                continue
+            row = rows.get(spec.id) or {}
+            try:
+                cookie, expiry = session_cookies(spec, now)
+            except CookieFileError as exc:
+                done[position] = (spec, Observation("error", error=str(exc)), None)
+                continue
+            lanes.append((position, spec, expiry))
+            requests.append(
+                Request(
+                    spec.url,
+                    settings.max_bytes,
+                    row.get("etag"),
+                    row.get("last_modified"),
+                    source_headers(spec, cookie),
+                )
+            )
+        if requests:
+            answers = fetch_lanes(client, limiter, requests, settings.per_host)
+            for (position, spec, expiry), got in zip(lanes, answers, strict=True):
+                done[position] = (spec, got if isinstance(got, Fetched) else failed_fetch(spec, got), expiry)
+        return [item for item in done if item is not None]
 
     workers = _useful_workers(specs, settings)
     # Threads only fetch (I/O); parsing and writing stay on this thread, so CPU-bound parsing never

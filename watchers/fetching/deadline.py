@@ -100,6 +100,21 @@ def start_deadline(seconds: float) -> Deadline:
     return current
 
 
+def begin(seconds: float) -> Deadline:
+    """A fetch's deadline, counting from now, that is not yet this thread's (see `switch`)."""
+    current = Deadline(seconds)
+    _REAPER.add(current)
+    return current
+
+
+def switch(current: Deadline | None) -> Deadline | None:
+    """Make `current` this thread's deadline, returning the one it replaces: a thread with several fetches in
+    flight resumes each under its own (its sockets were watched by the one active when they were used)."""
+    previous: Deadline | None = getattr(_active, "deadline", None)
+    _active.deadline = current
+    return previous
+
+
 def end_deadline(current: Deadline) -> None:
     current.finish()
     _active.deadline = current.outer

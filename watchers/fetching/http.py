@@ -7,14 +7,15 @@ import queue
 import re
 import stat
 import threading
-from collections.abc import Mapping
+from collections import deque
+from collections.abc import Generator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 from watchers import __version__
-from watchers.fetching import wire
+from watchers.fetching import deadline, wire
 from watchers.fetching.deadline import Deadline, end_deadline, start_deadline
 from watchers.fetching.errors import FetchError as FetchError  # defined apart so watchers.fetching.network can share it
 from watchers.fetching.network import AddressRefused, NetworkPolicy
@@ -102,6 +103,10 @@ class HostLimiter:
         self._slots: dict[str, _Slots] = {}
 
     def slot(self, url: str) -> AbstractContextManager[None]:
+        """One of the URL's host's slots, held for a `with` block."""
+        return self.slots(url)
+
+    def slots(self, url: str) -> _Slots:
         host = host_key(url)
         slots = self._slots.get(host)
         if slots is None:
@@ -125,6 +130,20 @@ class _Slots:
     def __exit__(self, *exc: object) -> None:
         self._tokens.put(None)
 
+    def acquire(self, blocking: bool = True) -> bool:
+        """Take a slot; without `blocking`, only if one is free now."""
+        if blocking:
+            self._tokens.get()
+            return True
+        try:
+            self._tokens.get_nowait()
+        except queue.Empty:
+            return False
+        return True
+
+    def release(self) -> None:
+        self._tokens.put(None)
+
 
 REDIRECTS = (301, 302, 303, 307, 308)
 
@@ -143,22 +162,142 @@ def fetch_url(
     Redirects are followed here, each hop checked before connecting; the source's own headers (cookies,
     tokens) go only to the origin of its URL. The body must arrive whole and is capped while it streams.
     """
-    settings = client.settings
-    limit = start_deadline(settings.total_timeout)
+    limit = start_deadline(client.settings.total_timeout)
     try:
-        return _follow(client, url, limit, max_bytes, etag, last_modified, headers or {})
-    except AddressRefused:
-        raise
-    except Exception as exc:
-        if limit.expired or limit.remaining() <= 0:
-            raise FetchError(_past_deadline(settings.total_timeout)) from None
-        if isinstance(exc, FetchError):
-            raise
-        if isinstance(exc, (wire.WireError, ValueError)):
-            raise FetchError(_error_message(exc)) from None
-        raise
+        steps = _Steps(client, url, limit, max_bytes, etag, last_modified, headers or {})
+        for _ in steps:  # both halves at once: the request, then its answer
+            pass
+        return steps.fetched
     finally:
         end_deadline(limit)
+
+
+@dataclass(frozen=True)
+class Request:
+    """One GET for fetch_lanes: what fetch_url takes."""
+
+    url: str
+    max_bytes: int
+    etag: str | None = None
+    last_modified: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+def fetch_lanes(
+    client: Client, limiter: HostLimiter, requests: Sequence[Request], lanes: int
+) -> list[Fetched | Exception]:
+    """fetch_url for each request, with up to `lanes` of them waiting for their answers at once on this one thread
+    (each on its own connection, each within the host's per_host slots); results in the order of the requests, an
+    Exception where fetch_url would have raised one.
+
+    Threads waiting on blocking reads hand the interpreter lock to each other and sleep at every answer (on a quick
+    server, two threads fetch no faster than one); here the next request is already out while one answer is read,
+    so the answer that is waited for next has usually arrived. A request is only sent once it holds a slot, and
+    this thread blocks for a slot only while it has nothing in flight, so threads sharing a host never deadlock.
+    """
+    results: list[Fetched | Exception | None] = [None] * len(requests)
+    flying: deque[_Flight] = deque()
+
+    def land(flight: _Flight) -> None:
+        results[flight.index] = flight.finish()
+
+    for index, request in enumerate(requests):
+        slots = limiter.slots(request.url)
+        while not slots.acquire(blocking=not flying):
+            land(flying.popleft())
+        flight = _Flight(index, client, request, slots)
+        if flight.start():
+            flying.append(flight)
+            if len(flying) >= max(1, lanes):
+                land(flying.popleft())
+        else:
+            results[index] = flight.result
+    while flying:
+        land(flying.popleft())
+    return [r if r is not None else FetchError("not fetched") for r in results]
+
+
+class _Flight:
+    """One request of fetch_lanes: its steps, its deadline and its host slot."""
+
+    def __init__(self, index: int, client: Client, request: Request, slots: _Slots) -> None:
+        self.index = index
+        self.client = client
+        self.request = request
+        self.slots = slots
+        self.limit = deadline.begin(client.settings.total_timeout)
+        self.steps = _Steps(
+            client, request.url, self.limit, request.max_bytes, request.etag, request.last_modified, request.headers
+        )
+        self.result: Fetched | Exception | None = None
+
+    def start(self) -> bool:
+        """Send the request; False when the fetch already ended (its result is set)."""
+        return self._step()
+
+    def finish(self) -> Fetched | Exception:
+        while self._step():
+            pass
+        assert self.result is not None
+        return self.result
+
+    def _step(self) -> bool:
+        previous = deadline.switch(self.limit)
+        try:
+            next(self.steps)
+            return True
+        except StopIteration:
+            self.result = self.steps.fetched
+        except Exception as exc:
+            self.result = exc
+        finally:
+            deadline.switch(previous)
+        self.limit.finish()
+        self.slots.release()
+        return False
+
+
+class _Steps:
+    """fetch_url's work as steps: the first ends once the request is written, the last with `fetched` set.
+
+    A generator would do, but a plain iterator keeps the exception ladder in one place and the result typed."""
+
+    def __init__(
+        self,
+        client: Client,
+        url: str,
+        limit: Deadline,
+        max_bytes: int,
+        etag: str | None,
+        last_modified: str | None,
+        headers: Mapping[str, str],
+    ) -> None:
+        self._steps = _follow(client, url, limit, max_bytes, etag, last_modified, headers)
+        self._client = client
+        self._limit = limit
+        self.fetched: Fetched
+
+    def __iter__(self) -> _Steps:
+        return self
+
+    def __next__(self) -> None:
+        try:
+            next(self._steps)
+            return None
+        except StopIteration as done:
+            self.fetched = done.value
+            raise
+        except AddressRefused:
+            raise
+        except Exception as exc:
+            limit = self._limit
+            if limit.expired or limit.remaining() <= 0:
+                raise FetchError(_past_deadline(self._client.settings.total_timeout)) from None
+            if isinstance(exc, FetchError):
+                raise
+            if isinstance(exc, (wire.WireError, ValueError)):
+                raise FetchError(_error_message(exc)) from None
+            raise
 
 
 def _follow(
@@ -169,7 +308,8 @@ def _follow(
     etag: str | None,
     last_modified: str | None,
     headers: Mapping[str, str],
-) -> Fetched:
+) -> Generator[None, None, Fetched]:
+    """Yields once, after the first request is written and before its answer is waited for."""
     settings = client.settings
     current = url
     origin: wire.Origin | None = None
@@ -191,7 +331,10 @@ def _follow(
         remaining = limit.remaining()
         if remaining <= 0:
             raise FetchError(_past_deadline(settings.total_timeout))
-        answer = client.get(to, sent.items(), *client.timeout_within(remaining))
+        request = client.send(to, sent.items(), *client.timeout_within(remaining))
+        if not hop:
+            yield
+        answer = client.receive(request)
         location = answer.header(b"location") if answer.status in REDIRECTS else None
         if not location:
             return _read(answer, current, limit, max_bytes, etag, last_modified)

@@ -376,6 +376,29 @@ def _head_error(head: bytes, failed: _ParseFailed) -> str:
     return reason
 
 
+class Sent:
+    """A request written and not yet answered (Pool.send), and what a retry on a fresh connection needs."""
+
+    __slots__ = ("closing", "conn", "connect_timeout", "origin", "read_timeout", "request", "reused")
+
+    def __init__(
+        self,
+        conn: Connection | None,
+        origin: Origin,
+        request: bytes,
+        closing: bool,
+        connect_timeout: float,
+        read_timeout: float,
+    ) -> None:
+        self.conn = conn
+        self.origin = origin
+        self.request = request
+        self.closing = closing
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self.reused = False
+
+
 class Answer:
     """A response whose head has arrived. Read the body with chunks(), then release() it, or close() it unread."""
 
@@ -477,11 +500,19 @@ class Pool:
         A kept-alive connection that dies before any byte of the answer is retried once on a fresh one (a GET is
         idempotent; the server closed it while idle); a fresh connection's failure is never retried.
         """
+        return self.receive(self.send(to, headers, connect_timeout, read_timeout))
+
+    def send(
+        self, to: Target, headers: Collection[tuple[str, str]], connect_timeout: float, read_timeout: float
+    ) -> Sent:
+        """The first half of get(): the request written, on a kept-alive connection or a new one. receive() waits
+        for its answer, so one thread can have a request out on each of several connections."""
         request, closing = _request(to, headers)
+        sent = Sent(None, to.origin, request, closing, connect_timeout, read_timeout)
         conn = self._take(to.origin)
         if conn is not None:
             try:
-                return self._exchange(conn, to.origin, request, closing, read_timeout)
+                self._send(conn, request, closing, read_timeout)
             except _Died:
                 conn.close()
                 if deadline.expired():
@@ -489,15 +520,41 @@ class Pool:
             except BaseException:
                 conn.close()
                 raise
-        conn = self._connect(to.origin, connect_timeout)
+            else:
+                sent.conn, sent.reused = conn, True
+                return sent
+        return self._send_fresh(sent)
+
+    def receive(self, sent: Sent) -> Answer:
+        """The second half of get(): the head of the answer to a request send() wrote."""
+        conn = sent.conn
+        assert conn is not None
         try:
-            return self._exchange(conn, to.origin, request, closing, read_timeout)
+            return self._head(conn, sent.origin)
+        except _Died as exc:
+            conn.close()
+            if not sent.reused:
+                raise Broken(str(exc)) from None
+            if deadline.expired():
+                raise Broken(CLOSED_SILENTLY) from None
+        except BaseException:
+            conn.close()
+            raise
+        # A kept-alive connection died before any byte of the answer: once more, on a fresh one (never retried).
+        return self.receive(self._send_fresh(sent))
+
+    def _send_fresh(self, sent: Sent) -> Sent:
+        conn = self._connect(sent.origin, sent.connect_timeout)
+        try:
+            self._send(conn, sent.request, sent.closing, sent.read_timeout)
         except _Died as exc:
             conn.close()
             raise Broken(str(exc)) from None
         except BaseException:
             conn.close()
             raise
+        sent.conn, sent.reused = conn, False
+        return sent
 
     def clear(self) -> None:
         """Close every idle connection."""
@@ -580,7 +637,7 @@ class Pool:
             raise Broken(str(exc)) from None
         return tls
 
-    def _exchange(self, conn: Connection, origin: Origin, request: bytes, closing: bool, timeout: float) -> Answer:
+    def _send(self, conn: Connection, request: bytes, closing: bool, timeout: float) -> None:
         sock = conn.sock
         deadline.watch(sock)  # a kept-alive socket is under this fetch's deadline too
         conn.set_timeout(timeout)
@@ -595,6 +652,9 @@ class Pool:
             raise TlsFailed(str(exc)) from None
         except OSError as exc:
             raise _Died(str(exc)) from None
+
+    def _head(self, conn: Connection, origin: Origin) -> Answer:
+        sock = conn.sock
         head: list[bytes] = []  # what has arrived: the head, and whatever of the body came with it
         size = 0
         while not conn.head_done:
