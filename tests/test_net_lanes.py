@@ -11,6 +11,7 @@ from dataclasses import replace
 import pytest
 from conftest import FAST, FixtureServer, Response
 
+from watchers.fetching import deadline
 from watchers.fetching.http import (
     Client,
     Fetched,
@@ -128,3 +129,17 @@ def test_each_request_is_under_its_own_deadline(server: FixtureServer, client: C
     )
     assert isinstance(results[0], FetchError) and "total_timeout" in str(results[0])
     assert isinstance(results[1], Fetched) and results[1].body == PAGE
+
+
+def test_a_paused_deadline_does_not_expire_until_resumed() -> None:
+    limit = deadline.begin(0.05)
+    limit.pause()
+    threading.Event().wait(0.3)  # well past its time: the reaper has looked, and left it
+    assert not limit.expired
+    limit.resume()
+    for _ in range(500):  # then it runs out what it had left
+        if limit.expired:
+            break
+        threading.Event().wait(0.01)
+    assert limit.expired
+    limit.finish()

@@ -40,8 +40,9 @@ def metrics(base: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 
 
 def with_news(server: FixtureServer, config: Path) -> None:
-    """A second source the cron polls never saw: the running bot polls it first thing."""
-    server.routes["/news.html"] = Response(200, PAGE.format("1.0").encode(), {"Content-Type": "text/html"})
+    """A second source the cron polls never saw. The running bot polls it after its jitter (0-5 minutes); should
+    that be within the test, the answer is held until the server stops: it never succeeds while the test looks."""
+    server.routes["/news.html"] = Response(200, PAGE.format("1.0").encode(), {"Content-Type": "text/html"}, delay=600)
     with config.open("a", encoding="utf-8") as handle:
         handle.write(f'\n[[sources]]\nid = "news"\nkind = "html"\nurl = "{server.url("/news.html")}"\nevery = "1h"\n')
 
@@ -60,7 +61,7 @@ def test_http_mode_serves_probes_and_metrics_and_readiness_follows_the_database(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     config = setup_change(tmp_path, server)
-    with_news(server, config)  # polled only after its jitter (minutes): no success yet
+    with_news(server, config)  # no success yet, whenever its jitter lets it be polled
     status, out = health(config, capsys)
     assert status == 1 and "FAIL scheduler: no `whisperer run` is running" in out and out.endswith("not ready\n")
 

@@ -27,6 +27,11 @@ def test_a_small_poll_gives_each_thread_single_sources() -> None:
     assert [len(run) for run in _runs(specs(20), 8)] == [1] * 20
 
 
+def test_runs_are_never_shorter_than_the_requests_a_thread_keeps_out() -> None:
+    assert [len(run) for run in _runs(specs(7), 2, lanes=2)] == [2, 2, 2, 1]
+    assert {len(run) for run in _runs(specs(2000), 2, lanes=2)} == {RUN_LENGTH}
+
+
 def test_a_large_poll_is_fetched_in_runs() -> None:
     runs = list(_runs(specs(2000), 2))
     assert len(runs) == 125 and {len(run) for run in runs} == {RUN_LENGTH}

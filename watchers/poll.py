@@ -113,11 +113,12 @@ def session_cookies(spec: SourceSpec, now: datetime) -> tuple[str | None, Expiry
     return header, earliest_expiry(matching)
 
 
-def _runs(specs: Sequence[SourceSpec], workers: int) -> Iterator[Sequence[SourceSpec]]:
+def _runs(specs: Sequence[SourceSpec], workers: int, lanes: int = 1) -> Iterator[Sequence[SourceSpec]]:
     """The sources in runs of consecutive ones, each fetched by one thread: this thread then waits for (and is
     woken by) a run, not every one of thousands of answers. Runs stay short enough that every thread has some
-    sixteen of them, so a slow host holds up little; a poll of a few sources gets one source per run."""
-    size = max(1, min(RUN_LENGTH, len(specs) // (workers * 16)))
+    sixteen of them, so a slow host holds up little, but never shorter than the requests a thread keeps out at
+    once (`lanes`, see fetch_lanes); a poll of a few sources gets runs of that many."""
+    size = max(1, lanes, min(RUN_LENGTH, len(specs) // (workers * 16)))
     for start in range(0, len(specs), size):
         yield specs[start : start + size]
 
@@ -216,7 +217,7 @@ def poll_sources(
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poll") as pool:
         # Results are recorded in the order of the sources (not as fetches finish), so change numbers
         # come out the same on every run over the same world.
-        for spec, fetched, expiry in chain.from_iterable(pool.map(work_run, _runs(specs, workers))):
+        for spec, fetched, expiry in chain.from_iterable(pool.map(work_run, _runs(specs, workers, settings.per_host))):
             row = rows.get(spec.id) or {}
             if expiry is not None:
                 expiries.append((spec, expiry))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import heapq
 import itertools
+import math
 import socket
 import threading
 import time
@@ -25,6 +26,7 @@ class Deadline:
         self.finished = False
         self._lock = threading.Lock()
         self._sockets: list[socket.socket] = []
+        self._left: float | None = None  # while paused: what was left of it
         self.outer: Deadline | None = None  # a deadline this one runs inside of, restored when it ends
 
     def remaining(self) -> float:
@@ -37,9 +39,26 @@ class Deadline:
                 return
         _shut(sock)
 
+    def pause(self) -> None:
+        """Stop the clock: a request that is out while its thread reads another's answer is not waiting on its
+        server but on us, so the server is not charged for it (resume() starts the clock again)."""
+        with self._lock:
+            if self.expired or self.finished or self._left is not None:
+                return
+            self._left = self.at - time.monotonic()
+            self.at = math.inf
+
+    def resume(self) -> None:
+        with self._lock:
+            if self._left is None:
+                return
+            self.at = time.monotonic() + self._left
+            self._left = None
+        _REAPER.add(self)
+
     def expire(self) -> None:
         with self._lock:
-            if self.finished:
+            if self.finished or self.at > time.monotonic():  # paused, or resumed with time left
                 return
             self.expired = True
             sockets, self._sockets = self._sockets, []

@@ -232,10 +232,15 @@ class _Flight:
         self.result: Fetched | Exception | None = None
 
     def start(self) -> bool:
-        """Send the request; False when the fetch already ended (its result is set)."""
-        return self._step()
+        """Send the request; False when the fetch already ended (its result is set). While the request waits for
+        this thread to read its answer, its deadline is paused: a slow server in another lane costs it nothing."""
+        if not self._step():
+            return False
+        self.limit.pause()
+        return True
 
     def finish(self) -> Fetched | Exception:
+        self.limit.resume()
         while self._step():
             pass
         assert self.result is not None
