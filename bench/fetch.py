@@ -6,9 +6,10 @@ Pages are served as bench/poll.py serves them (nginx on 127.0.0.1 when installed
 Each run times a cold pass (N plain GETs, every page a 2.3 KB 200) and a warm pass (N conditional GETs sending the
 validators back, every page a 304), 2 requests at a time to the host (HostLimiter, per_host = 2), driven two ways:
 by 2 plain threads taking the next URL (the fetch path alone), and as a poll pass drives it, ThreadPoolExecutor.map
-with 2 workers (whose main thread wakes for every result). Ours goes through fetch_url (network policy, deadline,
-size cap and all); the peer is urllib3 doing the same requests with nothing around them. Runs are interleaved,
-medians shown. A benchmark, not a test: the figures depend on the machine.
+with 2 workers (whose main thread wakes for every result); ours also as a poll fetches now, one thread keeping 2
+requests out at once (fetch_lanes). Ours goes through fetch_url (network policy, deadline, size cap and all); the
+peer is urllib3 doing the same requests with nothing around them. Runs are interleaved, medians shown. A
+benchmark, not a test: the figures depend on the machine.
 """
 
 from __future__ import annotations
@@ -33,7 +34,16 @@ sys.path.insert(0, str(ROOT / "bench"))
 import urllib3  # noqa: E402
 from poll import Server  # noqa: E402
 
-from watchers.fetching.http import FetchSettings, HostLimiter, fetch_url, make_client, user_agent  # noqa: E402
+from watchers.fetching.http import (  # noqa: E402
+    Fetched,
+    FetchSettings,
+    HostLimiter,
+    Request,
+    fetch_lanes,
+    fetch_url,
+    make_client,
+    user_agent,
+)
 from watchers.fetching.network import NetworkPolicy  # noqa: E402
 
 THREADS = 2
@@ -57,6 +67,24 @@ def ours(urls: list[str], validators: Validators | None, drive: Driver) -> tuple
         return drive(one, urls), seen
     finally:
         client.clear()
+
+
+def lanes(urls: list[str], validators: Validators | None) -> tuple[float, Validators]:
+    """Ours as a poll drives it now: one thread keeping per_host requests out at once (fetch_lanes)."""
+    settings = replace(FetchSettings(), per_host=PER_HOST, network=NetworkPolicy.from_entries(["127.0.0.1"]))
+    client, limiter = make_client(settings), HostLimiter(settings.per_host)
+    requests = [Request(url, settings.max_bytes, *(validators[url] if validators else (None, None))) for url in urls]
+    try:
+        start = time.perf_counter()
+        results = fetch_lanes(client, limiter, requests, PER_HOST)
+        wall = time.perf_counter() - start
+    finally:
+        client.clear()
+    seen: Validators = {}
+    for url, fetched in zip(urls, results, strict=True):
+        assert isinstance(fetched, Fetched) and fetched.not_modified == bool(validators), (url, fetched)
+        seen[url] = (fetched.etag, fetched.last_modified)
+    return wall, seen
 
 
 def peer(urls: list[str], validators: Validators | None, drive: Driver) -> tuple[float, Validators]:
@@ -140,11 +168,16 @@ def main() -> None:
                         warm, _ = run(urls, validators, drive)
                         times.setdefault((name, driver, "cold"), []).append(cold)
                         times.setdefault((name, driver, "warm"), []).append(warm)
+                cold, validators = lanes(urls, None)
+                warm, _ = lanes(urls, validators)
+                times.setdefault(("ours", "lanes", "cold"), []).append(cold)
+                times.setdefault(("ours", "lanes", "warm"), []).append(warm)
         finally:
             server.stop()
     medians = {key: statistics.median(values) for key, values in times.items()}
     order = list(CLIENTS)
-    for key, wall in sorted(medians.items(), key=lambda item: (item[0][1] != "threads", order.index(item[0][0]))):
+    drivers = [*DRIVERS, "lanes"]
+    for key, wall in sorted(medians.items(), key=lambda item: (drivers.index(item[0][1]), order.index(item[0][0]))):
         name, driver, kind_ = key
         spread = f"{min(times[key]) * 1000:.0f}–{max(times[key]) * 1000:.0f} ms"
         per_page = wall / args.pages * 1e6
@@ -155,6 +188,11 @@ def main() -> None:
             for kind_ in ("cold", "warm")
         )
         print(f"  urllib3 / ours, {driver}: {ratios}")
+    ratios = ", ".join(
+        f"{kind_} {medians['urllib3', 'threads', kind_] / medians['ours', 'lanes', kind_]:4.2f}×"
+        for kind_ in ("cold", "warm")
+    )
+    print(f"  urllib3 (threads) / ours (lanes, one thread, as a poll fetches): {ratios}")
 
 
 if __name__ == "__main__":
