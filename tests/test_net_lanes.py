@@ -62,7 +62,7 @@ def test_the_same_results_as_fetch_url_one_at_a_time_in_order(server: FixtureSer
         Request(server.url("/missing"), 64_000),
         Request(refused, 64_000),
         Request(server.url("/broken"), 64_000),
-        Request("http://10.1.2.3/not-allowed", 64_000),
+        Request(f"http://127.0.0.2:{closed_port()}/not-allowed", 64_000),  # loopback the policy does not allow
         Request(server.url("/page"), 10),
     ]
     alone: list[Fetched | Exception] = []

@@ -230,7 +230,7 @@ def test_a_reused_connection_is_under_the_fetchs_deadline_too(scripted: list[Scr
         ("https://portal.example./p", ("https", "portal.example", 443), "portal.example", "/p"),
         ("http://user:pw@portal.example:80", ("http", "portal.example", 80), "portal.example", "/"),
         ("HTTP://[::1]:8443/x?", ("http", "::1", 8443), "[::1]:8443", "/x?"),
-        ("https://10.0.0.1:443/a/%7e/./b", ("https", "10.0.0.1", 443), "10.0.0.1", "/a/%7E/b"),
+        ("https://127.0.0.2:443/a/%7e/./b", ("https", "127.0.0.2", 443), "127.0.0.2", "/a/%7E/b"),
     ],
 )
 def test_where_a_url_goes_and_what_it_asks_for(url: str, origin: tuple[str, str, int], host: str, path: str) -> None:
