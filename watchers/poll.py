@@ -169,47 +169,32 @@ def poll_sources(
 
     expiries: list[tuple[SourceSpec, Expiry]] = []
 
-    def work(spec: SourceSpec) -> tuple[SourceSpec, Fetched | Observation, Expiry | None]:
-        row = rows.get(spec.id) or {}
-        try:
-            cookie, expiry = session_cookies(spec, now)
-        except CookieFileError as exc:
-            return spec, Observation("error", error=str(exc)), None
-        fetched = fetch_source(
-            spec, client, limiter, settings, row.get("etag"), row.get("last_modified"), cookie, browser
-        )
-        return spec, fetched, expiry
-
     def work_run(run: Sequence[SourceSpec]) -> list[tuple[SourceSpec, Fetched | Observation, Expiry | None]]:
-        """A run's sources: plain GETs with up to per_host of them out at once from this thread (fetch_lanes)."""
-        done: list[tuple[SourceSpec, Fetched | Observation, Expiry | None] | None] = [None] * len(run)
+        """A run's sources: plain GETs with up to per_host of them out at once from this thread (fetch_lanes),
+        files and browser pages one at a time."""
+        done: list[tuple[SourceSpec, Fetched | Observation, Expiry | None]] = []
         lanes: list[tuple[int, SourceSpec, Expiry | None]] = []
         requests: list[Request] = []
-        for position, spec in enumerate(run):
-            if not in_lanes(spec):
-                done[position] = work(spec)
-                continue
+        for spec in run:
             row = rows.get(spec.id) or {}
             try:
                 cookie, expiry = session_cookies(spec, now)
             except CookieFileError as exc:
-                done[position] = (spec, Observation("error", error=str(exc)), None)
+                done.append((spec, Observation("error", error=str(exc)), None))
                 continue
-            lanes.append((position, spec, expiry))
-            requests.append(
-                Request(
-                    spec.url,
-                    settings.max_bytes,
-                    row.get("etag"),
-                    row.get("last_modified"),
-                    source_headers(spec, cookie),
-                )
-            )
+            etag, modified = row.get("etag"), row.get("last_modified")
+            if in_lanes(spec):
+                lanes.append((len(done), spec, expiry))
+                done.append((spec, Observation("error", error="not fetched"), expiry))  # its place, filled below
+                requests.append(Request(spec.url, settings.max_bytes, etag, modified, source_headers(spec, cookie)))
+            else:
+                fetched = fetch_source(spec, client, limiter, settings, etag, modified, cookie, browser)
+                done.append((spec, fetched, expiry))
         if requests:
             answers = fetch_lanes(client, limiter, requests, settings.per_host)
             for (position, spec, expiry), got in zip(lanes, answers, strict=True):
                 done[position] = (spec, got if isinstance(got, Fetched) else failed_fetch(spec, got), expiry)
-        return [item for item in done if item is not None]
+        return done
 
     workers = _useful_workers(specs, settings)
     # Threads only fetch (I/O); parsing and writing stay on this thread, so CPU-bound parsing never

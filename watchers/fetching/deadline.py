@@ -112,10 +112,8 @@ _active = threading.local()
 
 def start_deadline(seconds: float) -> Deadline:
     """Start a fetch's deadline: sockets this thread opens or uses until end_deadline() are watched."""
-    current = Deadline(seconds)
-    current.outer = getattr(_active, "deadline", None)
-    _REAPER.add(current)
-    _active.deadline = current
+    current = begin(seconds)
+    current.outer = switch(current)
     return current
 
 

@@ -164,10 +164,13 @@ def fetch_url(
     """
     limit = start_deadline(client.settings.total_timeout)
     try:
-        steps = _Steps(client, url, limit, max_bytes, etag, last_modified, headers or {})
-        for _ in steps:  # both halves at once: the request, then its answer
-            pass
-        return steps.fetched
+        steps = _steps(client, url, limit, max_bytes, etag, last_modified, headers or {})
+        while True:  # both halves at once: the request, then its answer
+            try:
+                next(steps)
+            except StopIteration as done:
+                fetched: Fetched = done.value
+                return fetched
     finally:
         end_deadline(limit)
 
@@ -222,11 +225,9 @@ class _Flight:
 
     def __init__(self, index: int, client: Client, request: Request, slots: _Slots) -> None:
         self.index = index
-        self.client = client
-        self.request = request
         self.slots = slots
         self.limit = deadline.begin(client.settings.total_timeout)
-        self.steps = _Steps(
+        self.steps = _steps(
             client, request.url, self.limit, request.max_bytes, request.etag, request.last_modified, request.headers
         )
         self.result: Fetched | Exception | None = None
@@ -251,8 +252,8 @@ class _Flight:
         try:
             next(self.steps)
             return True
-        except StopIteration:
-            self.result = self.steps.fetched
+        except StopIteration as done:
+            self.result = done.value
         except Exception as exc:
             self.result = exc
         finally:
@@ -262,47 +263,29 @@ class _Flight:
         return False
 
 
-class _Steps:
-    """fetch_url's work as steps: the first ends once the request is written, the last with `fetched` set.
-
-    A generator would do, but a plain iterator keeps the exception ladder in one place and the result typed."""
-
-    def __init__(
-        self,
-        client: Client,
-        url: str,
-        limit: Deadline,
-        max_bytes: int,
-        etag: str | None,
-        last_modified: str | None,
-        headers: Mapping[str, str],
-    ) -> None:
-        self._steps = _follow(client, url, limit, max_bytes, etag, last_modified, headers)
-        self._client = client
-        self._limit = limit
-        self.fetched: Fetched
-
-    def __iter__(self) -> _Steps:
-        return self
-
-    def __next__(self) -> None:
-        try:
-            next(self._steps)
-            return None
-        except StopIteration as done:
-            self.fetched = done.value
+def _steps(
+    client: Client,
+    url: str,
+    limit: Deadline,
+    max_bytes: int,
+    etag: str | None,
+    last_modified: str | None,
+    headers: Mapping[str, str],
+) -> Generator[None, None, Fetched]:
+    """fetch_url's work as steps: the first ends once the request is written, the last returns what was fetched;
+    a failure is worded for people here (the deadline's, the wire's), whichever step it comes in."""
+    try:
+        return (yield from _follow(client, url, limit, max_bytes, etag, last_modified, headers))
+    except AddressRefused:
+        raise
+    except Exception as exc:
+        if limit.expired or limit.remaining() <= 0:
+            raise FetchError(_past_deadline(client.settings.total_timeout)) from None
+        if isinstance(exc, FetchError):
             raise
-        except AddressRefused:
-            raise
-        except Exception as exc:
-            limit = self._limit
-            if limit.expired or limit.remaining() <= 0:
-                raise FetchError(_past_deadline(self._client.settings.total_timeout)) from None
-            if isinstance(exc, FetchError):
-                raise
-            if isinstance(exc, (wire.WireError, ValueError)):
-                raise FetchError(_error_message(exc)) from None
-            raise
+        if isinstance(exc, (wire.WireError, ValueError)):
+            raise FetchError(_error_message(exc)) from None
+        raise
 
 
 def _follow(
