@@ -6,6 +6,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime
+from functools import partial
 from itertools import chain
 
 from storage.database import Database
@@ -254,59 +255,35 @@ def record_batch(
     Their rows are read once, inside it, so a poll that overlapped this one is still seen. The batch is written
     in one savepoint; if recording any source raises, that is undone and the batch written again each source in
     its own savepoint (one bad record harms no other)."""
+    record = partial(
+        record_observation, failure_threshold=failure_threshold, extractors=extractors, started=now, admins=admins
+    )
     with transaction(db):
         fresh = state.rows_by_id(db, [spec.id for spec, _ in batch])
         try:
             with savepoint(db, "batch"):
                 rows = dict(fresh)
-                return [
-                    # A second result for the same id reads its row again (pop).
-                    record_observation(
-                        db,
-                        spec,
-                        obs,
-                        now,
-                        failure_threshold=failure_threshold,
-                        extractors=extractors,
-                        started=now,
-                        admins=admins,
-                        row=rows.pop(spec.id, None),
-                    )
-                    for spec, obs in batch
-                ]
+                # A second result for the same id reads its row again (pop).
+                return [record(db, spec, obs, now, row=rows.pop(spec.id, None)) for spec, obs in batch]
         except Exception:  # undone by the savepoint; _record below turns the bug into that source's failure
-            return [
-                _record(db, spec, obs, now, failure_threshold, extractors, admins, fresh.pop(spec.id, None))
-                for spec, obs in batch
-            ]
+            return [_record(record, db, spec, obs, now, fresh.pop(spec.id, None)) for spec, obs in batch]
 
 
 def _record(
+    record: partial[Outcome],
     db: Database,
     spec: SourceSpec,
     obs: Observation,
     now: datetime,
-    failure_threshold: int,
-    extractors: Sequence[Extractor],
-    admins: Sequence[str],
-    row: state.Row | None = None,
+    row: state.Row | None,
 ) -> Outcome:
     """record_observation, with a bug in recording turned into that source's recorded failure: the next one polls.
 
     Its writes sit in a savepoint, so a failure undoes them alone and the batch's other sources are kept."""
     try:
         with savepoint(db, "record"):
-            return record_observation(
-                db,
-                spec,
-                obs,
-                now,
-                failure_threshold=failure_threshold,
-                extractors=extractors,
-                started=now,
-                admins=admins,
-                row=row,
-            )
+            return record(db, spec, obs, now, row=row)
     except Exception as exc:
         failed = Observation("error", error=f"unexpected {type(exc).__name__} while recording: {exc}")
-        return record_observation(db, spec, failed, now, failure_threshold=failure_threshold, started=now)
+        threshold = record.keywords["failure_threshold"]
+        return record_observation(db, spec, failed, now, failure_threshold=threshold, started=now)
