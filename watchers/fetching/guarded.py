@@ -15,7 +15,6 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 from urllib3.response import HTTPResponse
-from urllib3.util.connection import create_connection
 
 from watchers.fetching import deadline
 from watchers.fetching.network import NetworkPolicy
@@ -23,27 +22,19 @@ from watchers.fetching.network import NetworkPolicy
 
 def _open(conn: HTTPConnection, policy: NetworkPolicy) -> socket.socket:
     host = conn.host  # brackets and a trailing dot already gone
+    timeout = conn.timeout if isinstance(conn.timeout, (int, float)) else None  # urllib3's "default" sentinel: none
     try:
-        addresses = policy.resolve(host, conn.port or 80)  # raises AddressRefused before any connection
+        sock = policy.connect(host, conn.port or 80, timeout)  # raises AddressRefused before any connection
     except socket.gaierror as exc:
         raise NameResolutionError(host, conn, exc) from exc
-    failure: OSError | None = None
-    for address in addresses:
-        try:
-            sock = create_connection(
-                (address, conn.port or 80),
-                conn.timeout,
-                source_address=conn.source_address,
-                socket_options=conn.socket_options,
-            )
-        except TimeoutError as exc:
-            raise ConnectTimeoutError(conn, f"Connection to {host} timed out (connect timeout={conn.timeout})") from exc
-        except OSError as exc:
-            failure = exc
-            continue
-        deadline.watch(sock)
-        return sock
-    raise NewConnectionError(conn, f"Failed to establish a new connection: {failure}")
+    except TimeoutError as exc:
+        raise ConnectTimeoutError(conn, f"Connection to {host} timed out (connect timeout={conn.timeout})") from exc
+    except OSError as exc:
+        raise NewConnectionError(conn, f"Failed to establish a new connection: {exc}") from exc
+    for option in conn.socket_options or ():  # urllib3's own (TCP_NODELAY)
+        sock.setsockopt(*option)
+    deadline.watch(sock)
+    return sock
 
 
 class HeadersCut(http.client.HTTPException):

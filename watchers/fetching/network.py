@@ -336,6 +336,20 @@ class NetworkPolicy:
             self.check_address(host, ip)
         return addresses
 
+    def connect(self, host: str, port: int, timeout: float | None) -> socket.socket:
+        """A socket to the first of the host's checked addresses that answers: resolved once, so a DNS answer
+        cannot change between the check and the connect (rebinding). Raises AddressRefused, socket.gaierror from
+        DNS, TimeoutError when connecting timed out, or the last address's OSError."""
+        failure: OSError | None = None
+        for address in self.resolve(host, port):
+            try:
+                return socket.create_connection((address, port), timeout)
+            except TimeoutError:
+                raise
+            except OSError as exc:
+                failure = exc
+        raise failure or OSError(f"no address to connect to for {host}")
+
     def check_url(self, url: str) -> None:
         """Raise AddressRefused unless url is http(s) and every address its host resolves to is allowed.
 

@@ -595,21 +595,13 @@ class Pool:
         kind = "GuardedHTTPSConnection" if scheme == "https" else "GuardedHTTPConnection"  # as the messages said
         where = f"{kind}(host={host!r}, port={port})"
         try:
-            addresses = self.policy.resolve(host, port)  # raises AddressRefused before any connection
+            sock = self.policy.connect(host, port, timeout)  # raises AddressRefused before any connection
         except socket.gaierror as exc:
             raise ConnectFailed(f"{where}: Failed to resolve '{host}' ({exc})") from None
-        failure: OSError | None = None
-        for address in addresses:
-            try:
-                sock = socket.create_connection((address, port), timeout)
-            except TimeoutError:
-                raise ConnectTimedOut(f"Connection to {host} timed out (connect timeout={timeout})") from None
-            except OSError as exc:
-                failure = exc
-                continue
-            break
-        else:
-            raise ConnectFailed(f"{where}: Failed to establish a new connection: {failure}")
+        except TimeoutError:
+            raise ConnectTimedOut(f"Connection to {host} timed out (connect timeout={timeout})") from None
+        except OSError as exc:
+            raise ConnectFailed(f"{where}: Failed to establish a new connection: {exc}") from None
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if scheme == "https":
