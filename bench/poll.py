@@ -9,7 +9,7 @@ urlwatch (10 workers, its own default) is installed into a venv under the work f
 For each N it prints wall time, peak RSS and cost per source of a cold pass (every page new) and a warm pass
 (nothing changed: every page answers 304), then the ratios against urlwatch. First, the start-up figure:
 `whisperer --help` against `python -c pass`, whole processes, medians of interleaved runs.
-WHISPERER_BENCH_MODULE=1 runs `python -m bot` from this checkout instead of the venv's installed `whisperer`.
+--this-tree runs `python -m bot` from this checkout instead of the venv's installed `whisperer`.
 A benchmark, not a test: the figures depend on the machine.
 """
 
@@ -58,16 +58,19 @@ def run_process(argv: list[str], env: dict[str, str] | None = None, cwd: Path | 
     return Run(wall, usage.ru_maxrss / 1024, lines[-1] if lines else "")
 
 
+THIS_TREE = False  # --this-tree
+
+
 def whisperer_argv() -> list[str]:
     script = Path(sys.executable).parent / "whisperer"
-    if script.exists() and not os.environ.get("WHISPERER_BENCH_MODULE"):
+    if script.exists() and not THIS_TREE:
         return [str(script)]
-    return [sys.executable, "-m", "bot"]  # WHISPERER_BENCH_MODULE=1: this checkout's code (see child_env)
+    return [sys.executable, "-m", "bot"]  # --this-tree: this checkout's code (see child_env)
 
 
 def child_env(env: dict[str, str]) -> dict[str, str]:
-    """With WHISPERER_BENCH_MODULE=1, `python -m bot` imports this checkout, whatever the venv installed."""
-    return {**env, "PYTHONPATH": str(ROOT)} if os.environ.get("WHISPERER_BENCH_MODULE") else env
+    """With --this-tree, `python -m bot` imports this checkout, whatever the venv installed."""
+    return {**env, "PYTHONPATH": str(ROOT)} if THIS_TREE else env
 
 
 def compile_bytecode() -> None:
@@ -257,8 +260,8 @@ def main() -> None:
     parser.add_argument("--workdir", default=str(ROOT / ".bench"), help="where urlwatch's venv is kept")
     parser.add_argument("--this-tree", action="store_true", help="run this checkout's code, not the installed script")
     args = parser.parse_args()
-    if args.this_tree:
-        os.environ["WHISPERER_BENCH_MODULE"] = "1"
+    global THIS_TREE
+    THIS_TREE = args.this_tree
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     server_kind = args.server or ("nginx" if shutil.which("nginx") or Path("/usr/sbin/nginx").exists() else "python")
